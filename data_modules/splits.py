@@ -97,3 +97,17 @@ def trial_splits(
     if label_shuffle:
         train = Split(train.x, shuffle_labels(train.y, label_shuffle, seed))
     return TrialData(train, val, test)
+
+
+def split_sizes(bundle: DataBundle, val_fraction: float, train_size: int | None, test_size: int | None) -> tuple[int, int, int]:
+    """(train, val, test) example counts a trial will get, from the labels alone; raises
+    DataError for subset sizes that cannot be class-balanced. Cheap enough to run per grid point."""
+    k = bundle.meta.num_classes
+    rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
+    n_train = len(rest)
+    if train_size is not None:
+        n_train = len(balanced_subset(bundle.train.y[rest], train_size, k, DATA_SEED, "train size"))
+    n_test = len(bundle.test)
+    if test_size is not None:
+        n_test = len(balanced_subset(bundle.test.y, test_size, k, DATA_SEED, "test size"))
+    return n_train, len(held), n_test

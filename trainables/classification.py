@@ -6,6 +6,7 @@ through the object store (`tune.with_parameters`).
 """
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -15,13 +16,18 @@ from ray import tune
 from data_modules import DataBundle
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from trainables.config import split_config
+from trainables.config import expand_presets, split_config
 from trainables.loop import run_training
 from trainables.provenance import versions
 
 
-def classification_trainable(config: Mapping[str, Any], *, data: DataBundle, provenance: Mapping[str, str], cpus: float = 1) -> None:
-    cfg, model_kwargs = split_config(config)
+def classification_trainable(
+    config: Mapping[str, Any], *, data: DataBundle, provenance: Mapping[str, str], cpus: float = 1,
+    presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+) -> None:
+    # Ray logs one INFO line per saved checkpoint; the sweep's progress display says enough.
+    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
+    cfg, model_kwargs = split_config(expand_presets(config, presets or {}))
     resume = None
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:

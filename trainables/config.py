@@ -124,3 +124,16 @@ def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, 
 def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
     """Validate the model arguments by building it on the meta device; return its parameter count."""
     return param_count(build_model(cfg, model_kwargs, input_shape, num_classes, device="meta"))
+
+
+def expand_presets(config: Mapping[str, Any], presets: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """Replace preset labels by their settings, e.g. {"model_size": "small"} ->
+    {"depth": 2, "width": 400}: a sweep can name a bundle of values as one axis."""
+    out = {k: v for k, v in config.items() if k not in presets}
+    for axis, table in presets.items():
+        if axis in config:
+            label = config[axis]
+            if label not in table:
+                raise ConfigError(f"{axis} {label!r} is not allowed; allowed: {', '.join(map(str, table))}")
+            out.update(table[label])
+    return out

@@ -6,6 +6,7 @@ is called once per epoch; `checkpoint` is a state dict every k epochs and at the
 """
 from __future__ import annotations
 
+import copy
 import platform
 import random
 import time
@@ -145,7 +146,7 @@ def run_training(
             M.EPOCH: epoch, M.TRAIN_LOSS: train_loss, M.TRAIN_ACC: train_acc,
             M.VAL_LOSS: val_loss, M.VAL_ACC: val_acc, M.TEST_LOSS: test_loss, M.TEST_ACC: test_acc,
             M.EPOCH_TIME_S: epoch_time, M.TIME_TOTAL_S: time_total,
-            M.SAMPLES_PER_S: seen / train_time if train_time > 0 else float("nan"), **fixed,
+            M.SAMPLES_PER_S: seen / train_time if train_time > 0 else float("nan"), M.TRAIN_SAMPLES: seen, **fixed,
         }
         due = epoch % cfg.checkpoint_every == 0 or epoch == cfg.max_epochs
         report(dict(last), _snapshot(cfg, model_kwargs, meta, model, opt, gen, epoch, time_total, extra_state) if due else None)
@@ -160,8 +161,9 @@ def _snapshot(cfg, model_kwargs, meta, model, opt, gen, epoch, time_total, extra
         "data": {"name": meta.name, "variant": meta.variant},
         "epoch": epoch,
         M.TIME_TOTAL_S: time_total,
-        "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer_state": opt.state_dict(),
+        # clone: on the CPU, .cpu() would alias the live weights that keep training
+        "model_state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "optimizer_state": copy.deepcopy(opt.state_dict()),
         "rng": {"batches": gen.get_state(), "torch": torch.get_rng_state()},
         **(extra_state or {}),
     }

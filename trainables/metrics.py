@@ -11,6 +11,7 @@ TEST_ACC = "test_acc"
 EPOCH_TIME_S = "epoch_time_s"
 TIME_TOTAL_S = "time_total_s"
 SAMPLES_PER_S = "samples_per_s"
+TRAIN_SAMPLES = "train_samples"  # examples trained on this epoch (all of them unless drop_last)
 PARAM_COUNT = "param_count"
 DEVICE = "device"
 DEVICE_NAME = "device_name"
@@ -18,7 +19,7 @@ DEVICE_NAME = "device_name"
 # What the loop reports every epoch, in this order.
 EPOCH_METRICS = (
     EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, TEST_LOSS, TEST_ACC,
-    EPOCH_TIME_S, TIME_TOTAL_S, SAMPLES_PER_S, PARAM_COUNT, DEVICE, DEVICE_NAME,
+    EPOCH_TIME_S, TIME_TOTAL_S, SAMPLES_PER_S, TRAIN_SAMPLES, PARAM_COUNT, DEVICE, DEVICE_NAME,
 )
 
 # Provenance columns every result row carries.

@@ -1,0 +1,108 @@
+"""Ray's trial folders -> tidy Parquet: results.parquet (trial x epoch) and trials.parquet.
+
+The only reader of Ray's on-disk layout: each trial folder holds params.json (its config)
+and result.json (one JSON object per reported epoch, appended; a restored trial may repeat
+epochs, so rows are keyed by (trial, epoch) and the latest wins).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
+from trainables import metrics as M
+
+# Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
+_TUNE_COLUMNS = {
+    "config", "date", "timestamp", "pid", "hostname", "node_ip", "time_since_restore",
+    "iterations_since_restore", "time_this_iter_s", "done", "training_iteration", "checkpoint_dir_name",
+    "should_checkpoint", "experiment_tag",
+}
+
+
+def _cell(value: Any) -> Any:
+    """Parquet-friendly config values: lists such as width [128, 64] become "128-64"."""
+    if isinstance(value, (list, tuple)):
+        return "-".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _read_json_lines(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    if not path.exists():
+        return rows
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line:
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # a line cut short by a crash: skip it, keep the rest
+                continue
+    return rows
+
+
+def trial_folders(exp_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in Path(exp_dir).glob("*/params.json"))
+
+
+def trial_status(folder: Path, rows: list[dict[str, Any]], max_epochs: int | None) -> str:
+    if (folder / "error.txt").exists() or (folder / "error.pkl").exists():
+        return "ERROR"
+    if rows and (rows[-1].get("done") or (max_epochs and rows[-1].get(M.EPOCH, 0) >= max_epochs)):
+        return "TERMINATED"
+    return "STOPPED" if rows else "INCOMPLETE"
+
+
+def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
+    """All epoch rows of all trials (deduplicated) and each trial's config."""
+    frames, configs = [], {}
+    for folder in trial_folders(exp_dir):
+        config = json.loads((folder / "params.json").read_text())
+        rows = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]
+        trial_id = rows[-1].get(M.TRIAL_ID) if rows else folder.name.removeprefix("trial_")
+        configs[trial_id] = {"config": config, "folder": folder, "status": trial_status(folder, rows, config.get("max_epochs"))}
+        if not rows:
+            continue
+        df = pd.DataFrame([{k: v for k, v in r.items() if k not in _TUNE_COLUMNS} for r in rows])
+        for key, value in config.items():
+            if key not in df.columns:  # a metric of the same name (e.g. device) says what really ran
+                df[key] = _cell(value)
+        df[M.TRIAL_ID] = trial_id
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(), configs
+    df = pd.concat(frames, ignore_index=True)
+    df = df.drop_duplicates([M.TRIAL_ID, M.EPOCH], keep="last").sort_values([M.TRIAL_ID, M.EPOCH])
+    return df.reset_index(drop=True), configs
+
+
+def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """One row per trial: config, status, epochs trained, last-epoch metrics, best validation."""
+    rows = []
+    for trial_id, info in configs.items():
+        row: dict[str, Any] = {M.TRIAL_ID: trial_id, **{k: _cell(v) for k, v in info["config"].items()}}
+        row["status"] = info["status"]
+        mine = results[results[M.TRIAL_ID] == trial_id] if len(results) else results
+        row["epochs"] = int(mine[M.EPOCH].max()) if len(mine) else 0
+        if len(mine):
+            row.update(mine.iloc[-1].to_dict())
+            row["best_val_loss"] = float(mine[M.VAL_LOSS].min())
+            row["best_val_acc"] = float(mine[M.VAL_ACC].max())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def collect(exp_dir: str | Path, meta: dict[str, Any], out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write results.parquet and trials.parquet (with `meta` in their schema) and return both."""
+    exp_dir = Path(exp_dir)
+    out_dir = Path(out_dir or exp_dir)
+    results, configs = collect_rows(exp_dir)
+    trials = summarize_trials(results, configs)
+    write_parquet(results, out_dir / RESULTS_FILE, meta)
+    write_parquet(trials, out_dir / TRIALS_FILE, meta)
+    return results, trials

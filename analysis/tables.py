@@ -1,0 +1,36 @@
+"""Parquet I/O for sweep results: atomic writes and sweep metadata stored in the schema, so a
+report can be rebuilt from the Parquet files alone."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+RESULTS_FILE = "results.parquet"  # one row per trial x epoch
+TRIALS_FILE = "trials.parquet"  # one row per trial
+PREDICTIONS_FILE = "predictions.parquet"  # sample test predictions of the best trial
+META_KEY = b"sweeplab"
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write `df` to `path` atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if meta is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), META_KEY: json.dumps(meta).encode()})
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The table and the sweep metadata stored with it ({} if none)."""
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    return table.to_pandas(), (json.loads(raw) if raw else {})

@@ -1,0 +1,79 @@
+"""The flags every sweep shares, parsed into one-line errors (never a traceback or a usage dump)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+class UsageError(ValueError):
+    """A bad command line; the message names the flag or value and what is allowed."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print the whole usage block and exit
+        if message.startswith("unrecognized"):
+            flags = sorted(o for a in self._actions for o in a.option_strings if o.startswith("--"))
+            message += f"; allowed flags: {' '.join(flags)}"
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; use a positive integer")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; use a number >= 0")
+    return value
+
+
+def parse_value(text: str):
+    """A config value from the command line: JSON when it parses (numbers, lists, true/null), else a string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _assignment(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    return key.strip(), value.strip()
+
+
+def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial (default: the sweep's)")
+    p.add_argument("--num-samples", type=_positive_int, help="Tune num_samples: grid repeats, or Optuna trials")
+    p.add_argument("--repeats", type=_positive_int, default=1, help="seeds per configuration (0..N-1)")
+    p.add_argument("--search", choices=("grid", "optuna"), help="search algorithm (default: the sweep's)")
+    p.add_argument("--scheduler", choices=("asha", "none"), help="trial scheduler (default: the sweep's)")
+    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=1.0, help="CPUs (torch threads) per trial")
+    p.add_argument("--gpus-per-trial", type=_non_negative_float,
+                   help="GPUs per trial, fractions allowed (default: 1 when a GPU exists, else 0)")
+    p.add_argument("--storage-path", default="results", help="folder holding one results folder per sweep run")
+    p.add_argument("--data-dir", help="dataset folder (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    p.add_argument("--name", help="results folder name (default: the sweep's name, numbered if taken)")
+    p.add_argument("--resume", action="store_true", help="continue the run named by --name (default: the latest)")
+    p.add_argument("--address", help="join a running Ray cluster (e.g. auto) instead of starting one")
+    p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_assignment,
+                   help="override a setting, e.g. --set lr=0.05 or --set width=[128,64]; on a swept "
+                        "key, comma-separated values replace the grid (--set width=100,300)")
+    return p
+
+
+def parse_flags(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
+    return build_parser(prog, description).parse_args(sys.argv[1:] if argv is None else argv)

@@ -1,0 +1,20 @@
+"""MNIST batch-size study: batch 16 / 64 / 256 / 1024 at a fixed learning rate.
+
+    python -m sweeps.mnist_batch [--repeats 3] [--smoke-test]
+"""
+from sweeps.runner import main_for
+from sweeps.spec import Sweep
+
+SWEEP = Sweep(
+    name="mnist_batch",
+    title="MNIST: batch size (2 x 400 ReLU MLP, SGD lr 0.01, momentum 0.8)",
+    description="Large batches take fewer, cheaper-per-sample steps per epoch: faster epochs, lower accuracy after a fixed number of epochs.",
+    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    grid={"batch_size": [16, 64, 256, 1024]},
+    smoke={"batch_size": [64, 1024], "max_epochs": 2},
+)
+
+main = main_for(SWEEP, __doc__)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,20 @@
+"""MNIST depth study: 1 to 4 hidden layers of 400 ReLU units, SGD momentum 0.8.
+
+    python -m sweeps.mnist_depth [--repeats 3] [--smoke-test]
+"""
+from sweeps.runner import main_for
+from sweeps.spec import Sweep
+
+SWEEP = Sweep(
+    name="mnist_depth",
+    title="MNIST: test accuracy vs depth (D x 400 ReLU MLP)",
+    description="More hidden layers add capacity, but past two they train slower per epoch for little gain on MNIST.",
+    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    grid={"depth": [1, 2, 3, 4]},
+    smoke={"depth": [1, 2], "max_epochs": 2},
+)
+
+main = main_for(SWEEP, __doc__)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

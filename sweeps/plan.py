@@ -1,0 +1,111 @@
+"""Turn a Sweep declaration plus command-line flags into a validated plan, before Ray starts."""
+from __future__ import annotations
+
+import argparse
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from data_modules import DataBundle, DataError, split_sizes
+from sweeps.cli import UsageError, parse_value
+from sweeps.spec import Sweep
+from trainables.config import ConfigError, check_model, expand_presets, split_config
+
+SEED = "seed"
+
+
+@dataclass
+class Plan:
+    """Everything the runner needs; built and checked without Ray."""
+
+    sweep: Sweep
+    fixed: dict[str, Any]
+    grid: dict[str, list[Any]]
+    search: str
+    scheduler: str
+    num_samples: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def axes(self) -> list[str]:
+        return [a for a in self.grid if a != SEED] + [k for k in self.sweep.optuna if self.search == "optuna" and k not in self.grid]
+
+    @property
+    def max_epochs(self) -> int:
+        return self.fixed["max_epochs"]
+
+    def points(self) -> list[dict[str, Any]]:
+        """Every grid point as a flat config (Optuna's continuous axes at both ends of their range)."""
+        grid = dict(self.grid)
+        if self.search == "optuna":
+            grid.update({k: [lo, hi] for k, (_, lo, hi) in self.sweep.optuna.items()})
+        keys = list(grid)
+        return [{**self.fixed, **dict(zip(keys, values))} for values in itertools.product(*grid.values())]
+
+
+def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Plan:
+    fixed = {"max_epochs": 5, "seed": 0, **sweep.fixed}
+    grid = {k: list(v) for k, v in sweep.grid.items()}
+    if args.smoke_test:
+        for key, value in sweep.smoke.items():
+            (grid if key in grid else fixed)[key] = list(value) if key in grid else value
+    for key, text in args.set:
+        if key in grid:
+            grid[key] = [parse_value(v) for v in _split_top_level(text)]
+        else:
+            fixed[key] = parse_value(text)
+    if args.max_epochs:
+        fixed["max_epochs"] = args.max_epochs
+    search = args.search or sweep.search
+    if search == "optuna" and args.repeats > 1:
+        raise UsageError(f"--repeats {args.repeats} is not allowed with --search optuna; allowed: --repeats 1")
+    if args.repeats > 1:
+        grid[SEED] = list(range(args.repeats))
+    notes: list[str] = []
+    if "cuda" in grid.get("device", []) and not gpu_available:
+        grid["device"] = [d for d in grid["device"] if d != "cuda"]
+        notes.append("GPU half skipped: no CUDA GPU is available to this run.")
+    if search == "optuna":
+        # Optuna cannot search a grid: discrete axes become categorical choices.
+        grid = {k: v for k, v in grid.items() if k not in sweep.optuna}
+    default_samples = sweep.num_samples if search == sweep.search else 1
+    if search == "optuna" and sweep.search != "optuna":
+        default_samples = max(8, len(list(itertools.product(*grid.values()))))
+    if args.smoke_test and search == "optuna":
+        default_samples = min(default_samples, 3)
+    return Plan(sweep, fixed, grid, search, args.scheduler or sweep.scheduler, args.num_samples or default_samples, notes)
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split "100,[128,64],300" on the commas that are not inside brackets."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    return parts + [text[start:]]
+
+
+def validate_plan(plan: Plan, data: DataBundle) -> None:
+    """Check every point against the config schema, the model and the data; raise one-line errors."""
+    if plan.search == "optuna" and not plan.sweep.optuna and not plan.grid:
+        raise UsageError("--search optuna needs at least one axis to search; this sweep has none")
+    seen_sizes: dict[tuple, tuple[int, int, int]] = {}
+    meta = data.meta
+    for point in plan.points():
+        cfg, model_kwargs = split_config(expand_presets(point, plan.sweep.presets))
+        check_model(cfg, model_kwargs, meta.input_shape, meta.num_classes)
+        key = (cfg.val_fraction, cfg.train_size, cfg.test_size)
+        if key not in seen_sizes:
+            seen_sizes[key] = split_sizes(data, *key)
+        n_train = seen_sizes[key][0]
+        if cfg.batch_size > n_train:
+            raise ConfigError(
+                f"batch_size {cfg.batch_size} is larger than the training set ({n_train} examples of "
+                f"{meta.variant}); allowed: 1..{n_train}"
+            )
+
+
+__all__ = ["Plan", "make_plan", "validate_plan", "ConfigError", "DataError", "UsageError"]

@@ -1,0 +1,51 @@
+"""A compact console display for a running sweep: one line per finished epoch or trial,
+instead of Tune's pages of tables."""
+from __future__ import annotations
+
+import sys
+import time
+
+from ray.tune import Callback
+
+from trainables import metrics as M
+
+
+def trial_label(config: dict, keys: list[str]) -> str:
+    parts = []
+    for k in keys:
+        v = config.get(k)
+        parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
+    return " ".join(parts) or "trial"
+
+
+class ProgressLine(Callback):
+    def __init__(self, keys: list[str], max_epochs: int, stream=None):
+        self.keys, self.max_epochs = keys, max_epochs
+        self.stream = stream or sys.stdout
+        self.start = time.monotonic()
+        self.done = 0
+
+    def _say(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=self.stream, flush=True)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        if M.EPOCH not in result:
+            return
+        self._say(
+            f"{trial_label(trial.config, self.keys):<28} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
+            f"  loss {result[M.TRAIN_LOSS]:.4f}  val_loss {result[M.VAL_LOSS]:.4f}"
+            f"  val_acc {result[M.VAL_ACC]:.3f}  test_acc {result[M.TEST_ACC]:.3f}"
+            f"  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {result[M.DEVICE]}"
+        )
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.done += 1
+        last = trial.last_result or {}
+        self._say(
+            f"{trial_label(trial.config, self.keys):<28} finished after {last.get(M.EPOCH, 0)} epochs"
+            f"  test_acc {last.get(M.TEST_ACC, float('nan')):.3f}  ({self.done}/{len(trials)} trials done)"
+        )
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.done += 1
+        self._say(f"{trial_label(trial.config, self.keys):<28} FAILED (error log in {trial.local_path})")

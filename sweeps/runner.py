@@ -1,0 +1,133 @@
+"""The shared runner behind every `python -m sweeps.NAME`: flags -> validated plan -> data
+loaded once -> Ray Tune (grid or Optuna, ASHA, min-delta stopping, resources) -> Parquet
+tables, plots and report.md."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from data_modules import DataBundle, DataError, load_dataset
+from models import UnknownNameError
+from sweeps.cli import UsageError, parse_flags
+from sweeps.plan import Plan, make_plan, validate_plan
+from sweeps.spec import Sweep
+from trainables import metrics as M
+from trainables.config import ConfigError
+from trainables.provenance import git_commit
+
+USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError)
+# Tune's legacy reporter is silent at verbose=0; the new one still prints banners. Our
+# ProgressLine callback is the display. Usage stats would prompt on first run.
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+
+def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
+    """Entry point of a sweep module; returns the process exit code."""
+    prog = f"python -m sweeps.{sweep.name}"
+    try:
+        args = parse_flags(prog, doc or sweep.title, argv)
+        data = load_dataset(sweep.dataset, data_dir=args.data_dir)
+        exp_dir = experiment_dir(sweep, args)
+        if args.address:  # a cluster's GPUs are known only once we have joined it
+            start_ray(args)
+        plan = make_plan(sweep, args, gpu_available=gpus_available(args))
+        validate_plan(plan, data)
+    except USER_ERRORS as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+    started = start_ray(args)
+    try:
+        interrupted = fit(plan, data, args, exp_dir)
+    finally:
+        if started:
+            import ray
+
+            ray.shutdown()
+    from sweeps.finish import finish
+
+    finish(plan, data, exp_dir, command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
+    if interrupted:
+        print(f"interrupted: continue with  {prog} --resume --name {exp_dir.name}")
+        return 130
+    return 0
+
+
+def experiment_dir(sweep: Sweep, args) -> Path:
+    """Where this run's results go: a new numbered folder, or the one to resume."""
+    root = Path(args.storage_path).expanduser().resolve()
+    base = args.name or sweep.name
+    taken = sorted((p for p in root.glob(f"{base}*") if p.is_dir() and _numbered(p.name, base)), key=lambda p: _number(p.name, base))
+    if args.resume:
+        target = root / args.name if args.name else (taken[-1] if taken else root / base)
+        from ray.tune import Tuner
+
+        if not Tuner.can_restore(str(target)):
+            found = ", ".join(p.name for p in taken) or "none"
+            raise UsageError(f"--resume: no sweep to resume at {target}; sweeps found in {root}: {found}")
+        return target
+    if not (root / base).exists():
+        return root / base
+    return root / f"{base}-{_number(taken[-1].name, base) + 1}"
+
+
+def _numbered(name: str, base: str) -> bool:
+    return name == base or (name.startswith(base + "-") and name[len(base) + 1:].isdigit())
+
+
+def _number(name: str, base: str) -> int:
+    return 1 if name == base else int(name[len(base) + 1:])
+
+
+def gpus_available(args) -> bool:
+    import ray
+
+    if ray.is_initialized():
+        return ray.cluster_resources().get("GPU", 0) > 0
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def start_ray(args) -> bool:
+    """Start (or join) Ray unless it is already up; True when this call started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    ray.init(address=args.address, include_dashboard=False, logging_level=logging.ERROR,
+             configure_logging=True, log_to_driver=True)
+    return True
+
+
+def fit(plan: Plan, data: DataBundle, args, exp_dir: Path) -> bool:
+    """Run (or resume) the Tune experiment; True when it was interrupted."""
+    from sweeps.tune_setup import build_tuner
+
+    tuner = build_tuner(plan, data, args, exp_dir, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
+    print(f"{plan.sweep.name}: {describe(plan)} -> {exp_dir}", flush=True)
+    for note in plan.notes:
+        print(f"note: {note}", flush=True)
+    grid = tuner.fit()
+    # Ctrl-C makes Tune save its state and return early, leaving trials unfinished.
+    return grid.num_terminated + grid.num_errors < len(grid)
+
+
+def describe(plan: Plan) -> str:
+    axes = ", ".join(f"{k} in {v}" for k, v in plan.grid.items()) or "one configuration"
+    opt = f", optuna over {', '.join(plan.sweep.optuna)} x {plan.num_samples}" if plan.search == "optuna" else ""
+    sched = ", ASHA" if plan.scheduler == "asha" else ""
+    stop = f", min-delta {plan.sweep.min_delta:g}" if plan.sweep.min_delta is not None else ""
+    return f"{axes}{opt}{sched}{stop}, up to {plan.max_epochs} epochs"
+
+
+def main_for(sweep: Sweep, doc: str):
+    """`main(argv=None)` for a sweep module."""
+
+    def main(argv: list[str] | None = None) -> int:
+        return run(sweep, argv, doc)
+
+    return main

@@ -1,0 +1,50 @@
+"""What a sweep module declares: fixed settings, the search space, and how to judge trials."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from trainables import metrics as M
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One experiment: the runner turns it into a Tune run, Parquet tables, plots and a report."""
+
+    name: str
+    """Default results folder name and the `sweep` column of every row."""
+    title: str
+    """Headline of the report and the plots."""
+    fixed: Mapping[str, Any]
+    """Config values shared by every trial (TrainConfig fields and model arguments)."""
+    grid: Mapping[str, Sequence[Any]]
+    """Grid axes: config key -> values (the full Cartesian product is run)."""
+    smoke: Mapping[str, Any] = field(default_factory=dict)
+    """--smoke-test overrides: config values, plus grid axes (key -> shorter list of values)."""
+    presets: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    """Axes whose values name bundles of settings, e.g. model_size: {small: {depth: 2, width: 400}}."""
+    optuna: Mapping[str, tuple[str, float, float]] = field(default_factory=dict)
+    """Continuous axes for --search optuna: key -> (uniform|loguniform, low, high)."""
+    search: str = "grid"
+    """Default search: grid or optuna."""
+    scheduler: str = "none"
+    """Default trial scheduler: none or asha."""
+    num_samples: int = 1
+    """Default Tune num_samples (grid repeats, or Optuna trials)."""
+    min_delta: float | None = None
+    """If set, min-delta early stopping on `metric` with this threshold."""
+    patience: int = 1
+    """Epochs in a row with too small an improvement before min-delta stopping."""
+    metric: str = M.VAL_LOSS
+    """Metric that ranks trials (and drives Optuna, ASHA and stopping)."""
+    mode: str = "min"
+    x: str | None = None
+    """Axis on the x of comparison plots (default: the first grid axis)."""
+    family: str = "classification"
+    dataset: str = "mnist"
+    description: str = ""
+    """One paragraph for the report: what the study shows."""
+
+    @property
+    def axes(self) -> list[str]:
+        return list(self.grid) + [k for k in self.optuna if k not in self.grid]

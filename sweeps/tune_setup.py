@@ -1,0 +1,96 @@
+"""Build the Ray Tune objects of a plan: param space, search algorithm, scheduler, stopper,
+resources and run config. The only module (with analysis.collect) that knows Tune's shapes."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+from ray.tune import CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
+
+from data_modules import DataBundle
+from sweeps.plan import Plan
+from sweeps.progress import ProgressLine
+from trainables import FAMILIES
+from trainables.stoppers import MinDeltaStopper
+
+DISTRIBUTIONS = {"uniform": tune.uniform, "loguniform": tune.loguniform}
+
+
+def param_space(plan: Plan) -> dict[str, Any]:
+    space: dict[str, Any] = dict(plan.fixed)
+    if plan.search == "grid":
+        space.update({k: tune.grid_search(v) for k, v in plan.grid.items()})
+    else:
+        space.update({k: tune.choice(v) for k, v in plan.grid.items()})
+        space.update({k: DISTRIBUTIONS[kind](lo, hi) for k, (kind, lo, hi) in plan.sweep.optuna.items()})
+    return space
+
+
+def search_algorithm(plan: Plan):
+    if plan.search != "optuna":
+        return None
+    import optuna
+    from ray.tune.search.optuna import OptunaSearch
+
+    # A seeded TPE sampler makes the sequence of proposals reproducible.
+    return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=0))
+
+
+def scheduler(plan: Plan):
+    if plan.scheduler != "asha":
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    # Rungs at epochs 1, 2, 4, ...: halve the field at each rung up to max_epochs.
+    return ASHAScheduler(time_attr="training_iteration", max_t=plan.max_epochs, grace_period=1, reduction_factor=2)
+
+
+class TrialResources:
+    """Resources of one trial from its config (picklable, unlike a lambda): GPU share only for
+    trials that may use one."""
+
+    def __init__(self, cpus: float, gpus: float):
+        self.cpus, self.gpus = cpus, gpus
+
+    def __call__(self, config: dict) -> PlacementGroupFactory:
+        device = config.get("device", "auto")
+        gpus = 0 if device == "cpu" else (self.gpus or (1 if device == "cuda" else 0))
+        return PlacementGroupFactory([{"CPU": self.cpus, "GPU": gpus}])
+
+
+def trial_name(trial) -> str:
+    return f"trial_{trial.trial_id}"
+
+
+def build_tuner(plan: Plan, data: DataBundle, args, exp_dir: Path, provenance: dict[str, str]) -> Tuner:
+    import ray
+
+    gpus = args.gpus_per_trial
+    if gpus is None:
+        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+    trainable = tune.with_resources(
+        tune.with_parameters(FAMILIES[plan.sweep.family], data=data, provenance=provenance,
+                             cpus=args.cpus_per_trial, presets=dict(plan.sweep.presets)),
+        TrialResources(args.cpus_per_trial, gpus),
+    )
+    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs)
+    if args.resume:
+        return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True,
+                             param_space=param_space(plan))
+    stop = None
+    if plan.sweep.min_delta is not None:
+        stop = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.sweep.min_delta, plan.sweep.patience, plan.max_epochs)
+    return Tuner(
+        trainable,
+        param_space=param_space(plan),
+        tune_config=TuneConfig(
+            metric=plan.sweep.metric, mode=plan.sweep.mode, num_samples=plan.num_samples,
+            search_alg=search_algorithm(plan), scheduler=scheduler(plan), trial_dirname_creator=trial_name,
+        ),
+        run_config=RunConfig(
+            name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop, verbose=0, callbacks=[progress],
+            checkpoint_config=CheckpointConfig(num_to_keep=2),
+            failure_config=FailureConfig(max_failures=1),
+        ),
+    )

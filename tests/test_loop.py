@@ -1,0 +1,72 @@
+"""The training loop without Ray: learning, determinism, checkpoints and resume."""
+import pytest
+import torch
+
+from data_modules import load_dataset
+from trainables import metrics as M
+from trainables.checkpoint import load_checkpoint, rebuild_model, save_checkpoint
+from trainables.config import split_config
+from trainables.loop import run_training
+from tests.conftest import make_mnist_dir
+
+
+def train(bundle, **overrides):
+    cfg, model_kwargs = split_config({"width": 64, "max_epochs": 3, **overrides})
+    rows, states = [], []
+    run_training(cfg, model_kwargs, bundle, lambda m, s: (rows.append(m), states.append(s)))
+    return rows, states
+
+
+def test_reports_every_metric_each_epoch_and_loss_falls(mnist_sample):
+    rows, _ = train(mnist_sample, max_epochs=4, train_size=1000)
+    assert [r[M.EPOCH] for r in rows] == [1, 2, 3, 4]
+    assert all(set(M.EPOCH_METRICS) <= set(r) for r in rows)
+    assert rows[-1][M.TRAIN_LOSS] < rows[0][M.TRAIN_LOSS] * 0.7
+    assert rows[-1][M.TEST_ACC] > 0.6  # ten classes: chance is 0.1
+    assert rows[-1][M.TIME_TOTAL_S] == pytest.approx(sum(r[M.EPOCH_TIME_S] for r in rows))
+    assert rows[0][M.DEVICE] == "cpu" and rows[0][M.PARAM_COUNT] == 784 * 64 + 64 + 64 * 64 + 64 + 650
+
+
+def test_same_seed_same_metrics_other_seed_differs(mnist_sample):
+    keys = (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_ACC)
+    a, _ = train(mnist_sample, seed=7, train_size=500)
+    b, _ = train(mnist_sample, seed=7, train_size=500)
+    c, _ = train(mnist_sample, seed=8, train_size=500)
+    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    assert [r[M.TRAIN_LOSS] for r in a] != [r[M.TRAIN_LOSS] for r in c]
+
+
+def test_no_sample_dropped_unless_asked(tmp_path):
+    bundle = load_dataset("mnist", data_dir=make_mnist_dir(tmp_path, n_train=120, n_test=20))
+    # 120 train -> 110 after the stratified 10% validation carve-out; batch 25 leaves a partial batch of 10
+    rows, _ = train(bundle, batch_size=25, max_epochs=1)
+    dropped, _ = train(bundle, batch_size=25, max_epochs=1, drop_last=True)
+    assert rows[0][M.TRAIN_SAMPLES] == 110
+    assert dropped[0][M.TRAIN_SAMPLES] == 100
+
+
+def test_checkpoints_every_k_epochs_and_at_the_end(mnist_sample):
+    _, states = train(mnist_sample, max_epochs=5, checkpoint_every=2, train_size=500)
+    assert [s["epoch"] if s else None for s in states] == [None, 2, None, 4, 5]
+
+
+def test_checkpoint_rebuilds_and_resume_continues_identically(mnist_sample, tmp_path):
+    full, states = train(mnist_sample, max_epochs=4, train_size=500, seed=3)
+    path = save_checkpoint(tmp_path / "c.pt", states[1])  # after epoch 2
+    state = load_checkpoint(path)
+    model = rebuild_model(state)
+    assert state["model"] == "mlp" and state["data"]["variant"] == "mnist-sample-5k"
+    assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
+
+    cfg, model_kwargs = split_config({"width": 64, "max_epochs": 4, "train_size": 500, "seed": 3})
+    resumed = []
+    run_training(cfg, model_kwargs, mnist_sample, lambda m, s: resumed.append(m), resume=state)
+    assert [r[M.EPOCH] for r in resumed] == [3, 4]
+    for got, want in zip(resumed, full[2:]):
+        assert got[M.TRAIN_LOSS] == pytest.approx(want[M.TRAIN_LOSS], rel=1e-5)
+        assert got[M.TEST_ACC] == pytest.approx(want[M.TEST_ACC])
+
+
+def test_random_labels_keep_test_at_chance(mnist_sample):
+    rows, _ = train(mnist_sample, label_shuffle=1.0, train_size=500, max_epochs=3, optimizer="adam", lr=1e-3)
+    assert rows[-1][M.TEST_ACC] < 0.25
