@@ -50,22 +50,41 @@ def trial_folders(exp_dir: Path) -> list[Path]:
     return sorted(p.parent for p in Path(exp_dir).glob("*/params.json"))
 
 
-def trial_status(folder: Path, rows: list[dict[str, Any]], max_epochs: int | None) -> str:
-    if (folder / "error.txt").exists() or (folder / "error.pkl").exists():
+def tune_statuses(exp_dir: Path) -> dict[str, str]:
+    """Trial id -> Tune's status, from the newest experiment_state file (empty if none)."""
+    # Named by start time; a resumed run writes a newer one (mtimes are not reliable: Tune syncs all).
+    states = sorted(Path(exp_dir).glob("experiment_state-*.json"))
+    if not states:
+        return {}
+    try:
+        trials = json.loads(states[-1].read_text())["trial_data"]
+        return {t["trial_id"]: t["status"] for t in (json.loads(data) for data, _ in trials)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def trial_status(folder: Path, tune_status: str | None, rows: list[dict[str, Any]]) -> str:
+    """TERMINATED (ran to its end or was stopped early on purpose), ERROR, or UNFINISHED
+    (interrupted or never started: --resume continues it)."""
+    if (folder / "error.txt").exists() or tune_status == "ERROR":
         return "ERROR"
-    if rows and (rows[-1].get("done") or (max_epochs and rows[-1].get(M.EPOCH, 0) >= max_epochs)):
+    if tune_status == "TERMINATED":
         return "TERMINATED"
-    return "STOPPED" if rows else "INCOMPLETE"
+    if tune_status is None and rows and rows[-1].get("done"):
+        return "TERMINATED"
+    return "UNFINISHED"
 
 
 def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """All epoch rows of all trials (deduplicated) and each trial's config."""
     frames, configs = [], {}
+    statuses = tune_statuses(exp_dir)
     for folder in trial_folders(exp_dir):
         config = json.loads((folder / "params.json").read_text())
         rows = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]
         trial_id = rows[-1].get(M.TRIAL_ID) if rows else folder.name.removeprefix("trial_")
-        configs[trial_id] = {"config": config, "folder": folder, "status": trial_status(folder, rows, config.get("max_epochs"))}
+        status = trial_status(folder, statuses.get(trial_id), rows)
+        configs[trial_id] = {"config": config, "folder": folder, "status": status}
         if not rows:
             continue
         df = pd.DataFrame([{k: v for k, v in r.items() if k not in _TUNE_COLUMNS} for r in rows])

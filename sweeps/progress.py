@@ -19,14 +19,14 @@ def trial_label(config: dict, keys: list[str]) -> str:
 
 
 class ProgressLine(Callback):
-    def __init__(self, keys: list[str], max_epochs: int, stream=None):
+    def __init__(self, keys: list[str], max_epochs: int):
+        # No stream attribute: Tune pickles callbacks with its state, and sys.stdout is looked up per line.
         self.keys, self.max_epochs = keys, max_epochs
-        self.stream = stream or sys.stdout
         self.start = time.monotonic()
         self.done = 0
 
     def _say(self, text: str) -> None:
-        print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=self.stream, flush=True)
+        print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=sys.stdout, flush=True)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if M.EPOCH not in result:

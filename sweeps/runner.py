@@ -41,7 +41,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
         return 2
     started = start_ray(args)
     try:
-        interrupted = fit(plan, data, args, exp_dir)
+        fit(plan, data, args, exp_dir)
     finally:
         if started:
             import ray
@@ -49,8 +49,8 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
             ray.shutdown()
     from sweeps.finish import finish
 
-    finish(plan, data, exp_dir, command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
-    if interrupted:
+    trials = finish(plan, data, exp_dir, command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
+    if (trials.get("status") == "UNFINISHED").any():
         print(f"interrupted: continue with  {prog} --resume --name {exp_dir.name}")
         return 130
     return 0
@@ -103,17 +103,15 @@ def start_ray(args) -> bool:
     return True
 
 
-def fit(plan: Plan, data: DataBundle, args, exp_dir: Path) -> bool:
-    """Run (or resume) the Tune experiment; True when it was interrupted."""
+def fit(plan: Plan, data: DataBundle, args, exp_dir: Path) -> None:
+    """Run (or resume) the Tune experiment. Ctrl-C makes Tune save its state and return early."""
     from sweeps.tune_setup import build_tuner
 
     tuner = build_tuner(plan, data, args, exp_dir, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
     print(f"{plan.sweep.name}: {describe(plan)} -> {exp_dir}", flush=True)
     for note in plan.notes:
         print(f"note: {note}", flush=True)
-    grid = tuner.fit()
-    # Ctrl-C makes Tune save its state and return early, leaving trials unfinished.
-    return grid.num_terminated + grid.num_errors < len(grid)
+    tuner.fit()
 
 
 def describe(plan: Plan) -> str:

@@ -11,7 +11,7 @@ from ray.tune import CheckpointConfig, FailureConfig, PlacementGroupFactory, Run
 from data_modules import DataBundle
 from sweeps.plan import Plan
 from sweeps.progress import ProgressLine
-from trainables import FAMILIES
+from trainables.families import FAMILIES
 from trainables.stoppers import MinDeltaStopper
 
 DISTRIBUTIONS = {"uniform": tune.uniform, "loguniform": tune.loguniform}

@@ -1,7 +1,2 @@
-"""Ray Tune trainables, one per experiment family, all over `trainables.loop.run_training`."""
-from trainables.classification import classification_trainable
-
-# Family name -> function trainable(config, *, data, provenance, cpus, presets).
-FAMILIES = {"classification": classification_trainable}
-
-__all__ = ["FAMILIES", "classification_trainable"]
+"""Ray Tune trainables, one per experiment family (see trainables.families), all over the one
+Ray-free loop in trainables.loop. Kept import-free so `trainables.metrics` loads without Ray."""

@@ -42,8 +42,16 @@ def pick_device(requested: str) -> torch.device:
 
 
 def device_name(device: torch.device) -> str:
+    """GPU model, or CPU model (Linux's /proc/cpuinfo, else what platform knows)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
     return platform.processor() or platform.machine()
 
 

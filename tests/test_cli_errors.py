@@ -1,0 +1,68 @@
+"""Bad input: one clear line naming the value and what is allowed, exit code 2, no traceback,
+and nothing started or written (validation happens before Ray)."""
+import subprocess
+import sys
+
+import pytest
+
+from sweeps import mnist_train_size, mnist_width, runner
+from tests.conftest import make_mnist_dir
+
+
+@pytest.fixture
+def no_ray(monkeypatch, tmp_path):
+    """Fail the test if a sweep gets as far as starting Ray."""
+
+    def forbidden(args):
+        raise AssertionError("Ray was started for a bad configuration")
+
+    monkeypatch.setattr(runner, "start_ray", forbidden)
+    return tmp_path
+
+
+CASES = [
+    (mnist_width, ["--set", "activation=swish"], "unknown activation 'swish'; allowed: elu, gelu, leaky_relu, linear, relu, sigmoid, tanh"),
+    (mnist_width, ["--set", "optimizer=lbfgs"], "unknown optimizer 'lbfgs'; allowed: adagrad, adam, rmsprop, sgd"),
+    (mnist_width, ["--set", "width=100,0"], "width must be a positive integer"),
+    (mnist_width, ["--set", "lr=-0.1"], "lr -0.1 is not allowed; use a positive number"),
+    (mnist_width, ["--set", "lr=0"], "lr 0 is not allowed; use a positive number"),
+    (mnist_width, ["--set", "batch_size=5000"], "batch_size 5000 is larger than the training set (3600 examples of mnist-sample-5k); allowed: 1..3600"),
+    (mnist_train_size, ["--set", "train_size=500,505"], "train size 505 cannot be class-balanced: allowed are multiples of 10 from 10 to 3600"),
+    (mnist_width, ["--num-samples", "0"], "argument --num-samples: 0 is not allowed; use a positive integer"),
+    (mnist_width, ["--widht", "3"], "unrecognized arguments: --widht 3; allowed flags:"),
+    (mnist_width, ["--set", "widht=3"], "unknown config key 'widht'; allowed: activation, batch_size"),
+    (mnist_width, ["--search", "random"], "invalid choice: 'random'"),
+    (mnist_width, ["--resume", "--name", "never-ran"], "--resume: no sweep to resume at"),
+]
+
+
+@pytest.mark.parametrize("module, argv, message", CASES, ids=[" ".join(c[1]) for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(no_ray, capsys, module, argv, message):
+    code = module.main([*argv, "--storage-path", str(no_ray / "results")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err[-1].startswith(f"python -m sweeps.{module.SWEEP.name}: error: ")
+    assert message in err[-1]
+    assert not any("Traceback" in line for line in err)
+    assert not (no_ray / "results").exists()
+
+
+def test_corrupt_mnist_dir_is_one_line(no_ray, capsys):
+    data = make_mnist_dir(no_ray / "data")
+    images = data / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-100])
+    code = mnist_width.main(["--data-dir", str(data), "--storage-path", str(no_ray / "results")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert "truncated MNIST file" in err[0] and "train-images-idx3-ubyte" in err[0]
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sweeps.mnist_width", "--set", "activation=swish", "--storage-path", str(tmp_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("python -m sweeps.mnist_width: error: ") and "unknown activation 'swish'" in last

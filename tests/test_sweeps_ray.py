@@ -1,0 +1,130 @@
+"""End to end on one session-scoped local Ray: every sweep module's --smoke-test into Parquet,
+plots and report; an interrupted sweep resumed from its checkpoints."""
+import importlib
+import os
+import pkgutil
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+import sweeps
+from analysis.tables import read_parquet
+from trainables import metrics as M
+
+SWEEP_MODULES = sorted(
+    m.name for m in pkgutil.iter_modules(sweeps.__path__)
+    if hasattr(importlib.import_module(f"sweeps.{m.name}"), "SWEEP")
+)
+
+
+def test_discovers_all_mnist_sweeps():
+    expected = {"mnist_width", "mnist_depth", "mnist_momentum", "mnist_batch", "mnist_activation",
+                "mnist_lr", "mnist_train_size", "mnist_random_labels", "mnist_cpu_gpu"}
+    assert expected <= set(SWEEP_MODULES)
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("name", SWEEP_MODULES)
+def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, name):
+    module = importlib.import_module(f"sweeps.{name}")
+    assert module.main(["--smoke-test", "--storage-path", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / name
+    results, meta = read_parquet(folder / "results.parquet")
+    trials, _ = read_parquet(folder / "trials.parquet")
+
+    assert meta["sweep"] == name and len(trials) >= 1
+    assert (trials["status"] == "TERMINATED").all(), trials[["trial_id", "status"]]
+    assert not results.duplicated([M.TRIAL_ID, M.EPOCH]).any()
+    assert set(results[M.VARIANT]) == {"mnist-sample-5k"}
+    assert results[M.GIT_COMMIT].str.len().min() > 6 and results[M.TORCH_VERSION].notna().all()
+    assert set(results[M.DEVICE]) == {"cpu"}
+    for axis in meta["axes"]:
+        assert axis in results.columns
+    # one row per trial and trained epoch
+    assert len(results) == trials["epochs"].sum()
+
+    report = (folder / "report.md").read_text()
+    pngs = sorted(p.name for p in (folder / "plots").glob("*.png"))
+    assert pngs, "no plots written"
+    for png in pngs:
+        assert (folder / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"plots/{png}" in report
+    assert f"results: {folder / 'results.parquet'}" in out and "best 1:" in out
+
+
+@pytest.mark.ray
+def test_width_smoke_details(ray_session, tmp_path):
+    from sweeps import mnist_width
+
+    assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
+    results, _ = read_parquet(tmp_path / "mnist_width" / "results.parquet")
+    grid = results.groupby(["width", "seed"])[M.EPOCH].max()
+    assert grid.to_dict() == {(50, 0): 2, (50, 1): 2, (200, 0): 2, (200, 1): 2}
+    predictions, _ = read_parquet(tmp_path / "mnist_width" / "predictions.parquet")
+    assert sorted(predictions["label"]) == list(range(10)) and len(predictions["image"][0]) == 784
+    # the same seed gives the same CPU metrics whatever trial runs it: rerun into a new folder
+    assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
+    again, _ = read_parquet(tmp_path / "mnist_width-2" / "results.parquet")
+    cols = ["width", "seed", M.EPOCH, M.TRAIN_LOSS, M.TEST_ACC]
+    pd.testing.assert_frame_equal(
+        results[cols].sort_values(cols[:3]).reset_index(drop=True),
+        again[cols].sort_values(cols[:3]).reset_index(drop=True),
+    )
+
+
+@pytest.mark.ray
+def test_cpu_gpu_without_gpu_notes_the_skip(ray_session, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the GPU half runs")
+    from sweeps import mnist_cpu_gpu
+
+    assert mnist_cpu_gpu.main(["--smoke-test", "--storage-path", str(tmp_path)]) == 0
+    trials, _ = read_parquet(tmp_path / "mnist_cpu_gpu" / "trials.parquet")
+    assert sorted(trials["model_size"]) == ["large", "small"]
+    assert "GPU half skipped" in (tmp_path / "mnist_cpu_gpu" / "report.md").read_text()
+
+
+def _run(args, tmp_path, **kw):
+    return subprocess.Popen(
+        [sys.executable, "-m", "sweeps.mnist_width", "--smoke-test", "--max-epochs", "60",
+         "--storage-path", str(tmp_path), *args],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw,
+    )
+
+
+def test_interrupted_sweep_resumes_from_checkpoints(tmp_path):
+    """Ctrl-C mid-sweep, then --resume: every trial ends with epochs 1..60 exactly once, and no
+    trial started again from epoch 1."""
+    proc = _run([], tmp_path)
+    lines = []
+    for line in proc.stdout:  # wait until training is under way, then press Ctrl-C
+        lines.append(line)
+        if re.search(r"epoch\s+3/60", line):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 130, "".join(lines) + rest
+    assert "--resume --name mnist_width" in rest
+    partial, _ = read_parquet(tmp_path / "mnist_width" / "results.parquet")
+    assert partial[M.EPOCH].max() < 60  # interrupted before the end, and collected anyway
+
+    resumed = _run(["--resume"], tmp_path)
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, out
+    results, _ = read_parquet(tmp_path / "mnist_width" / "results.parquet")
+    trials, _ = read_parquet(tmp_path / "mnist_width" / "trials.parquet")
+    assert (trials["status"] == "TERMINATED").all() and len(trials) == 2
+    for _, rows in results.groupby(M.TRIAL_ID):
+        assert sorted(rows[M.EPOCH]) == list(range(1, 61))
+    raw = []
+    for f in (tmp_path / "mnist_width").glob("trial_*/result.json"):
+        raw += [int(m) for m in re.findall(r'"epoch": (\d+)', f.read_text())]
+    assert raw.count(1) == 2, "a trial restarted from scratch instead of its checkpoint"
