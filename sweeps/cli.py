@@ -60,6 +60,9 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=_positive_int, default=1, help="seeds per configuration (0..N-1)")
     p.add_argument("--search", choices=("grid", "optuna"), help="search algorithm (default: the sweep's)")
     p.add_argument("--scheduler", choices=("asha", "none"), help="trial scheduler (default: the sweep's)")
+    p.add_argument("--min-delta", type=_non_negative_float,
+                   help="stop a trial once its metric improves by less than this (default: the sweep's)")
+    p.add_argument("--patience", type=_positive_int, help="epochs in a row below --min-delta before stopping")
     p.add_argument("--cpus-per-trial", type=_non_negative_float, default=1.0, help="CPUs (torch threads) per trial")
     p.add_argument("--gpus-per-trial", type=_non_negative_float,
                    help="GPUs per trial, fractions allowed (default: 1 when a GPU exists, else 0)")

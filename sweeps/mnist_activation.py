@@ -2,6 +2,7 @@
 
     python -m sweeps.mnist_activation [--repeats 3] [--smoke-test]
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -9,7 +10,7 @@ SWEEP = Sweep(
     name="mnist_activation",
     title="MNIST: activation function (2 x 400 MLP, SGD momentum 0.8)",
     description="Saturating sigmoid trains slowest; a linear network is only a linear classifier however deep.",
-    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,
     grid={"activation": ["relu", "tanh", "sigmoid", "elu", "leaky_relu", "gelu", "linear"]},
     smoke={"activation": ["relu", "linear"], "max_epochs": 2},
 )

@@ -2,6 +2,7 @@
 
     python -m sweeps.mnist_batch [--repeats 3] [--smoke-test]
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -9,7 +10,7 @@ SWEEP = Sweep(
     name="mnist_batch",
     title="MNIST: batch size (2 x 400 ReLU MLP, SGD lr 0.01, momentum 0.8)",
     description="Large batches take fewer, cheaper-per-sample steps per epoch: faster epochs, lower accuracy after a fixed number of epochs.",
-    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,
     grid={"batch_size": [16, 64, 256, 1024]},
     smoke={"batch_size": [64, 1024], "max_epochs": 2},
 )

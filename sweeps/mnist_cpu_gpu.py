@@ -4,6 +4,7 @@ skipped with a note in the output and the report.
 
     python -m sweeps.mnist_cpu_gpu [--smoke-test]
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -11,7 +12,7 @@ SWEEP = Sweep(
     name="mnist_cpu_gpu",
     title="MNIST: CPU vs GPU training time, small vs large MLP",
     description="A GPU gains little on a small MLP (launch-bound) and much more on a large one (math-bound).",
-    fixed=dict(activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,  # depth and width come from the model_size preset
     grid={"model_size": ["small", "large"], "device": ["cpu", "cuda"]},
     presets={"model_size": {"small": {"depth": 2, "width": 400}, "large": {"depth": 4, "width": 800}}},
     smoke={"max_epochs": 2},

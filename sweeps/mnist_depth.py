@@ -2,6 +2,7 @@
 
     python -m sweeps.mnist_depth [--repeats 3] [--smoke-test]
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -9,7 +10,7 @@ SWEEP = Sweep(
     name="mnist_depth",
     title="MNIST: test accuracy vs depth (D x 400 ReLU MLP)",
     description="More hidden layers add capacity, but past two they train slower per epoch for little gain on MNIST.",
-    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,
     grid={"depth": [1, 2, 3, 4]},
     smoke={"depth": [1, 2], "max_epochs": 2},
 )

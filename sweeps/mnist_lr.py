@@ -3,6 +3,7 @@
     python -m sweeps.mnist_lr [--num-samples 24] [--smoke-test]
     python -m sweeps.mnist_lr --search grid      # lr 1e-4 .. 1 on a grid instead
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -10,7 +11,7 @@ SWEEP = Sweep(
     name="mnist_lr",
     title="MNIST: learning rate (2 x 400 ReLU MLP, SGD momentum 0.8)",
     description="Too small a rate barely moves in a few epochs, too large diverges; TPE concentrates trials in between and ASHA ends the hopeless ones after an epoch.",
-    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,
     grid={"lr": [1e-4, 1e-3, 1e-2, 1e-1, 1.0]},
     optuna={"lr": ("loguniform", 1e-4, 1.0)},
     search="optuna",

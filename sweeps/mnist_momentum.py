@@ -2,6 +2,7 @@
 
     python -m sweeps.mnist_momentum [--repeats 3] [--smoke-test]
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -9,7 +10,7 @@ SWEEP = Sweep(
     name="mnist_momentum",
     title="MNIST: SGD momentum (2 x 400 ReLU MLP, lr 0.01)",
     description="Momentum speeds up SGD at a fixed learning rate until, near 1, it overshoots and oscillates.",
-    fixed=dict(depth=2, width=400, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,
     grid={"momentum": [0.0, 0.5, 0.8, 0.9, 0.99]},
     smoke={"momentum": [0.0, 0.9], "max_epochs": 2},
 )

@@ -4,6 +4,7 @@
     python -m sweeps.mnist_width --repeats 3      # mean and 95% interval over 3 seeds
     python -m sweeps.mnist_width --smoke-test
 """
+from sweeps.classic import MNIST_MLP
 from sweeps.runner import main_for
 from sweeps.spec import Sweep
 
@@ -11,7 +12,7 @@ SWEEP = Sweep(
     name="mnist_width",
     title="MNIST: test accuracy vs hidden width (2 x W ReLU MLP)",
     description="Wider hidden layers fit MNIST better, with diminishing returns past a few hundred units.",
-    fixed=dict(depth=2, activation="relu", optimizer="sgd", lr=0.01, momentum=0.8, batch_size=64, max_epochs=5),
+    fixed=MNIST_MLP,
     grid={"width": [50, 100, 200, 400, 800]},
     smoke={"width": [50, 200], "max_epochs": 2},
 )

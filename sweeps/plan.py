@@ -24,6 +24,8 @@ class Plan:
     search: str
     scheduler: str
     num_samples: int
+    min_delta: float | None = None
+    patience: int = 1
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -46,6 +48,10 @@ class Plan:
 def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Plan:
     fixed = {"max_epochs": 5, "seed": 0, **sweep.fixed}
     grid = {k: list(v) for k, v in sweep.grid.items()}
+    for table in sweep.presets.values():  # a preset's settings win over fixed ones, so drop those
+        for settings in table.values():
+            for key in settings:
+                fixed.pop(key, None)
     if args.smoke_test:
         for key, value in sweep.smoke.items():
             (grid if key in grid else fixed)[key] = list(value) if key in grid else value
@@ -73,7 +79,11 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         default_samples = max(8, len(list(itertools.product(*grid.values()))))
     if args.smoke_test and search == "optuna":
         default_samples = min(default_samples, 3)
-    return Plan(sweep, fixed, grid, search, args.scheduler or sweep.scheduler, args.num_samples or default_samples, notes)
+    return Plan(
+        sweep, fixed, grid, search, args.scheduler or sweep.scheduler, args.num_samples or default_samples,
+        min_delta=sweep.min_delta if args.min_delta is None else args.min_delta,
+        patience=args.patience or sweep.patience, notes=notes,
+    )
 
 
 def _split_top_level(text: str) -> list[str]:

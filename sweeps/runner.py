@@ -118,7 +118,7 @@ def describe(plan: Plan) -> str:
     axes = ", ".join(f"{k} in {v}" for k, v in plan.grid.items()) or "one configuration"
     opt = f", optuna over {', '.join(plan.sweep.optuna)} x {plan.num_samples}" if plan.search == "optuna" else ""
     sched = ", ASHA" if plan.scheduler == "asha" else ""
-    stop = f", min-delta {plan.sweep.min_delta:g}" if plan.sweep.min_delta is not None else ""
+    stop = f", min-delta {plan.min_delta:g} (patience {plan.patience})" if plan.min_delta is not None else ""
     return f"{axes}{opt}{sched}{stop}, up to {plan.max_epochs} epochs"
 
 

@@ -79,14 +79,15 @@ def build_tuner(plan: Plan, data: DataBundle, args, exp_dir: Path, provenance: d
         return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True,
                              param_space=param_space(plan))
     stop = None
-    if plan.sweep.min_delta is not None:
-        stop = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.sweep.min_delta, plan.sweep.patience, plan.max_epochs)
+    if plan.min_delta is not None:
+        stop = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
     return Tuner(
         trainable,
         param_space=param_space(plan),
         tune_config=TuneConfig(
             metric=plan.sweep.metric, mode=plan.sweep.mode, num_samples=plan.num_samples,
             search_alg=search_algorithm(plan), scheduler=scheduler(plan), trial_dirname_creator=trial_name,
+            reuse_actors=True,  # a warm worker runs the next trial: no process start per trial
         ),
         run_config=RunConfig(
             name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop, verbose=0, callbacks=[progress],

@@ -128,3 +128,17 @@ def test_interrupted_sweep_resumes_from_checkpoints(tmp_path):
     for f in (tmp_path / "mnist_width").glob("trial_*/result.json"):
         raw += [int(m) for m in re.findall(r'"epoch": (\d+)', f.read_text())]
     assert raw.count(1) == 2, "a trial restarted from scratch instead of its checkpoint"
+
+
+@pytest.mark.ray
+def test_min_delta_stopping_together_with_asha(ray_session, tmp_path):
+    """A min-delta larger than any real improvement stops every trial at its second epoch,
+    while ASHA and Optuna run the same sweep."""
+    from sweeps import mnist_lr
+
+    argv = ["--smoke-test", "--max-epochs", "6", "--min-delta", "10", "--storage-path", str(tmp_path)]
+    assert mnist_lr.main(argv) == 0
+    trials, meta = read_parquet(tmp_path / "mnist_lr" / "trials.parquet")
+    assert len(trials) == 3 and (trials["status"] == "TERMINATED").all()
+    assert (trials["epochs"] <= 2).all() and (trials["epochs"] >= 1).all()
+    assert trials["lr"].nunique() == 3  # Optuna proposed three different learning rates

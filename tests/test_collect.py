@@ -1,0 +1,45 @@
+"""analysis.collect on trial folders in Ray's on-disk format: exactly-once rows, statuses,
+atomic Parquet with the sweep metadata."""
+import json
+
+from analysis.collect import collect
+from analysis.tables import read_parquet
+from trainables import metrics as M
+
+
+def write_trial(exp, trial_id, config, epochs, done=True, error=False):
+    folder = exp / f"trial_{trial_id}"
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text(json.dumps(config))
+    lines = []
+    for i, epoch in enumerate(epochs):
+        row = {M.TRIAL_ID: trial_id, M.EPOCH: epoch, M.TRAIN_LOSS: 1.0 / epoch, M.VAL_LOSS: 2.0 / epoch + i * 1e-3,
+               M.VAL_ACC: 0.5, M.TEST_ACC: 0.4 + i / 100, "hostname": "h", "config": config,
+               "done": done and i == len(epochs) - 1}
+        lines.append(json.dumps(row))
+    text = "\n".join(lines) + "\n"
+    (folder / "result.json").write_text(text + '{"epoch": 9, "trial_i')  # a line cut short by a crash
+    if error:
+        (folder / "error.txt").write_text("boom")
+
+
+def test_repeated_epochs_keep_the_latest_row(tmp_path):
+    exp = tmp_path / "exp"
+    # a restored trial re-reported epochs 2 and 3 after its checkpoint at epoch 1
+    write_trial(exp, "a_00000", {"width": [128, 64], "seed": 0}, [1, 2, 3, 2, 3, 4])
+    write_trial(exp, "a_00001", {"width": [50], "seed": 1}, [1, 2], done=False, error=True)
+    results, trials = collect(exp, {"sweep": "s", "axes": ["width"]})
+    a = results[results[M.TRIAL_ID] == "a_00000"]
+    assert a[M.EPOCH].tolist() == [1, 2, 3, 4]
+    # epochs 2 and 3 come from the later (resumed) report: row index 3 and 4 -> test_acc 0.43, 0.44
+    assert a[M.TEST_ACC].round(4).tolist() == [0.40, 0.43, 0.44, 0.45]
+    assert set(a["width"]) == {"128-64"} and "hostname" not in results.columns
+
+    by_id = trials.set_index(M.TRIAL_ID)
+    assert by_id.loc["a_00000", "status"] == "TERMINATED" and by_id.loc["a_00000", "epochs"] == 4
+    assert by_id.loc["a_00001", "status"] == "ERROR"
+    assert by_id.loc["a_00000", "best_val_loss"] == a[M.VAL_LOSS].min()
+
+    on_disk, meta = read_parquet(exp / "results.parquet")
+    assert meta == {"sweep": "s", "axes": ["width"]} and len(on_disk) == len(results)
+    assert not list(exp.glob(".*.tmp"))  # the temporary file was renamed away

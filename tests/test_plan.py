@@ -1,0 +1,58 @@
+"""Sweep plans without Ray: flags, --set overrides, presets, smoke mode and typed configs."""
+import pytest
+
+from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width
+from sweeps.cli import UsageError, parse_flags
+from sweeps.plan import make_plan, validate_plan
+from trainables.config import ConfigError, TrainConfig, expand_presets, split_config
+
+
+def plan_for(module, *argv, gpu=False):
+    return make_plan(module.SWEEP, parse_flags("x", "", list(argv)), gpu_available=gpu)
+
+
+def test_defaults_and_repeats_make_the_grid():
+    plan = plan_for(mnist_width, "--repeats", "3")
+    assert plan.grid == {"width": [50, 100, 200, 400, 800], "seed": [0, 1, 2]}
+    assert len(plan.points()) == 15 and plan.axes == ["width"]
+    assert all(p["momentum"] == 0.8 and p["max_epochs"] == 5 for p in plan.points())
+
+
+def test_set_overrides_fixed_values_and_grid_axes():
+    plan = plan_for(mnist_width, "--set", "width=100,[128,64]", "--set", "lr=0.05", "--max-epochs", "7")
+    assert plan.grid["width"] == [100, [128, 64]]
+    assert plan.fixed["lr"] == 0.05 and plan.fixed["max_epochs"] == 7
+
+
+def test_smoke_test_shrinks_grid_and_epochs():
+    plan = plan_for(mnist_train_size, "--smoke-test")
+    assert plan.grid["train_size"] == [500, 1000] and plan.max_epochs == 2
+
+
+def test_optuna_plan_validates_both_ends_of_the_range(mnist_sample):
+    plan = plan_for(mnist_lr)
+    assert plan.search == "optuna" and plan.scheduler == "asha" and "lr" not in plan.grid
+    assert sorted(p["lr"] for p in plan.points()) == [1e-4, 1.0]
+    validate_plan(plan, mnist_sample)
+    with pytest.raises(UsageError, match="--repeats 2 is not allowed with --search optuna"):
+        plan_for(mnist_lr, "--repeats", "2")
+
+
+def test_gpu_half_dropped_without_gpu_and_presets_expand():
+    plan = plan_for(mnist_cpu_gpu)
+    assert plan.grid["device"] == ["cpu"] and plan.notes and "GPU half skipped" in plan.notes[0]
+    assert plan_for(mnist_cpu_gpu, gpu=True).grid["device"] == ["cpu", "cuda"]
+    assert "width" not in plan.fixed  # the preset, not the classic default, decides the size
+    presets = mnist_cpu_gpu.SWEEP.presets
+    assert expand_presets({"model_size": "large", "lr": 0.1}, presets) == {"depth": 4, "width": 800, "lr": 0.1}
+    with pytest.raises(ConfigError, match="model_size 'huge' is not allowed; allowed: small, large"):
+        expand_presets({"model_size": "huge"}, presets)
+
+
+def test_split_config_types_and_rejects_unknown_keys():
+    cfg, model_kwargs = split_config({"lr": 0.1, "width": 32, "seed": 4})
+    assert isinstance(cfg, TrainConfig) and cfg.lr == 0.1 and cfg.seed == 4 and model_kwargs == {"width": 32}
+    with pytest.raises(ConfigError, match="unknown config key 'input_shape'"):
+        split_config({"input_shape": [3, 32, 32]})  # derived from the data, never configured
+    with pytest.raises(ConfigError, match="momentum 1.5 is not allowed"):
+        split_config({"momentum": 1.5})
