@@ -15,6 +15,8 @@ import pandas as pd
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
 
+MEMBERS = "members"  # a fused trial's config and results list its members (trainables.population)
+
 # Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
 _TUNE_COLUMNS = {
     "config", "date", "timestamp", "pid", "hostname", "node_ip", "time_since_restore",
@@ -75,26 +77,41 @@ def trial_status(folder: Path, tune_status: str | None, rows: list[dict[str, Any
     return "UNFINISHED"
 
 
+def _member_trials(trial_id: str, config: dict[str, Any], rows: list[dict[str, Any]]):
+    """(trial id, config, rows) of an ordinary trial, or of every member of a fused population:
+    a fused trial's rows carry `members`, one metrics dict per member, which become ordinary rows."""
+    if MEMBERS not in config:
+        yield trial_id, config, rows
+        return
+    outer = [{k: v for k, v in r.items() if k not in (MEMBERS, M.EPOCH, M.VAL_LOSS, M.EPOCH_TIME_S)} for r in rows]
+    for j, member_config in enumerate(config[MEMBERS]):
+        mine = [{**o, **{k: v for k, v in m.items() if k != "config"}}
+                for o, r in zip(outer, rows) for m in r[MEMBERS] if m["member"] == j]
+        yield f"{trial_id}_m{j:02d}", member_config, mine
+
+
 def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
-    """All epoch rows of all trials (deduplicated) and each trial's config."""
+    """All epoch rows of all trials (deduplicated; fused populations expanded into their members)
+    and each trial's config and status."""
     frames, configs = [], {}
     statuses = tune_statuses(exp_dir)
     for folder in trial_folders(exp_dir):
-        config = json.loads((folder / "params.json").read_text())
-        rows = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]
-        trial_id = rows[-1].get(M.TRIAL_ID) if rows else folder.name.removeprefix("trial_")
-        status = trial_status(folder, statuses.get(trial_id), rows)
-        configs[trial_id] = {"config": config, "folder": folder, "status": status}
-        if not rows:
-            continue
-        df = pd.DataFrame([{k: v for k, v in r.items() if k not in _TUNE_COLUMNS} for r in rows])
-        for key, value in config.items():
-            if key not in df.columns:  # a metric of the same name (e.g. device) says what really ran
-                df[key] = _cell(value)
-        df[M.TRIAL_ID] = trial_id
-        frames.append(df)
-    if not frames:
-        return pd.DataFrame(), configs
+        params = json.loads((folder / "params.json").read_text())
+        raw = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]
+        tune_id = raw[-1].get(M.TRIAL_ID) if raw else folder.name.removeprefix("trial_")
+        status = trial_status(folder, statuses.get(tune_id), raw)
+        for trial_id, config, rows in _member_trials(tune_id, params, raw):
+            configs[trial_id] = {"config": config, "folder": folder, "status": status}
+            if not rows:
+                continue
+            df = pd.DataFrame([{k: v for k, v in r.items() if k not in _TUNE_COLUMNS} for r in rows])
+            for key, value in config.items():
+                if key not in df.columns:  # a metric of the same name (e.g. device) says what really ran
+                    df[key] = _cell(value)
+            df[M.TRIAL_ID] = trial_id
+            frames.append(df)
+    if not frames:  # nothing reported yet (e.g. interrupted during start-up)
+        return pd.DataFrame(columns=[M.TRIAL_ID, M.EPOCH]), configs
     df = pd.concat(frames, ignore_index=True)
     df = df.drop_duplicates([M.TRIAL_ID, M.EPOCH], keep="last").sort_values([M.TRIAL_ID, M.EPOCH])
     return df.reset_index(drop=True), configs
@@ -113,7 +130,7 @@ def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) 
             row["best_val_loss"] = float(mine[M.VAL_LOSS].min())
             row["best_val_acc"] = float(mine[M.VAL_ACC].max())
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[M.TRIAL_ID, "status", "epochs"])
 
 
 def collect(exp_dir: str | Path, meta: dict[str, Any], out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -10,6 +10,7 @@ import torch
 from data_modules import DataBundle
 from trainables.checkpoint import load_checkpoint, rebuild_model
 from trainables.loop import to_device
+from trainables.population import rebuild_member
 
 
 def latest_checkpoint(trial_folder: Path) -> Path | None:
@@ -17,10 +18,20 @@ def latest_checkpoint(trial_folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
+def model_of_trial(exp_dir: Path, trial_id: str) -> torch.nn.Module | None:
+    """The trained model of a trial (or of member `_mNN` of a fused population), from its
+    latest checkpoint; None when it has none."""
+    tune_id, fused, member = trial_id.partition("_m")
+    checkpoint = latest_checkpoint(Path(exp_dir) / f"trial_{tune_id}")
+    if checkpoint is None:
+        return None
+    state = load_checkpoint(checkpoint)
+    return rebuild_member(state, int(member)) if fused else rebuild_model(state)
+
+
 @torch.no_grad()
-def one_per_class(checkpoint: Path, data: DataBundle, trial_id: str = "") -> pd.DataFrame:
+def one_per_class(model: torch.nn.Module, data: DataBundle, trial_id: str = "") -> pd.DataFrame:
     """The first test example of every class with the model's prediction and confidence."""
-    model = rebuild_model(load_checkpoint(checkpoint))
     y = data.test.y
     picks = [int(torch.nonzero(y == c)[0]) for c in range(data.meta.num_classes) if bool((y == c).any())]
     sample = data.test.take(torch.tensor(picks))

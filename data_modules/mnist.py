@@ -59,6 +59,27 @@ def read_idx(path: Path, ndim: int) -> torch.Tensor:
     return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape).copy())
 
 
+def write_idx(path: str | Path, array: np.ndarray, gz: bool = False) -> Path:
+    """Write a uint8 array as an IDX file (the inverse of read_idx): for tests and benchmarks
+    that need MNIST files in the real format."""
+    path = Path(path)
+    header = _MAGIC[array.ndim].to_bytes(4, "big") + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    raw = header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+def write_mnist_dir(root: str | Path, train: Split, test: Split, gz: bool = False) -> Path:
+    """Write splits as DATA_DIR/MNIST/raw IDX files, the layout torchvision.datasets.MNIST reads."""
+    raw = Path(root) / "MNIST" / "raw"
+    suffix = ".gz" if gz else ""
+    for part, split in (("train", train), ("test", test)):
+        write_idx(raw / (FILES[f"{part}_x"] + suffix), split.x.reshape(-1, 28, 28).numpy(), gz)
+        write_idx(raw / (FILES[f"{part}_y"] + suffix), split.y.numpy(), gz)
+    return Path(root)
+
+
 def _find(raw_dir: Path, stem: str) -> Path | None:
     for name in (stem, stem + ".gz"):
         if (raw_dir / name).is_file():

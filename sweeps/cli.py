@@ -63,6 +63,10 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--min-delta", type=_non_negative_float,
                    help="stop a trial once its metric improves by less than this (default: the sweep's)")
     p.add_argument("--patience", type=_positive_int, help="epochs in a row below --min-delta before stopping")
+    p.add_argument("--fuse", choices=("auto", "on", "off"), default="auto",
+                   help="train same-shape trials (differing only in lr, momentum, weight decay, dropout, "
+                        "seed, label noise) as one stacked population per worker (default: when possible)")
+    p.add_argument("--population-size", type=_positive_int, default=32, help="most trials fused into one population")
     p.add_argument("--cpus-per-trial", type=_non_negative_float, default=1.0, help="CPUs (torch threads) per trial")
     p.add_argument("--gpus-per-trial", type=_non_negative_float,
                    help="GPUs per trial, fractions allowed (default: 1 when a GPU exists, else 0)")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.collect import collect, trial_folders
-from analysis.predictions import latest_checkpoint, one_per_class
+from analysis.collect import collect
+from analysis.predictions import model_of_trial, one_per_class
 from analysis.report import build_report
 from analysis.tables import PREDICTIONS_FILE, write_parquet
 from data_modules import DataBundle
@@ -37,10 +37,10 @@ def finish(plan: Plan, data: DataBundle, exp_dir: Path, command: str) -> pd.Data
     results, trials = collect(exp_dir, meta)
     best = best_trials(trials, plan.sweep.metric, plan.sweep.mode)
     if len(best):
-        folders = {f.name.removeprefix("trial_"): f for f in trial_folders(exp_dir)}
-        checkpoint = latest_checkpoint(folders.get(best.iloc[0][M.TRIAL_ID], exp_dir / "none"))
-        if checkpoint is not None:
-            write_parquet(one_per_class(checkpoint, data, best.iloc[0][M.TRIAL_ID]), exp_dir / PREDICTIONS_FILE)
+        trial_id = best.iloc[0][M.TRIAL_ID]
+        model = model_of_trial(exp_dir, trial_id)
+        if model is not None:
+            write_parquet(one_per_class(model, data, trial_id), exp_dir / PREDICTIONS_FILE)
     report = build_report(exp_dir)
     print_summary(plan, trials, best, exp_dir, report)
     return trials

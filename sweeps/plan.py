@@ -10,6 +10,7 @@ from data_modules import DataBundle, DataError, split_sizes
 from sweeps.cli import UsageError, parse_value
 from sweeps.spec import Sweep
 from trainables.config import ConfigError, check_model, expand_presets, split_config
+from trainables.population import shape_key, why_not_fusable
 
 SEED = "seed"
 
@@ -27,6 +28,9 @@ class Plan:
     min_delta: float | None = None
     patience: int = 1
     notes: list[str] = field(default_factory=list)
+    gpu_available: bool = False
+    populations: list[list[dict[str, Any]]] = field(default_factory=list)
+    """Fused populations (lists of member configs); empty when trials run one by one."""
 
     @property
     def axes(self) -> list[str]:
@@ -82,7 +86,7 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
     return Plan(
         sweep, fixed, grid, search, args.scheduler or sweep.scheduler, args.num_samples or default_samples,
         min_delta=sweep.min_delta if args.min_delta is None else args.min_delta,
-        patience=args.patience or sweep.patience, notes=notes,
+        patience=args.patience or sweep.patience, notes=notes, gpu_available=gpu_available,
     )
 
 
@@ -106,6 +110,8 @@ def validate_plan(plan: Plan, data: DataBundle) -> None:
     meta = data.meta
     for point in plan.points():
         cfg, model_kwargs = split_config(expand_presets(point, plan.sweep.presets))
+        if cfg.device == "cuda" and not plan.gpu_available:
+            raise ConfigError("device 'cuda' is not allowed: no CUDA GPU is available to this run; allowed: auto, cpu")
         check_model(cfg, model_kwargs, meta.input_shape, meta.num_classes)
         key = (cfg.val_fraction, cfg.train_size, cfg.test_size)
         if key not in seen_sizes:
@@ -118,4 +124,37 @@ def validate_plan(plan: Plan, data: DataBundle) -> None:
             )
 
 
-__all__ = ["Plan", "make_plan", "validate_plan", "ConfigError", "DataError", "UsageError"]
+
+
+def decide_fusion(plan: Plan, mode: str, population_size: int) -> None:
+    """Group the plan's points by shape (trainables.population.shape_key) into populations
+    trained with stacked weights, when some group has two or more members; `mode` on makes
+    impossibility an error, off never fuses."""
+    if mode == "off":
+        return
+    points = plan.points()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for point in points:  # members keep their preset labels; the trainable expands them
+        groups.setdefault(shape_key(expand_presets(point, plan.sweep.presets)), []).append(point)
+    reason = None
+    if plan.search != "grid":
+        reason = "Optuna proposes trials one at a time"
+    elif plan.scheduler == "asha":
+        reason = "ASHA schedules whole trials"
+    elif max(len(g) for g in groups.values()) < 2:
+        reason = "no two trials share all tensor shapes"
+    else:
+        expanded = ([expand_presets(p, plan.sweep.presets) for p in g] for g in groups.values())
+        reason = next(filter(None, map(why_not_fusable, expanded)), None)
+    if reason is not None:
+        if mode == "on":
+            raise UsageError(f"--fuse on is not possible here: {reason}; allowed: --fuse auto or off")
+        return
+    for group in groups.values():
+        k = -(-len(group) // population_size)  # populations, each at most population_size members
+        size = -(-len(group) // k)
+        plan.populations += [group[i : i + size] for i in range(0, len(group), size)]
+    plan.notes.append(
+        f"fused {len(points)} trials into {len(plan.populations)} population(s) of same-shape models "
+        "trained with stacked weights (--fuse off runs them one by one)"
+    )

@@ -8,6 +8,7 @@ import time
 from ray.tune import Callback
 
 from trainables import metrics as M
+from trainables.population import MEMBERS
 
 
 def trial_label(config: dict, keys: list[str]) -> str:
@@ -31,6 +32,17 @@ class ProgressLine(Callback):
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if M.EPOCH not in result:
             return
+        if MEMBERS in result:  # a fused population: one line for all its members
+            rows = result[MEMBERS]
+            best = min(rows, key=lambda r: r[M.VAL_LOSS])
+            stopped = sum(r["stopped"] for r in rows)
+            self._say(
+                f"population of {rows[0]['fused_members']:<3} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
+                f"  {len(rows)} trained, {stopped} stopped  best {trial_label(best['config'], self.keys)}:"
+                f" val_loss {best[M.VAL_LOSS]:.4f} val_acc {best[M.VAL_ACC]:.3f} test_acc {best[M.TEST_ACC]:.3f}"
+                f"  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
+            )
+            return
         self._say(
             f"{trial_label(trial.config, self.keys):<28} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
             f"  loss {result[M.TRAIN_LOSS]:.4f}  val_loss {result[M.VAL_LOSS]:.4f}"
@@ -41,6 +53,9 @@ class ProgressLine(Callback):
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.done += 1
         last = trial.last_result or {}
+        if MEMBERS in last:
+            self._say(f"population of {len(trial.config[MEMBERS])} finished  ({self.done}/{len(trials)} trials done)")
+            return
         self._say(
             f"{trial_label(trial.config, self.keys):<28} finished after {last.get(M.EPOCH, 0)} epochs"
             f"  test_acc {last.get(M.TEST_ACC, float('nan')):.3f}  ({self.done}/{len(trials)} trials done)"

@@ -7,12 +7,11 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 from data_modules import DataBundle, DataError, load_dataset
 from models import UnknownNameError
 from sweeps.cli import UsageError, parse_flags
-from sweeps.plan import Plan, make_plan, validate_plan
+from sweeps.plan import Plan, decide_fusion, make_plan, validate_plan
 from sweeps.spec import Sweep
 from trainables import metrics as M
 from trainables.config import ConfigError
@@ -36,6 +35,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
             start_ray(args)
         plan = make_plan(sweep, args, gpu_available=gpus_available(args))
         validate_plan(plan, data)
+        decide_fusion(plan, args.fuse, args.population_size)
     except USER_ERRORS as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
@@ -50,9 +50,13 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     from sweeps.finish import finish
 
     trials = finish(plan, data, exp_dir, command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
-    if (trials.get("status") == "UNFINISHED").any():
+    status = list(trials["status"]) if "status" in trials else []
+    if "UNFINISHED" in status:
         print(f"interrupted: continue with  {prog} --resume --name {exp_dir.name}")
         return 130
+    if "ERROR" in status:
+        print(f"{status.count('ERROR')} trial(s) failed: their error.txt is in {exp_dir}/trial_*/", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -116,6 +120,8 @@ def fit(plan: Plan, data: DataBundle, args, exp_dir: Path) -> None:
 
 def describe(plan: Plan) -> str:
     axes = ", ".join(f"{k} in {v}" for k, v in plan.grid.items()) or "one configuration"
+    if plan.populations:
+        axes += f" as {len(plan.populations)} fused population(s)"
     opt = f", optuna over {', '.join(plan.sweep.optuna)} x {plan.num_samples}" if plan.search == "optuna" else ""
     sched = ", ASHA" if plan.scheduler == "asha" else ""
     stop = f", min-delta {plan.min_delta:g} (patience {plan.patience})" if plan.min_delta is not None else ""

@@ -12,12 +12,15 @@ from data_modules import DataBundle
 from sweeps.plan import Plan
 from sweeps.progress import ProgressLine
 from trainables.families import FAMILIES
+from trainables.population import MEMBERS
 from trainables.stoppers import MinDeltaStopper
 
 DISTRIBUTIONS = {"uniform": tune.uniform, "loguniform": tune.loguniform}
 
 
 def param_space(plan: Plan) -> dict[str, Any]:
+    if plan.populations:  # one trial per population; its members carry their full configs
+        return {MEMBERS: tune.grid_search(plan.populations)}
     space: dict[str, Any] = dict(plan.fixed)
     if plan.search == "grid":
         space.update({k: tune.grid_search(v) for k, v in plan.grid.items()})
@@ -54,7 +57,7 @@ class TrialResources:
         self.cpus, self.gpus = cpus, gpus
 
     def __call__(self, config: dict) -> PlacementGroupFactory:
-        device = config.get("device", "auto")
+        device = config[MEMBERS][0].get("device", "auto") if MEMBERS in config else config.get("device", "auto")
         gpus = 0 if device == "cpu" else (self.gpus or (1 if device == "cuda" else 0))
         return PlacementGroupFactory([{"CPU": self.cpus, "GPU": gpus}])
 
@@ -69,18 +72,18 @@ def build_tuner(plan: Plan, data: DataBundle, args, exp_dir: Path, provenance: d
     gpus = args.gpus_per_trial
     if gpus is None:
         gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+    min_delta = None
+    if plan.min_delta is not None:
+        min_delta = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
     trainable = tune.with_resources(
-        tune.with_parameters(FAMILIES[plan.sweep.family], data=data, provenance=provenance,
-                             cpus=args.cpus_per_trial, presets=dict(plan.sweep.presets)),
+        tune.with_parameters(FAMILIES[plan.sweep.family], data=data, provenance=provenance, cpus=args.cpus_per_trial,
+                             presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
     )
     progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs)
     if args.resume:
-        return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True,
-                             param_space=param_space(plan))
-    stop = None
-    if plan.min_delta is not None:
-        stop = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
+        return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True)
+    stop = None if plan.populations else min_delta  # a population stops its members itself
     return Tuner(
         trainable,
         param_space=param_space(plan),

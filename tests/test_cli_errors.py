@@ -33,6 +33,7 @@ CASES = [
     (mnist_width, ["--set", "widht=3"], "unknown config key 'widht'; allowed: activation, batch_size"),
     (mnist_width, ["--search", "random"], "invalid choice: 'random'"),
     (mnist_width, ["--resume", "--name", "never-ran"], "--resume: no sweep to resume at"),
+    (mnist_width, ["--set", "device=tpu"], "unknown device 'tpu'; allowed: auto, cpu, cuda"),
 ]
 
 
@@ -66,3 +67,12 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("python -m sweeps.mnist_width: error: ") and "unknown activation 'swish'" in last
+
+
+def test_cuda_requested_without_gpu_is_refused(no_ray, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert mnist_width.main(["--set", "device=cuda", "--storage-path", str(no_ray / "results")]) == 2
+    assert "device 'cuda' is not allowed: no CUDA GPU" in capsys.readouterr().err

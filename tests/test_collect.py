@@ -43,3 +43,13 @@ def test_repeated_epochs_keep_the_latest_row(tmp_path):
     on_disk, meta = read_parquet(exp / "results.parquet")
     assert meta == {"sweep": "s", "axes": ["width"]} and len(on_disk) == len(results)
     assert not list(exp.glob(".*.tmp"))  # the temporary file was renamed away
+
+
+def test_sweep_interrupted_before_any_epoch_still_reports(tmp_path):
+    from analysis.report import build_report
+
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    results, trials = collect(exp, {"sweep": "s", "axes": ["width"], "x": "width", "metric": M.VAL_LOSS, "mode": "min"})
+    assert len(results) == 0 and len(trials) == 0
+    assert build_report(exp).read_text().startswith("#")

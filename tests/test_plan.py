@@ -56,3 +56,31 @@ def test_split_config_types_and_rejects_unknown_keys():
         split_config({"input_shape": [3, 32, 32]})  # derived from the data, never configured
     with pytest.raises(ConfigError, match="momentum 1.5 is not allowed"):
         split_config({"momentum": 1.5})
+
+
+def fusion_of(module, *argv, mode="auto", size=32):
+    from sweeps.plan import decide_fusion
+
+    plan = plan_for(module, *argv)
+    decide_fusion(plan, mode, size)
+    return plan
+
+
+def test_fusion_groups_same_shape_trials():
+    from sweeps import mnist_momentum
+
+    assert fusion_of(mnist_width).populations == []  # five widths: five shapes, nothing to fuse
+    by_width = fusion_of(mnist_width, "--repeats", "3").populations
+    assert [sorted(p["seed"] for p in pop) for pop in by_width] == [[0, 1, 2]] * 5
+    assert all(len({p["width"] for p in pop}) == 1 for pop in by_width)
+    momentum = fusion_of(mnist_momentum)
+    assert len(momentum.populations) == 1 and sorted(p["momentum"] for p in momentum.populations[0]) == [0.0, 0.5, 0.8, 0.9, 0.99]
+    assert [len(p) for p in fusion_of(mnist_momentum, size=2).populations] == [2, 2, 1]
+    assert fusion_of(mnist_momentum, mode="off").populations == []
+
+
+def test_fusion_on_where_impossible_says_why():
+    with pytest.raises(UsageError, match="--fuse on is not possible here: Optuna proposes trials one at a time"):
+        fusion_of(mnist_lr, mode="on")
+    with pytest.raises(UsageError, match="no two trials share all tensor shapes"):
+        fusion_of(mnist_width, mode="on")

@@ -142,3 +142,22 @@ def test_min_delta_stopping_together_with_asha(ray_session, tmp_path):
     assert len(trials) == 3 and (trials["status"] == "TERMINATED").all()
     assert (trials["epochs"] <= 2).all() and (trials["epochs"] >= 1).all()
     assert trials["lr"].nunique() == 3  # Optuna proposed three different learning rates
+
+
+@pytest.mark.ray
+def test_fused_and_unfused_sweeps_give_the_same_tables(ray_session, tmp_path):
+    """The same sweep run fused (one population) and unfused gives the same per-trial rows."""
+    from sweeps import mnist_momentum
+
+    for mode in ("on", "off"):
+        assert mnist_momentum.main(["--smoke-test", "--fuse", mode, "--name", mode, "--storage-path", str(tmp_path)]) == 0
+    tables = {}
+    for mode in ("on", "off"):
+        results, _ = read_parquet(tmp_path / mode / "results.parquet")
+        tables[mode] = results.sort_values(["momentum", M.EPOCH]).reset_index(drop=True)
+    assert tables["on"][M.TRIAL_ID].nunique() == tables["off"][M.TRIAL_ID].nunique() == 2
+    assert (tables["on"]["fused_members"] == 2).all()
+    pd.testing.assert_series_equal(tables["on"][M.EPOCH], tables["off"][M.EPOCH])
+    for key in (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS):
+        assert tables["on"][key].to_numpy() == pytest.approx(tables["off"][key].to_numpy(), rel=1e-4)
+    assert (tmp_path / "on" / "predictions.parquet").exists()

@@ -1,4 +1,5 @@
-"""Ray Tune adapter for the classification family: config dict -> typed config -> the loop.
+"""Ray Tune adapter for the classification family: config dict -> typed config -> the loop
+(or the fused population loop).
 
 Reports through `ray.tune.report`, attaches a self-describing checkpoint every k epochs and
 at the end, and resumes from `ray.tune.get_checkpoint()`. Data and provenance arrive once
@@ -12,27 +13,33 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ray import tune
+from ray.tune import Stopper
 
 from data_modules import DataBundle
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from trainables.config import expand_presets, split_config
 from trainables.loop import run_training
+from trainables.population import MEMBERS, run_population
 from trainables.provenance import versions
 
 
-def classification_trainable(
-    config: Mapping[str, Any], *, data: DataBundle, provenance: Mapping[str, str], cpus: float = 1,
-    presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-) -> None:
+def _quiet_checkpoint_logs() -> None:
     # Ray logs one INFO line per saved checkpoint; the sweep's progress display says enough.
     logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
-    cfg, model_kwargs = split_config(expand_presets(config, presets or {}))
-    resume = None
+
+
+def _restored() -> dict[str, Any] | None:
+    """The checkpoint Tune restored this trial from, loaded, or None on a fresh start."""
     checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            resume = load_checkpoint(Path(folder) / CHECKPOINT_FILE)
+    if checkpoint is None:
+        return None
+    with checkpoint.as_directory() as folder:
+        return load_checkpoint(Path(folder) / CHECKPOINT_FILE)
+
+
+def _tune_reporter(data: DataBundle, provenance: Mapping[str, str]):
+    """report(metrics, state) for the loops: stamps provenance, attaches state as a checkpoint."""
     stamp = {**provenance, **versions(), M.DATASET: data.meta.name, M.VARIANT: data.meta.variant}
 
     def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
@@ -41,9 +48,25 @@ def classification_trainable(
         if state is None:
             tune.report(row)
             return
+        state = {**state, M.GIT_COMMIT: provenance.get(M.GIT_COMMIT, "unknown")}
         with tempfile.TemporaryDirectory() as folder:
             save_checkpoint(Path(folder) / CHECKPOINT_FILE, state)
             tune.report(row, checkpoint=tune.Checkpoint.from_directory(folder))
 
-    run_training(cfg, model_kwargs, data, report, threads=int(cpus), resume=resume,
-                 extra_state={M.GIT_COMMIT: provenance.get(M.GIT_COMMIT, "unknown")})
+    return report
+
+
+def classification_trainable(
+    config: Mapping[str, Any], *, data: DataBundle, provenance: Mapping[str, str], cpus: float = 1,
+    presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None, member_stop: Stopper | None = None,
+) -> None:
+    """One trial; or, when the config lists `members`, one fused population of same-shape trials
+    (trainables.population), each member stopped by its own copy of `member_stop`'s rule."""
+    _quiet_checkpoint_logs()
+    report = _tune_reporter(data, provenance)
+    if MEMBERS in config:
+        members = [expand_presets(m, presets or {}) for m in config[MEMBERS]]
+        run_population(members, data, report, threads=int(cpus), member_stop=member_stop, resume=_restored())
+        return
+    cfg, model_kwargs = split_config(expand_presets(config, presets or {}))
+    run_training(cfg, model_kwargs, data, report, threads=int(cpus), resume=_restored())
