@@ -8,10 +8,12 @@ from typing import Any
 from ray import tune
 from ray.tune import CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
 
-from data_modules import DataBundle
+from data_modules import DataBundle, split_sizes
 from sweeps.plan import Plan
 from sweeps.progress import ProgressLine
 from trainables.families import FAMILIES
+from trainables.config import expand_presets, split_config
+from trainables.memory import gpu_share, trial_memory_bytes
 from trainables.population import MEMBERS
 from trainables.stoppers import MinDeltaStopper
 
@@ -62,6 +64,21 @@ class TrialResources:
         return PlacementGroupFactory([{"CPU": self.cpus, "GPU": gpus}])
 
 
+def default_gpu_share(plan: Plan, data: DataBundle) -> float:
+    """The GPU fraction that packs the largest trial of the plan as densely as its estimated
+    memory allows (trainables.memory); the GPU size is read locally, else taken as 16 GiB."""
+    import torch
+
+    gpu_bytes = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else 16 * 2**30
+    groups = plan.populations or [[p] for p in plan.points()]
+    need = 0
+    for group in groups:
+        cfg, model_kwargs = split_config(expand_presets(group[0], plan.sweep.presets))
+        n = sum(split_sizes(data, cfg.val_fraction, cfg.train_size, cfg.test_size))
+        need = max(need, trial_memory_bytes(cfg, model_kwargs, data.meta.input_shape, data.meta.num_classes, n, len(group)))
+    return gpu_share(need, gpu_bytes)
+
+
 def trial_name(trial) -> str:
     return f"trial_{trial.trial_id}"
 
@@ -71,13 +88,13 @@ def build_tuner(plan: Plan, data: DataBundle, args, exp_dir: Path, provenance: d
 
     gpus = args.gpus_per_trial
     if gpus is None:
-        gpus = 1.0 if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
+        gpus = default_gpu_share(plan, data) if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
     min_delta = None
     if plan.min_delta is not None:
         min_delta = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
     trainable = tune.with_resources(
         tune.with_parameters(FAMILIES[plan.sweep.family], data=data, provenance=provenance, cpus=args.cpus_per_trial,
-                             presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
+                             gpus=gpus, presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
     )
     progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs)

@@ -70,3 +70,23 @@ def test_checkpoint_rebuilds_and_resume_continues_identically(mnist_sample, tmp_
 def test_random_labels_keep_test_at_chance(mnist_sample):
     rows, _ = train(mnist_sample, label_shuffle=1.0, train_size=500, max_epochs=3, optimizer="adam", lr=1e-3)
     assert rows[-1][M.TEST_ACC] < 0.25
+
+
+def test_bf16_autocast_trains_close_to_fp32(mnist_sample):
+    fp32, _ = train(mnist_sample, train_size=500, max_epochs=2)
+    bf16, _ = train(mnist_sample, train_size=500, max_epochs=2, precision="bf16")
+    assert bf16[-1][M.TRAIN_LOSS] == pytest.approx(fp32[-1][M.TRAIN_LOSS], rel=0.05)
+    assert bf16[-1][M.TRAIN_LOSS] != fp32[-1][M.TRAIN_LOSS]  # autocast really ran in bf16
+
+
+def test_cpu_uses_the_eager_step():
+    from trainables.step import EagerStep, make_step
+
+    model = torch.nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    step = make_step(model, opt, torch.randn(10, 4), torch.randint(0, 3, (10,)), 4, cuda_graph=True)
+    assert type(step) is EagerStep
+    step.begin_epoch()
+    step(torch.arange(4))
+    step(torch.arange(4, 6))  # a partial batch of 2
+    assert step.loss_sum.item() > 0 and 0 <= step.correct.item() <= 6

@@ -159,5 +159,6 @@ def test_fused_and_unfused_sweeps_give_the_same_tables(ray_session, tmp_path):
     assert (tables["on"]["fused_members"] == 2).all()
     pd.testing.assert_series_equal(tables["on"][M.EPOCH], tables["off"][M.EPOCH])
     for key in (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS):
-        assert tables["on"][key].to_numpy() == pytest.approx(tables["off"][key].to_numpy(), rel=1e-4)
+        # float rounding of batched vs single matmuls, compounded over steps (momentum 0.9)
+        assert tables["on"][key].to_numpy() == pytest.approx(tables["off"][key].to_numpy(), rel=1e-3)
     assert (tmp_path / "on" / "predictions.parquet").exists()

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
+import torch
 from ray import tune
 from ray.tune import Stopper
 
@@ -56,17 +57,33 @@ def _tune_reporter(data: DataBundle, provenance: Mapping[str, str]):
     return report
 
 
+def _cap_gpu_memory(gpus: float) -> None:
+    """Hold a trial granted a fraction of a GPU to that fraction of its memory, so an over-large
+    trial fails with a clear error instead of starving the trials beside it."""
+    if 0 < gpus < 1 and torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(gpus)
+
+
 def classification_trainable(
     config: Mapping[str, Any], *, data: DataBundle, provenance: Mapping[str, str], cpus: float = 1,
-    presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None, member_stop: Stopper | None = None,
+    gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    member_stop: Stopper | None = None,
 ) -> None:
     """One trial; or, when the config lists `members`, one fused population of same-shape trials
     (trainables.population), each member stopped by its own copy of `member_stop`'s rule."""
     _quiet_checkpoint_logs()
+    _cap_gpu_memory(gpus)
     report = _tune_reporter(data, provenance)
-    if MEMBERS in config:
-        members = [expand_presets(m, presets or {}) for m in config[MEMBERS]]
-        run_population(members, data, report, threads=int(cpus), member_stop=member_stop, resume=_restored())
-        return
-    cfg, model_kwargs = split_config(expand_presets(config, presets or {}))
-    run_training(cfg, model_kwargs, data, report, threads=int(cpus), resume=_restored())
+    try:
+        if MEMBERS in config:
+            members = [expand_presets(m, presets or {}) for m in config[MEMBERS]]
+            run_population(members, data, report, threads=int(cpus), member_stop=member_stop, resume=_restored())
+            return
+        cfg, model_kwargs = split_config(expand_presets(config, presets or {}))
+        run_training(cfg, model_kwargs, data, report, threads=int(cpus), resume=_restored())
+    except torch.OutOfMemoryError:
+        total = torch.cuda.get_device_properties(0).total_memory / 2**30
+        raise RuntimeError(
+            f"trial ran out of GPU memory within its share of {gpus:g} GPU ({gpus * total:.1f} of {total:.0f} GiB); "
+            "allowed: a larger --gpus-per-trial, or a smaller batch_size or model"
+        ) from None

@@ -1,0 +1,64 @@
+"""How much GPU memory a trial needs, and the GPU share that packs trials by it.
+
+The estimate is deliberately simple and errs high: weights, gradients and optimizer slots;
+activations kept for backward at the training batch; one evaluation batch; the resident data
+as float32; and the per-process CUDA context.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import torch
+
+from models import param_count
+from trainables.config import TrainConfig, build_model
+
+# A CUDA context plus cuBLAS/cuDNN workspaces costs each trial process about 0.5 GiB.
+CUDA_CONTEXT_BYTES = 512 * 2**20
+# Per-parameter float32 state an optimizer keeps besides weights and gradients.
+OPTIMIZER_SLOTS = {"sgd": 1, "adam": 2, "rmsprop": 2, "adagrad": 1}
+# More trials than this on one GPU only queue behind each other's kernels.
+MAX_TRIALS_PER_GPU = 16
+EVAL_BATCH = 4096
+FLOAT = 4
+
+
+def activation_elements(model: torch.nn.Module, input_shape, batch: int) -> int:
+    """Elements of every leaf module's output for one batch, traced on the meta device."""
+    total = 0
+
+    def count(_module, _inputs, output):
+        nonlocal total
+        if torch.is_tensor(output):
+            total += output.numel()
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
+    try:
+        with torch.no_grad():
+            model(torch.empty(batch, *input_shape, device="meta"))
+    finally:
+        for h in hooks:
+            h.remove()
+    return total
+
+
+def trial_memory_bytes(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int,
+                       n_examples: int, members: int = 1) -> int:
+    """Estimated peak GPU bytes of one trial (or one fused population of `members`)."""
+    model = build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
+    params = param_count(model) * members
+    weights = params * FLOAT * (2 + OPTIMIZER_SLOTS[cfg.optimizer])
+    # activations are kept for backward and their gradients flow back: twice the forward outputs
+    train_acts = 2 * activation_elements(model, input_shape, cfg.batch_size) * FLOAT * members
+    eval_acts = activation_elements(model, input_shape, EVAL_BATCH) * FLOAT * members
+    data = n_examples * (math.prod(input_shape) * FLOAT + 8)
+    return int(weights + train_acts + eval_acts + data + CUDA_CONTEXT_BYTES)
+
+
+def gpu_share(needed_bytes: int, gpu_bytes: int) -> float:
+    """The GPU fraction to request so that as many trials as fit (at most 16) share one GPU."""
+    fit = int(gpu_bytes * 0.9 // max(needed_bytes, 1))  # keep 10% for fragmentation
+    if fit <= 1:
+        return 1.0
+    return 1.0 / min(fit, MAX_TRIALS_PER_GPU)

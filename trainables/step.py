@@ -1,0 +1,125 @@
+"""One training step over resident data, eager or captured as a CUDA graph.
+
+Small models on a GPU are bound by kernel launches and Python, not by math (about 1.3 ms per
+eager step of a 784-400-400-10 MLP on an H100 vs about 0.1 ms replayed from a graph). A graph
+needs static shapes, so the full-size batches replay the graph and the last partial batch of an
+epoch, if any, runs eagerly on the same tensors: no sample is dropped unless drop_last says so.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def warn_once(reason: str) -> None:
+    if reason not in _warned:
+        _warned.add(reason)
+        log.warning("CUDA graph capture skipped, training eagerly: %s", reason)
+
+
+class EagerStep:
+    """step(idx): gather the batch on the device, forward, backward, update; loss and correct
+    predictions accumulate on the device (no host sync per batch)."""
+
+    def __init__(self, model, opt, x: torch.Tensor, y: torch.Tensor, bf16: bool = False):
+        self.model, self.opt, self.x, self.y = model, opt, x, y
+        self.autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=False)
+        self.loss_sum = torch.zeros((), device=x.device)
+        self.correct = torch.zeros((), device=x.device, dtype=torch.long)
+
+    def begin_epoch(self) -> None:
+        self.loss_sum.zero_()
+        self.correct.zero_()
+
+    def _forward_backward_update(self, idx: torch.Tensor) -> None:
+        xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)  # ~15% faster than x[idx] on CPU
+        with self.autocast:
+            out = self.model(xb)
+            loss = F.cross_entropy(out.float(), yb)
+        loss.backward()
+        self.opt.step()
+        self.loss_sum += loss.detach() * idx.numel()
+        self.correct += (out.detach().argmax(1) == yb).sum()
+
+    def __call__(self, idx: torch.Tensor) -> None:
+        self.opt.zero_grad(set_to_none=True)
+        self._forward_backward_update(idx)
+
+
+class GraphStep(EagerStep):
+    """The same step captured once as a CUDA graph for batches of exactly `batch_size`."""
+
+    def __init__(self, model, opt, x, y, batch_size: int, bf16: bool = False):
+        super().__init__(model, opt, x, y, bf16)
+        self.batch_size = batch_size
+        self.static_idx = torch.zeros(batch_size, dtype=torch.long, device=x.device)
+        self.graph = capture(lambda: self._forward_backward_update(self.static_idx), self._state, self._zero_grad)
+
+    def _zero_grad(self) -> None:
+        self.opt.zero_grad(set_to_none=True)
+
+    def _state(self) -> list[torch.Tensor]:
+        tensors = [*self.model.parameters(), *self.model.buffers(), self.loss_sum, self.correct]
+        for state in self.opt.state.values():
+            tensors += [v for v in state.values() if torch.is_tensor(v)]
+        return tensors
+
+    def __call__(self, idx: torch.Tensor) -> None:
+        if idx.numel() != self.batch_size:  # the last partial batch: same tensors, eager
+            super().__call__(idx)
+            return
+        self.static_idx.copy_(idx)
+        self.graph.replay()
+
+
+def capture(step: Callable[[], None], state: Callable[[], list[torch.Tensor]], zero_grad: Callable[[], None],
+            warmup: int = 3) -> torch.cuda.CUDAGraph:
+    """Capture `step` as a CUDA graph without changing the training trajectory: warm-up runs
+    (required before capture) mutate the state, so every state tensor that existed is restored
+    in place and every one they created (optimizer slots) is zeroed, which for SGD momentum,
+    Adam, RMSprop and Adagrad equals a fresh optimizer."""
+    before = {id(t): t.detach().clone() for t in state()}
+    rng = torch.cuda.get_rng_state()
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            zero_grad()
+            step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    try:
+        zero_grad()  # the graph's backward writes gradients it allocates in its own pool
+        with torch.cuda.graph(graph):
+            step()
+    finally:
+        with torch.no_grad():
+            for t in state():
+                if id(t) in before:
+                    t.copy_(before[id(t)])
+                else:
+                    t.zero_()
+        torch.cuda.set_rng_state(rng)
+    return graph
+
+
+def make_step(model, opt, x, y, batch_size: int, *, bf16: bool = False, cuda_graph: bool = True) -> EagerStep:
+    """A GraphStep on CUDA when asked and capture works, else an EagerStep (reason logged once)."""
+    if not cuda_graph or x.device.type != "cuda":
+        return EagerStep(model, opt, x, y, bf16)
+    if len(y) < batch_size:
+        warn_once(f"fewer training examples ({len(y)}) than one batch ({batch_size})")
+        return EagerStep(model, opt, x, y, bf16)
+    try:
+        return GraphStep(model, opt, x, y, batch_size, bf16)
+    except Exception as e:  # capture is impossible for some models/optimizers: say why, train anyway
+        torch.cuda.synchronize()
+        warn_once(f"{type(e).__name__}: {e}".splitlines()[0])
+        opt.zero_grad(set_to_none=True)
+        return EagerStep(model, opt, x, y, bf16)
