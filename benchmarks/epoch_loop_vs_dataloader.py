@@ -30,7 +30,7 @@ from data_modules.mnist import write_mnist_dir  # noqa: E402
 from models import create_model  # noqa: E402
 from trainables.config import build_model, split_config  # noqa: E402
 from trainables.loop import to_device, train_epoch  # noqa: E402
-from trainables.step import make_step  # noqa: E402
+from trainables.step import EagerStep  # noqa: E402
 from trainables.optimizers import build_optimizer  # noqa: E402
 
 
@@ -92,7 +92,7 @@ def main() -> None:
     x, y = to_device(train, bundle, torch.device("cpu"))
     model, opt = sweeplab_model_and_optimizer()
     gen = torch.Generator().manual_seed(0)
-    step = make_step(model, opt, x, y, 64)
+    step = EagerStep(model, opt, x, y)
     runs = {"sweeplab loop (resident tensor, fused SGD)": lambda: train_epoch(step, n, 64, False, gen)}
 
     folder = tempfile.mkdtemp(prefix="sweeplab-bench-")

@@ -84,8 +84,9 @@ def test_cpu_uses_the_eager_step():
 
     model = torch.nn.Linear(4, 3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    step = make_step(model, opt, torch.randn(10, 4), torch.randint(0, 3, (10,)), 4, cuda_graph=True)
-    assert type(step) is EagerStep
+    eager = EagerStep(model, opt, torch.randn(10, 4), torch.randint(0, 3, (10,)))
+    step = make_step(eager, (4,), 10, cuda_graph=True)
+    assert step is eager
     step.begin_epoch()
     step(torch.arange(4))
     step(torch.arange(4, 6))  # a partial batch of 2

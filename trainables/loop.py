@@ -33,12 +33,16 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def pick_device(requested: str) -> torch.device:
-    """auto -> CUDA when visible (Ray hides GPUs from trials it granted none), else CPU."""
+def pick_device(cfg: TrainConfig) -> torch.device:
+    """auto -> CUDA when visible (Ray hides GPUs from trials it granted none), else CPU; on
+    CUDA, TF32 matmuls as the config says."""
+    requested = cfg.device
     if requested == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but no CUDA GPU is visible to this trial")
     if requested == "auto":
         requested = "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = cfg.tf32
     return torch.device(requested)
 
 
@@ -106,9 +110,7 @@ def run_training(
     checkpoint to continue from."""
     if threads:
         torch.set_num_threads(max(1, int(threads)))
-    device = pick_device(cfg.device)
-    if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = cfg.tf32
+    device = pick_device(cfg)
     seed_everything(cfg.seed)
     data = trial_splits(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size, cfg.label_shuffle, cfg.seed)
     x_tr, y_tr = to_device(data.train, bundle, device)
@@ -130,7 +132,8 @@ def run_training(
         start, time_total = resume["epoch"] + 1, resume[M.TIME_TOTAL_S]
 
     # After a resume, so that a captured graph sees the restored state.
-    step = make_step(model, opt, x_tr, y_tr, cfg.batch_size, bf16=cfg.precision == "bf16", cuda_graph=cfg.cuda_graph)
+    eager = EagerStep(model, opt, x_tr, y_tr, bf16=cfg.precision == "bf16")
+    step = make_step(eager, (cfg.batch_size,), len(y_tr), cfg.cuda_graph)
     fixed = {M.PARAM_COUNT: param_count(model), M.DEVICE: device.type, M.DEVICE_NAME: device_name(device)}
     last: dict[str, Any] = {}
     for epoch in range(start, cfg.max_epochs + 1):

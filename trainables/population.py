@@ -23,6 +23,7 @@ from models.mlp import ACTIVATIONS, MLP
 from trainables import metrics as M
 from trainables.config import TrainConfig, build_model, split_config
 from trainables.loop import EVAL_BATCH, device_name, pick_device, seed_everything, to_device
+from trainables.step import EagerStep, make_step
 
 # Keys that may differ between members: none of them changes a tensor shape.
 MEMBER_KEYS = ("lr", "momentum", "weight_decay", "dropout", "seed", "label_shuffle")
@@ -46,6 +47,8 @@ def why_not_fusable(configs: Sequence[Mapping[str, Any]]) -> str | None:
         return f"model {cfg.model!r} has no fused implementation (mlp has)"
     if cfg.optimizer not in OPTIMIZERS:
         return f"optimizer {cfg.optimizer!r} has no fused implementation ({', '.join(OPTIMIZERS)} have)"
+    if cfg.precision != "fp32":
+        return f"precision {cfg.precision!r} has no fused implementation (fp32 has)"
     return None
 
 
@@ -60,6 +63,7 @@ class StackedMLP:
         self.biases = [torch.stack([ls[i].bias.detach() for ls in linears]).requires_grad_() for i in layers]
         self.act = ACTIVATIONS[activation]()
         self.dropout = dropout  # (P,) rates
+        self.has_dropout = bool((dropout > 0).any())  # decided once: no host sync inside a CUDA graph
 
     def parameters(self) -> list[torch.Tensor]:
         return [t for pair in zip(self.weights, self.biases) for t in pair]
@@ -72,7 +76,7 @@ class StackedMLP:
             h = torch.baddbmm(b.unsqueeze(1), h, w) if h.dim() == 3 else torch.matmul(h, w) + b.unsqueeze(1)
             if i < last:
                 h = self.act(h)
-                if train and bool((self.dropout > 0).any()):
+                if train and self.has_dropout:
                     keep = 1 - self.dropout.view(-1, 1, 1)
                     h = h * (torch.rand_like(h) < keep) / keep
         return h
@@ -80,13 +84,15 @@ class StackedMLP:
 
 class StackedOptimizer:
     """SGD (momentum, L2) or Adam with one hyperparameter value per member, same update rules as
-    torch.optim; `active` (P,) masks the update of stopped members."""
+    torch.optim; `active` (P,) masks the update of stopped members. All state lives in device
+    tensors, so a step can be captured in a CUDA graph."""
 
     def __init__(self, kind: str, params: list[torch.Tensor], lr, momentum, weight_decay, betas=(0.9, 0.999), eps=1e-8):
         self.kind, self.params, self.betas, self.eps = kind, params, betas, eps
         self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.decay = bool((weight_decay != 0).any())
         self.state = [dict() for _ in params]
-        self.steps = 0
+        self.steps = torch.zeros((), device=lr.device)
 
     @staticmethod
     def _per_member(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -96,10 +102,9 @@ class StackedOptimizer:
     def step(self, active: torch.Tensor) -> None:
         """In-place updates (no temporaries the size of the population's weights)."""
         self.steps += 1
-        decay = bool((self.weight_decay != 0).any())
         for p, st in zip(self.params, self.state):
             g = p.grad  # consumed: p.grad is dropped below
-            if decay:
+            if self.decay:
                 g.addcmul_(self._per_member(self.weight_decay, p), p)
             lr = self._per_member(self.lr * active, p)
             if self.kind == "sgd":
@@ -111,17 +116,45 @@ class StackedOptimizer:
                 b1, b2 = self.betas
                 m = st.setdefault("exp_avg", torch.zeros_like(p)).lerp_(g, 1 - b1)
                 v = st.setdefault("exp_avg_sq", torch.zeros_like(p)).mul_(b2).addcmul_(g, g, value=1 - b2)
-                update = v.sqrt().div_((1 - b2**self.steps) ** 0.5).add_(self.eps)  # the one temporary
+                update = v.sqrt().div_((1 - b2**self.steps).sqrt()).add_(self.eps)  # the one temporary
                 torch.div(m, update, out=update)
                 p.addcmul_(lr / (1 - b1**self.steps), update, value=-1)
             p.grad = None
 
+    def tensors(self) -> list[torch.Tensor]:
+        return [self.steps, *(v for st in self.state for v in st.values())]
+
     def state_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps, "state": [{k: v.detach().cpu().clone() for k, v in st.items()} for st in self.state]}
+        return {"steps": self.steps.cpu().clone(), "state": [{k: v.detach().cpu().clone() for k, v in st.items()} for st in self.state]}
 
     def load_state_dict(self, saved: Mapping[str, Any]) -> None:
-        self.steps = saved["steps"]
+        self.steps.copy_(saved["steps"])
         self.state = [{k: v.to(p.device) for k, v in st.items()} for st, p in zip(saved["state"], self.params)]
+
+
+class PopulationStep(EagerStep):
+    """One step of every member on its own batch: idx is (P, B) indices into the shared inputs."""
+
+    def __init__(self, net: StackedMLP, opt: StackedOptimizer, x: torch.Tensor, y_members: torch.Tensor, active: torch.Tensor):
+        self.net, self.opt, self.x, self.y, self.active = net, opt, x, y_members, active
+        self.loss_sum = torch.zeros(len(y_members), device=x.device)
+        self.correct = torch.zeros(len(y_members), device=x.device, dtype=torch.long)
+
+    def zero_grad(self) -> None:
+        for p in self.net.parameters():
+            p.grad = None
+
+    def update(self, idx: torch.Tensor) -> None:
+        yb = torch.gather(self.y, 1, idx)
+        out = self.net(self.x[idx], train=True)
+        losses = F.cross_entropy(out.flatten(0, 1), yb.flatten(), reduction="none").view(len(idx), -1).mean(1)
+        (losses * self.active).sum().backward()  # members' losses are independent: one backward for all
+        self.opt.step(self.active)
+        self.loss_sum += losses.detach() * idx.shape[1]
+        self.correct += (out.detach().argmax(-1) == yb).sum(1)
+
+    def state(self) -> list[torch.Tensor]:
+        return [*self.net.parameters(), *self.opt.tensors(), self.loss_sum, self.correct]
 
 
 @dataclass
@@ -157,7 +190,7 @@ def run_population(
         torch.set_num_threads(max(1, int(threads)))
     pop = Population.from_flat(flats)
     first = pop.configs[0]
-    device = pick_device(first.device)
+    device = pick_device(first)
     meta = bundle.meta
     data = trial_splits(bundle, first.val_fraction, first.train_size, first.test_size)
     x_tr, y_tr = to_device(data.train, bundle, device)
@@ -182,10 +215,11 @@ def run_population(
         opt.load_state_dict(resume["optimizer_state"])
         for g, s in zip(gens, resume["rng"]):
             g.set_state(s)
-        active = resume["active"].to(device)
+        active.copy_(resume["active"])
         start, time_total = resume["epoch"] + 1, resume["member_time_total_s"]
     n, bs = len(y_tr), first.batch_size
     stop = n - n % bs if first.drop_last else n
+    step = make_step(PopulationStep(net, opt, x_tr, y_members, active), (P, bs), n, first.cuda_graph)
     fixed = {M.PARAM_COUNT: param_count(models[0]), M.DEVICE: device.type, M.DEVICE_NAME: device_name(device), "fused_members": P}
     history: list[dict[str, Any]] = []
     for epoch in range(start, first.max_epochs + 1):
@@ -193,16 +227,10 @@ def run_population(
             break
         t0 = time.perf_counter()
         perms = torch.stack([torch.randperm(n, device=device, generator=g) for g in gens])
-        loss_sum, correct = torch.zeros(P, device=device), torch.zeros(P, device=device)
+        step.begin_epoch()
         for i in range(0, stop, bs):
-            idx = perms[:, i : min(i + bs, stop)]
-            yb = torch.gather(y_members, 1, idx)
-            out = net(x_tr[idx], train=True)
-            losses = F.cross_entropy(out.flatten(0, 1), yb.flatten(), reduction="none").view(P, -1).mean(1)
-            (losses * active).sum().backward()
-            opt.step(active)
-            loss_sum += losses.detach() * idx.shape[1]
-            correct += (out.detach().argmax(-1) == yb).sum(1)
+            step(perms[:, i : min(i + bs, stop)])
+        loss_sum, correct = step.loss_sum, step.correct
         train_time = time.perf_counter() - t0
         val = _evaluate(net, x_va, y_va)
         test = _evaluate(net, x_te, y_te)

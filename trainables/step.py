@@ -25,7 +25,8 @@ def warn_once(reason: str) -> None:
 
 class EagerStep:
     """step(idx): gather the batch on the device, forward, backward, update; loss and correct
-    predictions accumulate on the device (no host sync per batch)."""
+    predictions accumulate on the device (no host sync per batch). Subclasses (the fused
+    population) override update(), state() and zero_grad()."""
 
     def __init__(self, model, opt, x: torch.Tensor, y: torch.Tensor, bf16: bool = False):
         self.model, self.opt, self.x, self.y = model, opt, x, y
@@ -37,7 +38,10 @@ class EagerStep:
         self.loss_sum.zero_()
         self.correct.zero_()
 
-    def _forward_backward_update(self, idx: torch.Tensor) -> None:
+    def zero_grad(self) -> None:
+        self.opt.zero_grad(set_to_none=True)
+
+    def update(self, idx: torch.Tensor) -> None:
         xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)  # ~15% faster than x[idx] on CPU
         with self.autocast:
             out = self.model(xb)
@@ -47,32 +51,33 @@ class EagerStep:
         self.loss_sum += loss.detach() * idx.numel()
         self.correct += (out.detach().argmax(1) == yb).sum()
 
-    def __call__(self, idx: torch.Tensor) -> None:
-        self.opt.zero_grad(set_to_none=True)
-        self._forward_backward_update(idx)
-
-
-class GraphStep(EagerStep):
-    """The same step captured once as a CUDA graph for batches of exactly `batch_size`."""
-
-    def __init__(self, model, opt, x, y, batch_size: int, bf16: bool = False):
-        super().__init__(model, opt, x, y, bf16)
-        self.batch_size = batch_size
-        self.static_idx = torch.zeros(batch_size, dtype=torch.long, device=x.device)
-        self.graph = capture(lambda: self._forward_backward_update(self.static_idx), self._state, self._zero_grad)
-
-    def _zero_grad(self) -> None:
-        self.opt.zero_grad(set_to_none=True)
-
-    def _state(self) -> list[torch.Tensor]:
+    def state(self) -> list[torch.Tensor]:
+        """Every tensor a step mutates (what capture() must restore after its warm-up)."""
         tensors = [*self.model.parameters(), *self.model.buffers(), self.loss_sum, self.correct]
-        for state in self.opt.state.values():
-            tensors += [v for v in state.values() if torch.is_tensor(v)]
+        for slots in self.opt.state.values():
+            tensors += [v for v in slots.values() if torch.is_tensor(v)]
         return tensors
 
     def __call__(self, idx: torch.Tensor) -> None:
-        if idx.numel() != self.batch_size:  # the last partial batch: same tensors, eager
-            super().__call__(idx)
+        self.zero_grad()
+        self.update(idx)
+
+
+class GraphStep:
+    """An EagerStep's update captured once as a CUDA graph for index batches of one shape;
+    other shapes (the last partial batch) run eagerly on the same tensors."""
+
+    def __init__(self, eager: EagerStep, idx_shape: tuple[int, ...]):
+        self.eager = eager
+        self.static_idx = torch.zeros(idx_shape, dtype=torch.long, device=eager.x.device)
+        self.graph = capture(lambda: eager.update(self.static_idx), eager.state, eager.zero_grad)
+
+    def __getattr__(self, name):  # loss_sum, correct, begin_epoch, x, model ... of the eager step
+        return getattr(self.eager, name)
+
+    def __call__(self, idx: torch.Tensor) -> None:
+        if idx.shape != self.static_idx.shape:
+            self.eager(idx)
             return
         self.static_idx.copy_(idx)
         self.graph.replay()
@@ -109,17 +114,17 @@ def capture(step: Callable[[], None], state: Callable[[], list[torch.Tensor]], z
     return graph
 
 
-def make_step(model, opt, x, y, batch_size: int, *, bf16: bool = False, cuda_graph: bool = True) -> EagerStep:
-    """A GraphStep on CUDA when asked and capture works, else an EagerStep (reason logged once)."""
-    if not cuda_graph or x.device.type != "cuda":
-        return EagerStep(model, opt, x, y, bf16)
-    if len(y) < batch_size:
-        warn_once(f"fewer training examples ({len(y)}) than one batch ({batch_size})")
-        return EagerStep(model, opt, x, y, bf16)
+def make_step(eager: EagerStep, idx_shape: tuple[int, ...], n_examples: int, cuda_graph: bool = True):
+    """The step as a GraphStep on CUDA when asked and capture works, else `eager` (reason logged once)."""
+    if not cuda_graph or eager.x.device.type != "cuda":
+        return eager
+    if n_examples < idx_shape[-1]:
+        warn_once(f"fewer training examples ({n_examples}) than one batch ({idx_shape[-1]})")
+        return eager
     try:
-        return GraphStep(model, opt, x, y, batch_size, bf16)
+        return GraphStep(eager, idx_shape)
     except Exception as e:  # capture is impossible for some models/optimizers: say why, train anyway
         torch.cuda.synchronize()
         warn_once(f"{type(e).__name__}: {e}".splitlines()[0])
-        opt.zero_grad(set_to_none=True)
-        return EagerStep(model, opt, x, y, bf16)
+        eager.zero_grad()
+        return eager
