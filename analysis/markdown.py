@@ -144,3 +144,20 @@ def _devices(df: pd.DataFrame) -> str:
     names = df[M.DEVICE_NAME] if M.DEVICE_NAME in df.columns else pd.Series("", index=df.index)
     pairs = sorted({(str(d), str(n) if pd.notna(n) else "") for d, n in zip(df[M.DEVICE], names)})
     return ", ".join(f"{d} ({n})" if n else d for d, n in pairs)
+
+
+def speedup_table(results: pd.DataFrame, meta: Mapping[str, Any], slow: str = "cpu", fast: str = "cuda") -> pd.DataFrame | None:
+    """Mean epoch time on the `slow` and `fast` devices for each configuration of the other axes,
+    and the speed-up; None unless the sweep ran on both (mnist_cpu_gpu on a machine with a GPU)."""
+    axes, _ = sweep_axes(meta, results)
+    if M.DEVICE not in axes or not {slow, fast} <= set(results[M.DEVICE]):
+        return None
+    index = [a for a in axes if a != M.DEVICE] or ["config"]
+    frame = results.assign(config="all trials") if index == ["config"] else results
+    times = frame.pivot_table(index=index, columns=M.DEVICE, values=M.EPOCH_TIME_S, aggfunc="mean", sort=False)
+    times = times.dropna(subset=[slow, fast]).reset_index()
+    table = pd.DataFrame({a: [fmt_value(v) for v in times[a]] for a in index})
+    table[f"{slow} s/epoch"] = [f"{v:.3f}" for v in times[slow]]
+    table[f"{fast} s/epoch"] = [f"{v:.3f}" for v in times[fast]]
+    table["speed-up"] = [f"{s_ / f_:.1f}x" for s_, f_ in zip(times[slow], times[fast])]
+    return table

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 import pandas as pd
 import pyarrow as pa
 
-from analysis.markdown import best_table, epoch_table, time_table, to_markdown
+from analysis.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -86,6 +86,10 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
               "Total time at the last epoch (mean ±95% across seeds); epoch time and samples/s averaged "
               "over every epoch.",
               _table(time_table(results, trials, meta))]
+    speedup = speedup_table(results, meta)
+    if speedup is not None:
+        parts += ["## GPU speed-up", "Mean epoch time per device and model; speed-up = CPU time / GPU time.",
+                  _table(speedup)]
     return "\n\n".join(parts) + "\n"
 
 

