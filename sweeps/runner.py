@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 from data_modules import DataBundle, DataError, load_dataset
@@ -43,17 +44,34 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     except USER_ERRORS as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
-    started = start_ray(args)
-    try:
-        fit(plan, data, args, exp_dir)
-    finally:
-        if started:
-            import ray
+    command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
+    trials = fit_and_finish(plan, data, args, exp_dir, command, stop_ray=start_ray(args))
+    return exit_code(trials, prog, exp_dir)
 
-            ray.shutdown()
+
+def fit_and_finish(plan: Plan, data: DataBundle, args, exp_dir: Path, command: str, stop_ray: bool):
+    """Run the trials, then write tables, plots and report; returns the trials table."""
     from sweeps.finish import finish
 
-    trials = finish(plan, data, exp_dir, command=" ".join([prog, *(sys.argv[1:] if argv is None else argv)]))
+    try:
+        fit(plan, data, args, exp_dir)
+    except BaseException:
+        if stop_ray:
+            ray_shutdown()
+        raise
+    # Stopping Ray is ~1.5 s of waiting on its processes: let it overlap writing the results.
+    stopping = threading.Thread(target=ray_shutdown) if stop_ray else None
+    if stopping:
+        stopping.start()
+    try:
+        return finish(plan, data, exp_dir, command)
+    finally:
+        if stopping:
+            stopping.join()
+
+
+def exit_code(trials, prog: str, exp_dir: Path) -> int:
+    """0 when every trial finished, 130 after an interruption (resumable), 1 if any failed."""
     status = list(trials["status"]) if "status" in trials else []
     if "UNFINISHED" in status:
         print(f"interrupted: continue with  {prog} --resume --name {exp_dir.name}")
@@ -62,6 +80,12 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
         print(f"{status.count('ERROR')} trial(s) failed: their error.txt is in {exp_dir}/trial_*/", file=sys.stderr)
         return 1
     return 0
+
+
+def ray_shutdown() -> None:
+    import ray
+
+    ray.shutdown()
 
 
 def experiment_dir(sweep: Sweep, args) -> Path:
