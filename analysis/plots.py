@@ -117,10 +117,10 @@ def _curves(df: pd.DataFrame, axes: list[str], metric: str) -> list[tuple[tuple,
     return sorted(out, key=lambda kg: tuple(sort_key(v) for v in kg[0]))
 
 
-def plot_loss_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
-    """Train / validation / test loss per epoch, one line per config, 95% band across seeds."""
+def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], stem: str, what: str) -> list[Path]:
+    """`metrics` per epoch in side-by-side panels, one line per config, 95% band across seeds."""
     df = usable_rows(results, trials)
-    metrics = _present(df, (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS))
+    metrics = _present(df, metrics)
     if df.empty or not metrics:
         return []
     axes, _ = sweep_axes(meta, df)
@@ -137,13 +137,23 @@ def plot_loss_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: Mappin
         panel.set(title=METRIC_LABELS[metric], xlabel="epoch")
         panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         panel.grid(alpha=0.3)
-    ax[0].set_ylabel("loss (mean across seeds)")
-    if wants_log(df[metrics].to_numpy().ravel()):
+    ax[0].set_ylabel(f"{what} (mean across seeds)")
+    if what == "loss" and wants_log(df[metrics].to_numpy().ravel()):
         ax[0].set_yscale("log")
-    fig.suptitle(_title(meta, f"loss per epoch ({_spread(df, axes, 'shaded ')})"), fontsize="medium")
+    fig.suptitle(_title(meta, f"{what} per epoch ({_spread(df, axes, 'shaded ')})"), fontsize="medium")
     fig.tight_layout()
     _legend(fig, ax, axes, len(curves), mappable)
-    return [_save(fig, out_dir / "loss_vs_epoch.png")]
+    return [_save(fig, out_dir / f"{stem}.png")]
+
+
+def plot_loss_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    """Train / validation / test loss per epoch (the "cost curves")."""
+    return _per_epoch(results, trials, meta, out_dir, (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS), "loss_vs_epoch", "loss")
+
+
+def plot_accuracy_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    """Train / validation / test accuracy per epoch."""
+    return _per_epoch(results, trials, meta, out_dir, (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC), "accuracy_per_epoch", "accuracy")
 
 
 def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
@@ -267,6 +277,10 @@ def make_all_plots(results_dir: str | Path) -> list[Path]:
     out_dir = results_dir / PLOTS_DIR
     out_dir.mkdir(exist_ok=True)
     paths: list[Path] = []
-    for plot in (plot_accuracy_vs_x, plot_time_vs_x, plot_loss_vs_epoch, plot_loss_vs_time):
+    from analysis.boundaries import plot_boundaries
+    from analysis.grid_plots import plot_heatmap, plot_parallel_coordinates
+
+    for plot in (plot_accuracy_vs_x, plot_heatmap, plot_parallel_coordinates, plot_time_vs_x,
+                 plot_loss_vs_epoch, plot_accuracy_vs_epoch, plot_loss_vs_time):
         paths += plot(results, trials, meta, out_dir)
-    return paths + plot_prediction_grid(predictions, meta, out_dir)
+    return paths + plot_prediction_grid(predictions, meta, out_dir) + plot_boundaries(results_dir, meta, out_dir)

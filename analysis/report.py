@@ -27,6 +27,10 @@ CAPTIONS = {
     "accuracy": "Final accuracy (last epoch) against {x}",
     "time": "Total training time against {x}",
     "loss_vs_epoch": "Loss per epoch",
+    "accuracy_per_epoch": "Accuracy per epoch",
+    "heatmap": "Final test accuracy over the grid",
+    "parallel_coordinates": "Parallel coordinates: swept values and final test accuracy",
+    "decision_boundaries": "Decision boundaries",
     "loss_vs_time": "Loss against wall time",
     "predictions": "Sample test predictions",
 }

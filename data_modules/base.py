@@ -51,11 +51,13 @@ class DataMeta:
 
 @dataclass(frozen=True)
 class DataBundle:
-    """A dataset as loaded once by the driver and shared with trials via the Ray object store."""
+    """A dataset as loaded once by the driver and shared with trials via the Ray object store.
+    `val` is set when the data comes with its own validation partition (else carved from train)."""
 
     train: Split
     test: Split
     meta: DataMeta
+    val: Split | None = None
 
     def class_counts(self) -> list[int]:
         return torch.bincount(self.train.y, minlength=self.meta.num_classes).tolist()

@@ -87,8 +87,11 @@ def trial_splits(
     if not 0.0 <= val_fraction < 1.0:
         raise DataError(f"val_fraction {val_fraction!r} is not allowed; use a fraction in [0, 1)")
     k = bundle.meta.num_classes
-    rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
-    train, val = bundle.train.take(rest), bundle.train.take(held)
+    if bundle.val is not None:  # the data's own validation partition
+        train, val = bundle.train, bundle.val
+    else:
+        rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
+        train, val = bundle.train.take(rest), bundle.train.take(held)
     if train_size is not None:
         train = train.take(balanced_subset(train.y, train_size, k, DATA_SEED, "train size"))
     test = bundle.test
@@ -103,11 +106,15 @@ def split_sizes(bundle: DataBundle, val_fraction: float, train_size: int | None,
     """(train, val, test) example counts a trial will get, from the labels alone; raises
     DataError for subset sizes that cannot be class-balanced. Cheap enough to run per grid point."""
     k = bundle.meta.num_classes
-    rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
-    n_train = len(rest)
+    if bundle.val is not None:
+        train_y, n_val = bundle.train.y, len(bundle.val)
+    else:
+        rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
+        train_y, n_val = bundle.train.y[rest], len(held)
+    n_train = len(train_y)
     if train_size is not None:
-        n_train = len(balanced_subset(bundle.train.y[rest], train_size, k, DATA_SEED, "train size"))
+        n_train = len(balanced_subset(train_y, train_size, k, DATA_SEED, "train size"))
     n_test = len(bundle.test)
     if test_size is not None:
         n_test = len(balanced_subset(bundle.test.y, test_size, k, DATA_SEED, "test size"))
-    return n_train, len(held), n_test
+    return n_train, n_val, n_test

@@ -76,6 +76,8 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run named by --name (default: the latest)")
     p.add_argument("--address", help="join a running Ray cluster (e.g. auto) instead of starting one")
     p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
+    p.add_argument("--base-from", metavar="RESULTS_DIR",
+                   help="start from the best configuration of a finished sweep (its swept values become fixed)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_assignment,
                    help="override a setting, e.g. --set lr=0.05 or --set width=[128,64]; on a swept "
                         "key, comma-separated values replace the grid (--set width=100,300)")

@@ -10,7 +10,8 @@ from analysis.collect import collect
 from analysis.predictions import model_of_trial, one_per_class
 from analysis.report import build_report
 from analysis.tables import PREDICTIONS_FILE, write_parquet
-from data_modules import DataBundle
+from analysis.boundaries import BOUNDARIES_FILE, boundary_rows
+from data_modules.collection import Datasets
 from sweeps.plan import Plan
 from trainables import metrics as M
 
@@ -31,19 +32,37 @@ def best_trials(trials: pd.DataFrame, metric: str, mode: str, n: int = 3) -> pd.
     return ok[ok[metric].notna()].sort_values(metric, ascending=(mode == "min")).head(n)
 
 
-def finish(plan: Plan, data: DataBundle, exp_dir: Path, command: str) -> pd.DataFrame:
+def finish(plan: Plan, data: Datasets, exp_dir: Path, command: str) -> pd.DataFrame:
     """Write tables, predictions, plots and report; print the summary; return the trials table."""
     meta = sweep_meta(plan, command)
     results, trials = collect(exp_dir, meta)
     best = best_trials(trials, plan.sweep.metric, plan.sweep.mode)
     if len(best):
-        trial_id = best.iloc[0][M.TRIAL_ID]
-        model = model_of_trial(exp_dir, trial_id)
-        if model is not None:
-            write_parquet(one_per_class(model, data, trial_id), exp_dir / PREDICTIONS_FILE)
+        row = best.iloc[0]
+        model = model_of_trial(exp_dir, row[M.TRIAL_ID])
+        bundle = data.for_config(row)
+        if model is not None and len(bundle.meta.input_shape) == 3:  # images
+            write_parquet(one_per_class(model, bundle, row[M.TRIAL_ID]), exp_dir / PREDICTIONS_FILE)
+    if len(trials) and all(len(b.meta.input_shape) == 1 and b.meta.input_shape[0] == 2 for b in data.bundles.values()):
+        write_boundaries(plan, data, trials, exp_dir)
     report = build_report(exp_dir)
     print_summary(plan, trials, best, exp_dir, report)
     return trials
+
+
+def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: Path) -> None:
+    """Decision boundaries of every configuration's first seed, for sweeps on 2-D inputs."""
+    frames = []
+    first_seed = trials[trials["seed"] == trials["seed"].min()] if "seed" in trials else trials
+    for _, row in first_seed.iterrows():
+        model = model_of_trial(exp_dir, row[M.TRIAL_ID])
+        if model is None:
+            continue
+        test = data.for_config(row).test
+        label = " ".join(f"{a}={_fmt(row.get(a))}" for a in plan.axes) or row[M.TRIAL_ID]
+        frames.append(boundary_rows(model, test.x, test.y, f"{label}\ntest acc {_fmt(row.get(M.TEST_ACC))}"))
+    if frames:
+        write_parquet(pd.concat(frames, ignore_index=True), exp_dir / BOUNDARIES_FILE)
 
 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 import argparse
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from data_modules import DataBundle, DataError, split_sizes
 from sweeps.cli import UsageError, parse_value
+from data_modules.collection import Datasets
 from sweeps.spec import Sweep
 from trainables.config import ConfigError, check_model, expand_presets, split_config
 from trainables.population import shape_key, why_not_fusable
@@ -59,6 +60,8 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
     if args.smoke_test:
         for key, value in sweep.smoke.items():
             (grid if key in grid else fixed)[key] = list(value) if key in grid else value
+    if args.base_from:
+        fixed.update({k: v for k, v in best_settings(args.base_from).items() if k not in grid})
     for key, text in args.set:
         if key in grid:
             grid[key] = [parse_value(v) for v in _split_top_level(text)]
@@ -90,6 +93,28 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
     )
 
 
+def best_settings(results_dir: str) -> dict[str, Any]:
+    """The swept values of the best configuration of a finished sweep (ranked by its own metric
+    at the last epoch, averaged over seeds), e.g. cifar_channels' best (c1, c2)."""
+    from pathlib import Path
+
+    from analysis.tables import TRIALS_FILE, read_parquet
+
+    path = Path(results_dir).expanduser() / TRIALS_FILE
+    if not path.is_file():
+        raise UsageError(f"--base-from {results_dir}: no {TRIALS_FILE} there; allowed: the results folder of a finished sweep")
+    trials, meta = read_parquet(path)
+    axes = [a for a in meta.get("axes", []) if a in trials]
+    metric, mode = meta.get("metric", "val_loss"), meta.get("mode", "min")
+    done = trials[(trials.get("status") != "ERROR") & trials[metric].notna()] if metric in trials else trials.head(0)
+    if not axes or done.empty:
+        raise UsageError(f"--base-from {results_dir}: no finished trial with swept values and a {metric} to rank by")
+    means = done.groupby(axes)[metric].mean()
+    best = means.idxmin() if mode == "min" else means.idxmax()
+    best = best if isinstance(best, tuple) else (best,)
+    return {a: v.item() if hasattr(v, "item") else v for a, v in zip(axes, best)}
+
+
 def _split_top_level(text: str) -> list[str]:
     """Split "100,[128,64],300" on the commas that are not inside brackets."""
     parts, depth, start = [], 0, 0
@@ -102,20 +127,27 @@ def _split_top_level(text: str) -> list[str]:
     return parts + [text[start:]]
 
 
-def validate_plan(plan: Plan, data: DataBundle) -> None:
+def resolve(plan: Plan, data: Datasets | DataBundle, point: Mapping[str, Any]):
+    """(TrainConfig, model kwargs, the point's dataset) of one flat point."""
+    data = Datasets.of(data)
+    cfg, model_kwargs = split_config(expand_presets(data.strip(point), plan.sweep.presets))
+    return cfg, model_kwargs, data.for_config(point)
+
+
+def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
     """Check every point against the config schema, the model and the data; raise one-line errors."""
     if plan.search == "optuna" and not plan.sweep.optuna and not plan.grid:
         raise UsageError("--search optuna needs at least one axis to search; this sweep has none")
     seen_sizes: dict[tuple, tuple[int, int, int]] = {}
-    meta = data.meta
     for point in plan.points():
-        cfg, model_kwargs = split_config(expand_presets(point, plan.sweep.presets))
+        cfg, model_kwargs, bundle = resolve(plan, data, point)
+        meta = bundle.meta
         if cfg.device == "cuda" and not plan.gpu_available:
             raise ConfigError("device 'cuda' is not allowed: no CUDA GPU is available to this run; allowed: auto, cpu")
         check_model(cfg, model_kwargs, meta.input_shape, meta.num_classes)
-        key = (cfg.val_fraction, cfg.train_size, cfg.test_size)
+        key = (id(bundle), cfg.val_fraction, cfg.train_size, cfg.test_size)
         if key not in seen_sizes:
-            seen_sizes[key] = split_sizes(data, *key)
+            seen_sizes[key] = split_sizes(bundle, *key[1:])
         n_train = seen_sizes[key][0]
         if cfg.batch_size > n_train:
             raise ConfigError(
@@ -134,7 +166,7 @@ def decide_fusion(plan: Plan, mode: str, population_size: int) -> None:
         return
     points = plan.points()
     groups: dict[str, list[dict[str, Any]]] = {}
-    for point in points:  # members keep their preset labels; the trainable expands them
+    for point in points:  # members keep their preset labels and data keys; the trainable resolves them
         groups.setdefault(shape_key(expand_presets(point, plan.sweep.presets)), []).append(point)
     reason = None
     if plan.search != "grid":
@@ -144,7 +176,8 @@ def decide_fusion(plan: Plan, mode: str, population_size: int) -> None:
     elif max(len(g) for g in groups.values()) < 2:
         reason = "no two trials share all tensor shapes"
     else:
-        expanded = ([expand_presets(p, plan.sweep.presets) for p in g] for g in groups.values())
+        strip = Datasets({}, dict(plan.sweep.data_axes)).strip
+        expanded = ([expand_presets(strip(p), plan.sweep.presets) for p in g] for g in groups.values())
         reason = next(filter(None, map(why_not_fusable, expanded)), None)
     if reason is not None:
         if mode == "on":
@@ -160,16 +193,15 @@ def decide_fusion(plan: Plan, mode: str, population_size: int) -> None:
     )
 
 
-def order_by_cost(plan: Plan, data: DataBundle) -> None:
+def order_by_cost(plan: Plan, data: Datasets | DataBundle) -> None:
     """Put the values of each grid axis in order of falling training cost (parameters x
     training examples x epochs), so the longest trials start first and the short ones fill in
     beside them: on 2 CPUs this cuts mnist_width's makespan from about 4.7 to 2.8 s."""
-    meta = data.meta
 
     def cost(point: dict[str, Any]) -> float:
-        cfg, model_kwargs = split_config(expand_presets(point, plan.sweep.presets))
-        n_train = split_sizes(data, cfg.val_fraction, cfg.train_size, cfg.test_size)[0]
-        return check_model(cfg, model_kwargs, meta.input_shape, meta.num_classes) * n_train * cfg.max_epochs
+        cfg, model_kwargs, bundle = resolve(plan, data, point)
+        n_train = split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size)[0]
+        return check_model(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes) * n_train * cfg.max_epochs
 
     points = plan.points()
     for axis, values in plan.grid.items():

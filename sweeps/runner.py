@@ -9,7 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
-from data_modules import DataBundle, DataError, load_dataset
+from data_modules import DataError
+from data_modules.collection import Datasets, load_datasets
 from models import UnknownNameError
 from sweeps.cli import UsageError, parse_flags
 from sweeps.plan import Plan, decide_fusion, make_plan, order_by_cost, validate_plan
@@ -33,11 +34,11 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     prog = f"python -m sweeps.{sweep.name}"
     try:
         args = parse_flags(prog, doc or sweep.title, argv)
-        data = load_dataset(sweep.dataset, data_dir=args.data_dir)
-        exp_dir = experiment_dir(sweep, args)
         if args.address:  # a cluster's GPUs are known only once we have joined it
             start_ray(args)
         plan = make_plan(sweep, args, gpu_available=gpus_available(args))
+        data = load_datasets(sweep.dataset, args.data_dir, sweep.data, sweep.data_axes, plan.points())
+        exp_dir = experiment_dir(sweep, args)
         validate_plan(plan, data)
         order_by_cost(plan, data)
         decide_fusion(plan, args.fuse, args.population_size)
@@ -49,7 +50,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     return exit_code(trials, prog, exp_dir)
 
 
-def fit_and_finish(plan: Plan, data: DataBundle, args, exp_dir: Path, command: str, stop_ray: bool):
+def fit_and_finish(plan: Plan, data: Datasets, args, exp_dir: Path, command: str, stop_ray: bool):
     """Run the trials, then write tables, plots and report; returns the trials table."""
     from sweeps.finish import finish
 
@@ -135,7 +136,7 @@ def start_ray(args) -> bool:
     return True
 
 
-def fit(plan: Plan, data: DataBundle, args, exp_dir: Path) -> None:
+def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> None:
     """Run (or resume) the Tune experiment. Ctrl-C makes Tune save its state and return early."""
     from sweeps.tune_setup import build_tuner
 

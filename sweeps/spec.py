@@ -42,6 +42,10 @@ class Sweep:
     """Axis on the x of comparison plots (default: the first grid axis)."""
     family: str = "classification"
     dataset: str = "mnist"
+    data: Mapping[str, Any] = field(default_factory=dict)
+    """Fixed arguments of the dataset loader (e.g. manifest="dogs.csv", image_size=64)."""
+    data_axes: Mapping[str, str] = field(default_factory=dict)
+    """Config keys that choose the dataset: key -> loader argument (e.g. toy_set -> kind)."""
     description: str = ""
     """One paragraph for the report: what the study shows."""
 

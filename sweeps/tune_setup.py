@@ -9,11 +9,11 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune import CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
 
-from data_modules import DataBundle, split_sizes
-from sweeps.plan import Plan
+from data_modules import split_sizes
+from data_modules.collection import Datasets
+from sweeps.plan import Plan, resolve
 from sweeps.progress import ProgressLine
 from trainables.families import FAMILIES
-from trainables.config import expand_presets, split_config
 from trainables.memory import gpu_share, trial_memory_bytes
 from trainables.population import MEMBERS
 from trainables.stoppers import MinDeltaStopper
@@ -65,7 +65,7 @@ class TrialResources:
         return PlacementGroupFactory([{"CPU": self.cpus, "GPU": gpus}])
 
 
-def default_gpu_share(plan: Plan, data: DataBundle) -> float:
+def default_gpu_share(plan: Plan, data: Datasets) -> float:
     """The GPU fraction that packs the largest trial of the plan as densely as its estimated
     memory allows (trainables.memory); the GPU size is read locally, else taken as 16 GiB."""
     import torch
@@ -74,9 +74,9 @@ def default_gpu_share(plan: Plan, data: DataBundle) -> float:
     groups = plan.populations or [[p] for p in plan.points()]
     need = 0
     for group in groups:
-        cfg, model_kwargs = split_config(expand_presets(group[0], plan.sweep.presets))
-        n = sum(split_sizes(data, cfg.val_fraction, cfg.train_size, cfg.test_size))
-        need = max(need, trial_memory_bytes(cfg, model_kwargs, data.meta.input_shape, data.meta.num_classes, n, len(group)))
+        cfg, model_kwargs, bundle = resolve(plan, data, group[0])
+        n = sum(split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size))
+        need = max(need, trial_memory_bytes(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, n, len(group)))
     return gpu_share(need, gpu_bytes)
 
 
@@ -84,7 +84,7 @@ def trial_name(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def build_tuner(plan: Plan, data: DataBundle, args, exp_dir: Path, provenance: dict[str, str]) -> Tuner:
+def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dict[str, str]) -> Tuner:
     import ray
 
     gpus = args.gpus_per_trial

@@ -17,6 +17,7 @@ from ray import tune
 from ray.tune import Stopper
 
 from data_modules import DataBundle
+from data_modules.collection import Datasets
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
 from trainables.config import expand_presets, split_config
@@ -65,7 +66,7 @@ def _cap_gpu_memory(gpus: float) -> None:
 
 
 def classification_trainable(
-    config: Mapping[str, Any], *, data: DataBundle, provenance: Mapping[str, str], cpus: float = 1,
+    config: Mapping[str, Any], *, data: Datasets | DataBundle, provenance: Mapping[str, str], cpus: float = 1,
     gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
     member_stop: Stopper | None = None,
 ) -> None:
@@ -73,14 +74,17 @@ def classification_trainable(
     (trainables.population), each member stopped by its own copy of `member_stop`'s rule."""
     _quiet_checkpoint_logs()
     _cap_gpu_memory(gpus)
-    report = _tune_reporter(data, provenance)
+    data = Datasets.of(data)
+    members = config.get(MEMBERS)
+    bundle = data.for_config(members[0] if members else config)  # a population shares its data
+    report = _tune_reporter(bundle, provenance)
     try:
-        if MEMBERS in config:
-            members = [expand_presets(m, presets or {}) for m in config[MEMBERS]]
-            run_population(members, data, report, threads=int(cpus), member_stop=member_stop, resume=_restored())
+        if members:
+            members = [expand_presets(data.strip(m), presets or {}) for m in members]
+            run_population(members, bundle, report, threads=int(cpus), member_stop=member_stop, resume=_restored())
             return
-        cfg, model_kwargs = split_config(expand_presets(config, presets or {}))
-        run_training(cfg, model_kwargs, data, report, threads=int(cpus), resume=_restored())
+        cfg, model_kwargs = split_config(expand_presets(data.strip(config), presets or {}))
+        run_training(cfg, model_kwargs, bundle, report, threads=int(cpus), resume=_restored())
     except torch.OutOfMemoryError:
         total = torch.cuda.get_device_properties(0).total_memory / 2**30
         raise RuntimeError(

@@ -56,6 +56,8 @@ class TrainConfig:
     """Drop the last partial batch of each epoch (off: every sample is seen every epoch)."""
     checkpoint_every: int = 1
     """Save a checkpoint every k epochs (and always at the last epoch)."""
+    eval_every: int = 1
+    """Evaluate and report every k epochs (and always at the last); the toy study uses 10."""
     device: str = "auto"
     """auto (CUDA when the trial was granted a GPU), cpu or cuda."""
     precision: str = "fp32"
@@ -91,7 +93,7 @@ def validate_train_config(c: TrainConfig) -> TrainConfig:
     _check(isinstance(c.lr, (int, float)) and math.isfinite(c.lr) and c.lr > 0, "lr", c.lr, "use a positive number")
     _check(isinstance(c.momentum, (int, float)) and 0 <= c.momentum < 1, "momentum", c.momentum, "use a number in [0, 1)")
     _check(isinstance(c.weight_decay, (int, float)) and c.weight_decay >= 0, "weight_decay", c.weight_decay, "use a number >= 0")
-    for key in ("batch_size", "max_epochs", "checkpoint_every"):
+    for key in ("batch_size", "max_epochs", "checkpoint_every", "eval_every"):
         v = getattr(c, key)
         _check(_is_int(v) and v > 0, key, v, "use a positive integer")
     _check(_is_int(c.seed) and c.seed >= 0, "seed", c.seed, "use an integer >= 0")

@@ -132,7 +132,9 @@ def run_training(
         start, time_total = resume["epoch"] + 1, resume[M.TIME_TOTAL_S]
 
     # After a resume, so that a captured graph sees the restored state.
-    eager = EagerStep(model, opt, x_tr, y_tr, bf16=cfg.precision == "bf16")
+    # A model may bring its own step (the NumPy MLP does its backprop by hand); the loop stays one.
+    custom = getattr(model, "training_step", None)
+    eager = custom(opt, cfg, x_tr, y_tr) if custom else EagerStep(model, opt, x_tr, y_tr, bf16=cfg.precision == "bf16")
     step = make_step(eager, (cfg.batch_size,), len(y_tr), cfg.cuda_graph)
     fixed = {M.PARAM_COUNT: param_count(model), M.DEVICE: device.type, M.DEVICE_NAME: device_name(device)}
     last: dict[str, Any] = {}
@@ -140,6 +142,10 @@ def run_training(
         t0 = time.perf_counter()
         train_loss, train_acc, seen = train_epoch(step, len(y_tr), cfg.batch_size, cfg.drop_last, gen)
         train_time = time.perf_counter() - t0
+        last_epoch = epoch == cfg.max_epochs
+        if epoch % cfg.eval_every and not last_epoch:
+            time_total += time.perf_counter() - t0
+            continue
         val_loss, val_acc = evaluate(model, x_va, y_va)
         test_loss, test_acc = evaluate(model, x_te, y_te)
         epoch_time = time.perf_counter() - t0
@@ -150,7 +156,7 @@ def run_training(
             M.EPOCH_TIME_S: epoch_time, M.TIME_TOTAL_S: time_total,
             M.SAMPLES_PER_S: seen / train_time if train_time > 0 else float("nan"), M.TRAIN_SAMPLES: seen, **fixed,
         }
-        due = epoch % cfg.checkpoint_every == 0 or epoch == cfg.max_epochs
+        due = epoch % cfg.checkpoint_every == 0 or last_epoch
         report(dict(last), _snapshot(cfg, model_kwargs, meta, model, opt, gen, epoch, time_total) if due else None)
     return last
 

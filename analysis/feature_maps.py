@@ -1,0 +1,105 @@
+"""Feature maps of a trained CNN checkpoint: for the first two test images, the image and the
+maps after C1, S1, C2 and S2 as PNG grids (one tile per channel).
+
+    python -m analysis.feature_maps CHECKPOINT [--data-dir DIR] [--out DIR] [--images 2]
+
+CHECKPOINT is a checkpoint.pt or a Ray checkpoint folder of a trial of the "cnn" model; the test
+images come from the dataset the checkpoint names.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from data_modules import DataError, load_dataset  # noqa: E402
+from trainables.checkpoint import load_checkpoint, rebuild_model  # noqa: E402
+from trainables.loop import to_device  # noqa: E402
+
+
+class FeatureMapError(ValueError):
+    """A checkpoint or dataset the tool cannot use; the message says which and why."""
+
+
+def _grid(maps: torch.Tensor, title: str, path: Path) -> Path:
+    """One tile per channel of `maps` (C, H, W), in a near-square grid."""
+    channels = maps.shape[0]
+    cols = math.ceil(math.sqrt(channels))
+    rows = math.ceil(channels / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.1 * cols, 1.1 * rows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < channels:
+            ax.imshow(maps[i].numpy(), cmap="viridis")
+    fig.suptitle(title, fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _image(x: torch.Tensor, title: str, path: Path) -> Path:
+    """The raw uint8 image (C, H, W)."""
+    fig, ax = plt.subplots(figsize=(2.2, 2.4))
+    img = x.permute(1, 2, 0).numpy()
+    ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray" if img.shape[-1] == 1 else None)
+    ax.set_title(title, fontsize="small")
+    ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def save_feature_maps(checkpoint: str | Path, out_dir: str | Path, data_dir=None, images: int = 2) -> list[Path]:
+    path = Path(checkpoint)
+    if not path.exists():
+        raise FeatureMapError(f"checkpoint not found: {path}")
+    state = load_checkpoint(path)
+    model = rebuild_model(state)
+    if not hasattr(model, "feature_maps"):
+        raise FeatureMapError(f"model {state['model']!r} has no feature maps; allowed: a checkpoint of the 'cnn' model")
+    bundle = load_dataset(state["data"]["name"], data_dir=data_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sample = bundle.test.take(torch.arange(min(images, len(bundle.test))))
+    x, _ = to_device(sample, bundle, torch.device("cpu"))
+    with torch.no_grad():
+        stages = model.feature_maps(x)
+    written = []
+    for i in range(len(sample)):
+        label = bundle.meta.classes[int(sample.y[i])]
+        written.append(_image(sample.x[i], f"test image {i}: {label}", out / f"image{i}.png"))
+        for stage, maps in stages.items():
+            written.append(_grid(maps[i], f"test image {i} ({label}): {stage}, {maps.shape[1]} maps of {maps.shape[2]}x{maps.shape[3]}",
+                                 out / f"image{i}_{stage}.png"))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m analysis.feature_maps", description=__doc__.splitlines()[0])
+    p.add_argument("checkpoint")
+    p.add_argument("--data-dir")
+    p.add_argument("--out", help="output folder (default: feature_maps/ beside the checkpoint)")
+    p.add_argument("--images", type=int, default=2)
+    args = p.parse_args(argv)
+    ckpt = Path(args.checkpoint)
+    out = args.out or (ckpt if ckpt.is_dir() else ckpt.parent) / "feature_maps"
+    try:
+        paths = save_feature_maps(ckpt, out, args.data_dir, args.images)
+    except (FeatureMapError, DataError) as e:
+        print(f"python -m analysis.feature_maps: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{len(paths)} PNGs in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

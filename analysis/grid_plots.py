@@ -1,0 +1,88 @@
+"""Plots of a grid over two or more axes (e.g. cifar_channels' C1 x C2): a heatmap of the final
+test accuracy, and parallel coordinates of every configuration coloured by that accuracy."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from analysis.plots import _save, _title, axis_label, is_numeric  # noqa: E402
+from analysis.stats import final_rows, fmt_value, sort_key, summarize, sweep_axes, usable_rows  # noqa: E402
+from trainables import metrics as M  # noqa: E402
+
+
+def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Mean final test accuracy (and n) per configuration, or None for fewer than two axes."""
+    df = usable_rows(results, trials)
+    axes, _ = sweep_axes(meta, df)
+    if len(axes) < 2 or df.empty or M.TEST_ACC not in df:
+        return None
+    return summarize(final_rows(df, trials), axes, M.TEST_ACC)
+
+
+def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    """Final test accuracy over the first two axes (mean across seeds, and any other axes)."""
+    table = grid_table(results, trials, meta)
+    if table is None:
+        return []
+    axes, _ = sweep_axes(meta, results)
+    rows_axis, cols_axis = axes[0], axes[1]
+    grid = table.groupby([rows_axis, cols_axis])["mean"].mean().unstack(cols_axis)
+    grid = grid.loc[sorted(grid.index, key=sort_key), sorted(grid.columns, key=sort_key)]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * grid.shape[1], 1.0 + 0.7 * grid.shape[0]))
+    image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [fmt_value(v) for v in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [fmt_value(v) for v in grid.index])
+    ax.set(xlabel=axis_label(cols_axis), ylabel=axis_label(rows_axis))
+    values = grid.to_numpy(dtype=float)
+    middle = np.nanmean(values)
+    for (i, j), v in np.ndenumerate(values):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize="small", color="black" if v > middle else "white")
+    fig.colorbar(image, ax=ax, label="final test accuracy")
+    fig.suptitle(_title(meta, "final test accuracy (mean across seeds)"), fontsize="medium")
+    fig.tight_layout()
+    return [_save(fig, out_dir / "heatmap.png")]
+
+
+def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+    """One polyline per configuration through its swept values (scaled to [0, 1] per axis) and
+    its final test accuracy, coloured by that accuracy."""
+    table = grid_table(results, trials, meta)
+    if table is None:
+        return []
+    axes, _ = sweep_axes(meta, results)
+    columns = [*axes, "mean"]
+    scaled = {}
+    for c in columns:
+        col = table[c]
+        if not is_numeric(col):  # categorical axis: its levels, evenly spaced in sorted order
+            levels = sorted(col.unique(), key=sort_key)
+            col = col.map({v: i for i, v in enumerate(levels)}).astype(float)
+        lo, hi = float(col.min()), float(col.max())
+        scaled[c] = (col - lo) / (hi - lo) if hi > lo else col * 0 + 0.5
+    fig, ax = plt.subplots(figsize=(2.2 * len(columns), 3.8))
+    cmap = plt.get_cmap("viridis")
+    acc = table["mean"].astype(float)
+    norm = matplotlib.colors.Normalize(acc.min(), acc.max() if acc.max() > acc.min() else acc.min() + 1e-9)
+    for i in np.argsort(acc.to_numpy()):
+        ax.plot(range(len(columns)), [scaled[c].iloc[i] for c in columns], color=cmap(norm(acc.iloc[i])), alpha=0.8)
+    for k, c in enumerate(columns):
+        ax.axvline(k, color="grey", lw=0.8)
+        values = table[c] if c != "mean" else acc
+        lo, hi = values.min(), values.max()
+        ax.text(k, -0.08, fmt_value(lo) if c != "mean" else f"{lo:.3f}", ha="center", va="top", fontsize="small")
+        ax.text(k, 1.08, fmt_value(hi) if c != "mean" else f"{hi:.3f}", ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(range(len(columns)), [axis_label(c) if c != "mean" else "final test accuracy" for c in columns])
+    ax.set_yticks([])
+    ax.set_ylim(-0.2, 1.2)
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="final test accuracy")
+    fig.suptitle(_title(meta, "each line is one configuration (values scaled per axis: min at the bottom)"), fontsize="medium")
+    fig.tight_layout()
+    return [_save(fig, out_dir / "parallel_coordinates.png")]

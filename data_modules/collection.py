@@ -1,0 +1,46 @@
+"""The data of a sweep: one bundle, or one per value of its data axes (config keys that are
+arguments of the dataset loader, e.g. toy2d's set), loaded once in the driver."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from data_modules.base import DataBundle, load_dataset
+
+
+@dataclass(frozen=True)
+class Datasets:
+    bundles: dict[tuple, DataBundle]
+    axes: dict[str, str] = field(default_factory=dict)
+    """Config key -> dataset loader argument."""
+
+    @classmethod
+    def of(cls, data: "Datasets | DataBundle") -> "Datasets":
+        return data if isinstance(data, Datasets) else cls({(): data})
+
+    def key(self, config: Mapping[str, Any]) -> tuple:
+        return tuple(config[a] for a in self.axes)
+
+    def for_config(self, config: Mapping[str, Any]) -> DataBundle:
+        return self.bundles[self.key(config)]
+
+    def strip(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The config without its data axes: what the training config is made of."""
+        return {k: v for k, v in config.items() if k not in self.axes}
+
+    @property
+    def first(self) -> DataBundle:
+        return next(iter(self.bundles.values()))
+
+
+def load_datasets(name: str, data_dir, fixed_kwargs: Mapping[str, Any], axes: Mapping[str, str],
+                  points: list[dict[str, Any]]) -> Datasets:
+    """Load every distinct dataset the points need (once each)."""
+    keys = sorted({tuple(p[a] for a in axes) for p in points}, key=repr) if axes else [()]
+    bundles = {}
+    for key in keys:
+        kwargs = {**fixed_kwargs, **{axes[a]: v for a, v in zip(axes, key)}}
+        bundles[key] = load_dataset(name, data_dir=data_dir, **kwargs)
+    return Datasets(bundles, dict(axes))
+
+

@@ -1,0 +1,25 @@
+"""DogSet learning rates: an MLP with two hidden layers (128-64) on flattened 64x64x3 images from a
+CSV manifest (image, label, partition), batch 10, SGD lr 1e-5 / 2e-5 / 1e-4, at most 100 epochs,
+stopped when the validation loss improves by less than 1e-4.
+
+    python -m sweeps.dogset_lr --data-dir FOLDER_WITH_dogs.csv [--smoke-test]
+"""
+from sweeps.runner import main_for
+from sweeps.spec import Sweep
+
+SWEEP = Sweep(
+    name="dogset_lr",
+    title="DogSet: learning rate of a 128-64 MLP with min-delta early stopping",
+    description="Smaller rates need many more epochs before the validation loss stops improving by 1e-4 per epoch.",
+    dataset="manifest",
+    data={"manifest": "dogs.csv", "image_size": 64},
+    fixed=dict(model="mlp", depth=2, width=[128, 64], optimizer="sgd", momentum=0.0, batch_size=10, max_epochs=100),
+    grid={"lr": [1e-5, 2e-5, 1e-4]},
+    min_delta=1e-4,
+    smoke={"max_epochs": 3},
+)
+
+main = main_for(SWEEP, __doc__)
+
+if __name__ == "__main__":
+    raise SystemExit(main())
