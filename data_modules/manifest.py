@@ -98,7 +98,7 @@ def _key(raw: bytes, rows: list[Row], image_size: int) -> str:
     h.update(f"v{CACHE_VERSION} {image_size}".encode())
     for r in rows:
         st = r.path.stat()
-        h.update(f"\0{r.path}\0{st.st_size}\0{st.st_mtime_ns}".encode())
+        h.update(f"\0{r.file}\0{st.st_size}\0{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 
@@ -143,7 +143,8 @@ def _write_cache(cache: Path, key: str, x: torch.Tensor) -> None:
 
 def _bad_rows_error(path: Path, bad: list[tuple[int, str]]) -> DataError:
     bad = sorted(bad)
-    return DataError(f"{path.name}: {len(bad)} bad row{'s' * (len(bad) != 1)}: " + "; ".join(f"line {n}: {p}" for n, p in bad) + f" (in {path})")
+    rows = "; ".join(f"line {n}: {problem}" for n, problem in bad)
+    return DataError(f"{path}: {len(bad)} bad row{'s' * (len(bad) != 1)}: {rows}")
 
 
 def _images(path: Path, rows: list[Row], raw: bytes, bad: list[tuple[int, str]], image_size: int) -> torch.Tensor:

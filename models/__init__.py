@@ -6,11 +6,12 @@ from models.registry import (
     create_model,
     list_models,
     model_arguments,
+    model_builder,
     param_count,
     register_model,
 )
 
 __all__ = [
-    "UnknownNameError", "check_name", "create_model", "list_models", "model_arguments",
+    "UnknownNameError", "check_name", "create_model", "list_models", "model_arguments", "model_builder",
     "param_count", "register_model",
 ]

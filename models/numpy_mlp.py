@@ -115,6 +115,16 @@ class NumpyMLP(nn.Module):
             h = act(layer(h))
         return self.layers[-1](h)
 
+    @staticmethod
+    def check_train_config(cfg) -> None:
+        """Refuse, before any trial starts, what NumPy training cannot do."""
+        if cfg.device != "cpu":
+            raise ValueError(f"numpy_mlp trains with NumPy on the CPU, got device {cfg.device!r}; allowed: cpu")
+        if cfg.optimizer != "sgd":
+            raise ValueError(f"numpy_mlp trains with sgd only, got optimizer {cfg.optimizer!r}; allowed: sgd")
+        if cfg.precision != "fp32":
+            raise ValueError(f"numpy_mlp trains in float32 only, got precision {cfg.precision!r}; allowed: fp32")
+
     def training_step(self, opt, cfg, x: torch.Tensor, y: torch.Tensor):
         """The loop's hook: a NumpyStep over the resident training data. `opt` (the loop's
         torch optimizer) is not stepped; see NumpyStep. Raises ValueError off the CPU, for an

@@ -45,6 +45,10 @@ def model_arguments(name: str) -> dict[str, inspect.Parameter]:
     return {k: p for k, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
+def model_builder(name: str) -> Callable[..., nn.Module]:
+    return _MODELS[check_name("model", name, _MODELS)]
+
+
 def create_model(name: str, **kwargs) -> nn.Module:
     builder = _MODELS[check_name("model", name, _MODELS)]
     return builder(**kwargs)

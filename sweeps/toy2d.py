@@ -14,7 +14,8 @@ SWEEP = Sweep(
     dataset="toy2d",
     data_axes={"toy_set": "kind", "toy_samples": "n_samples", "toy_noise": "noise"},
     fixed=dict(toy_samples=1000, toy_noise=0.2, depth=1, width=20, activation="relu", optimizer="sgd",
-               lr=1e-2, momentum=0.0, batch_size=1, max_epochs=200, eval_every=10),
+               lr=1e-2, momentum=0.0, batch_size=1, max_epochs=200, eval_every=10,
+               device="cpu"),  # NumPy trains on the CPU, and batch-1 steps of a 2-20-2 net are faster there anyway
     grid={"toy_set": ["moons", "circles", "classification"], "model": ["mlp", "numpy_mlp"]},
     smoke={"toy_samples": 200, "max_epochs": 2, "eval_every": 1},
 )

@@ -47,3 +47,46 @@ def ray_session():
         ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
+
+
+def make_cifar_dir(root: Path, n_train: int = 300, n_test: int = 120, seed: int = 0) -> Path:
+    """A small CIFAR-10 in the cifar-10-batches-py format: class c has a bright square at a
+    class-specific place (learnable), over noise."""
+    from data_modules.cifar10 import write_cifar_dir
+
+    rng = np.random.default_rng(seed)
+    splits = []
+    for n in (n_train, n_test):
+        y = np.arange(n) % 10
+        x = rng.integers(0, 60, size=(n, 3, 32, 32))
+        for i, c in enumerate(y):
+            x[i, c % 3, 3 * c : 3 * c + 6, 4:28] = 255
+        splits.append(Split(torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y)))
+    return write_cifar_dir(root, *splits)
+
+
+def make_dogs_manifest(root: Path, per_class: int = 12) -> Path:
+    """dogs.csv with two breeds of small PNGs (different sizes, resized on load) in train /
+    valid / test partitions."""
+    from PIL import Image
+
+    root.mkdir(parents=True, exist_ok=True)
+    rows = ["file,label,partition"]
+    rng = np.random.default_rng(0)
+    for label, colour in (("beagle", (200, 120, 40)), ("husky", (90, 90, 200))):
+        for i in range(per_class):
+            partition = "train" if i < per_class // 2 else ("valid" if i < 3 * per_class // 4 else "test")
+            pixels = (rng.integers(0, 40, size=(40 + i, 48, 3)) + np.array(colour)).clip(0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / f"{label}_{i}.png")
+            rows.append(f"{label}_{i}.png,{label},{partition}")
+    (root / "dogs.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def vision_data_dir(tmp_path_factory):
+    """One data folder holding a small CIFAR-10 and a DogSet-style manifest, as a user's would."""
+    root = tmp_path_factory.mktemp("vision-data")
+    make_cifar_dir(root)
+    make_dogs_manifest(root)
+    return root

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from sweeps import mnist_train_size, mnist_width, runner
+from sweeps import cifar_mlp, mnist_train_size, mnist_width, runner, toy2d
 from tests.conftest import make_mnist_dir
 
 
@@ -34,6 +34,10 @@ CASES = [
     (mnist_width, ["--search", "random"], "invalid choice: 'random'"),
     (mnist_width, ["--resume", "--name", "never-ran"], "--resume: no sweep to resume at"),
     (mnist_width, ["--set", "device=tpu"], "unknown device 'tpu'; allowed: auto, cpu, cuda"),
+    (toy2d, ["--set", "optimizer=adam"], "numpy_mlp trains with sgd only, got optimizer 'adam'; allowed: sgd"),
+    (toy2d, ["--set", "toy_set=spirals"], "unknown toy2d kind 'spirals'; allowed: circles, classification, moons"),
+    (cifar_mlp, [], "CIFAR-10 is not in"),
+    (mnist_width, ["--base-from", "/nonexistent/results"], "--base-from /nonexistent/results: no trials.parquet there"),
 ]
 
 

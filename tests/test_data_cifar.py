@@ -106,3 +106,29 @@ def test_pickle_holding_code_is_refused(tmp_path):
         pickle.dump({b"label_names": [b"a"], b"x": print}, f, protocol=2)
     with pytest.raises(DataError, match=r"batches.meta: unreadable pickle \(refusing to load \w+\.print\)"):
         read_cifar_dir(tmp_path)
+
+
+def test_download_path_is_quiet_and_reports_failures(tmp_path, monkeypatch, capsys):
+    """The download branch with torchvision's downloader replaced (tests stay offline)."""
+    import torchvision.datasets
+
+    import data_modules.cifar10 as cifar10
+
+    monkeypatch.delenv("SWEEPLAB_OFFLINE")
+    monkeypatch.setattr(cifar10.socket, "getaddrinfo", lambda host, port: [])
+
+    class FakeCIFAR10:
+        def __init__(self, root, train, download):
+            print("Downloading https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz ... 100%")
+            make_cifar_dir(tmp_path / "ok", n_train=20, n_test=10)
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", FakeCIFAR10)
+    bundle = load_dataset("cifar10", data_dir=tmp_path / "ok")
+    assert len(bundle.train) == 20 and capsys.readouterr().out == ""
+
+    def fail(root, train, download):
+        raise RuntimeError("download failed\nHTTP Error 503: Service Unavailable")
+
+    monkeypatch.setattr(torchvision.datasets, "CIFAR10", fail)
+    with pytest.raises(DataError, match=r"cannot be downloaded \(HTTP Error 503: Service Unavailable\)"):
+        load_dataset("cifar10", data_dir=tmp_path / "down")

