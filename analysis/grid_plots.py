@@ -26,6 +26,24 @@ def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping
     return summarize(final_rows(df, trials), axes, M.TEST_ACC)
 
 
+def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Final test accuracy with rows = first axis, columns = second axis ("0.612 ±0.010" with
+    repeats), averaged over any further axes; None for fewer than two axes."""
+    table = grid_table(results, trials, meta)
+    if table is None:
+        return None
+    axes, _ = sweep_axes(meta, results)
+    half = (table["ci_high"] - table["ci_low"]) / 2
+    cells = table.assign(cell=[f"{m:.3f}" + (f" ±{h:.3f}" if n > 1 and h == h else "")
+                               for m, h, n in zip(table["mean"], half, table["n"])])
+    grid = cells.groupby([axes[0], axes[1]])["cell"].first().unstack(axes[1])
+    grid = grid.loc[sorted(grid.index, key=sort_key), sorted(grid.columns, key=sort_key)]
+    out = grid.reset_index()
+    out.columns = [f"{axes[0]} \\ {axes[1]}"] + [fmt_value(c) for c in grid.columns]
+    out[out.columns[0]] = [fmt_value(v) for v in out[out.columns[0]]]
+    return out
+
+
 def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
     """Final test accuracy over the first two axes (mean across seeds, and any other axes)."""
     table = grid_table(results, trials, meta)
@@ -35,7 +53,7 @@ def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mappi
     rows_axis, cols_axis = axes[0], axes[1]
     grid = table.groupby([rows_axis, cols_axis])["mean"].mean().unstack(cols_axis)
     grid = grid.loc[sorted(grid.index, key=sort_key), sorted(grid.columns, key=sort_key)]
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * grid.shape[1], 1.0 + 0.7 * grid.shape[0]))
+    fig, ax = plt.subplots(figsize=(3.0 + 0.9 * grid.shape[1], 2.0 + 0.7 * grid.shape[0]))
     image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", aspect="auto")
     ax.set_xticks(range(grid.shape[1]), [fmt_value(v) for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [fmt_value(v) for v in grid.index])

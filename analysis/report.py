@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
+from analysis.grid_plots import grid_markdown_frame
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -81,6 +82,11 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
               f"Ranked by `{metric}` at each trial's last epoch ({meta.get('mode') or M.MODES.get(metric, 'min')}); "
               "mean ±95% interval across seeds (no ± with one seed).",
               _table(best_table(results, trials, meta))]
+    grid = grid_markdown_frame(results, trials, meta)
+    if grid is not None:
+        parts += ["## Final test accuracy over the grid",
+                  "Mean ±95% interval across seeds of each configuration's last-epoch test accuracy.",
+                  _table(grid)]
     if plots:
         parts += ["## Plots", "\n\n".join(_image(p, meta) for p in plots)]
     parts += ["## Test accuracy per epoch",

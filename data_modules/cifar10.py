@@ -9,18 +9,14 @@ CHW order) and b"labels" (N ints); batches.meta has b"label_names". The classic 
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import pickle
-import socket
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
-from data_modules.mnist import default_data_dir
+from data_modules.download import default_data_dir, read_or_download, try_download
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -136,49 +132,23 @@ def write_cifar_dir(root: str | Path, train: Split, test: Split, classes=CLASSES
     return Path(root)
 
 
+def _fetch(root: str) -> None:
+    from torchvision.datasets import CIFAR10
+
+    CIFAR10(root, train=True, download=True)  # fetches, checks md5 and extracts all batches
+
+
 def _download(data_dir: Path) -> str | None:
-    """Try torchvision's downloader under a file lock; return None on success, else why not."""
-    if os.environ.get("SWEEPLAB_OFFLINE"):
-        return "SWEEPLAB_OFFLINE is set"
-    try:
-        socket.getaddrinfo(HOST, 443)
-    except OSError as e:
-        return f"cannot resolve {HOST}: {e.strerror or e}"
-    from filelock import FileLock
-
-    try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        lock = FileLock(str(data_dir / ".cifar10.lock"))
-        lock.acquire()
-    except OSError as e:
-        return f"cannot write to {data_dir}: {e.strerror or e}"
-    try:  # torchvision prints progress and "Files already downloaded"; keep the console readable
-        if (data_dir / FOLDER).is_dir():  # another process finished while we waited for the lock
-            return None
-        from torchvision.datasets import CIFAR10
-
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            CIFAR10(str(data_dir), train=True, download=True)  # fetches, checks md5 and extracts all batches
-    except Exception as e:  # any network/HTTP/checksum failure means "not downloadable"
-        return str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-    finally:
-        lock.release()
-    return None
+    return try_download(data_dir, _fetch, HOST, ".cifar10.lock", done=lambda: (data_dir / FOLDER).is_dir())
 
 
 @register_dataset("cifar10")
 def load_cifar10(data_dir: str | Path | None = None, download: bool = True) -> DataBundle:
     """The 50,000/10,000 CIFAR-10 images from `data_dir` (downloaded there if possible) as uint8 (N, 3, 32, 32)."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
-    bundle = read_cifar_dir(data_dir)
+    bundle, why = read_or_download(data_dir, read_cifar_dir, _download, download)
     if bundle is not None:
         return bundle
-    why = _download(data_dir) if download else "download disabled"
-    if why is None:
-        bundle = read_cifar_dir(data_dir)
-        if bundle is not None:
-            return bundle
-        why = "download left no files"
     raise DataError(
         f"CIFAR-10 is not in {data_dir / FOLDER} and cannot be downloaded ({why}); extract "
         f"cifar-10-python.tar.gz ({URL}) into {data_dir} so that folder exists, or pass --data-dir"

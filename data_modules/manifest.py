@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
-from data_modules.mnist import default_data_dir
+from data_modules.download import default_data_dir
 
 FILE_COLUMNS = ("file", "path", "image", "filename")
 PARTITIONS = {"train": "train", "valid": "valid", "validation": "valid", "val": "valid", "test": "test"}

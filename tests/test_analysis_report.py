@@ -222,3 +222,17 @@ def test_speedup_table_per_model_size():
     assert table.loc["small", "speed-up"] == f"{0.415 / 0.115:.1f}x"
     assert table.loc["large", "cpu s/epoch"] == "3.015"
     assert speedup_table(results[results["device"] == "cpu"], meta) is None  # no GPU half: no table
+
+
+def test_grid_table_pivots_final_test_accuracy():
+    from analysis.grid_plots import grid_markdown_frame
+
+    rows = []
+    for c1, c2, seed in itertools.product((10, 30), (20, 40), (0, 1)):
+        acc = c1 / 100 + c2 / 1000 + seed / 100
+        rows += [{"trial_id": f"{c1}-{c2}-{seed}", "c1": c1, "c2": c2, "seed": seed, "epoch": e,
+                  "test_acc": acc if e == 2 else 0.0} for e in (1, 2)]
+    table = grid_markdown_frame(pd.DataFrame(rows), None, {"axes": ["c1", "c2"], "x": "c1"}).set_index("c1 \\ c2")
+    mean, half, _ = mean_ci([0.30 + 0.04, 0.30 + 0.04 + 0.01])
+    assert table.loc["30", "40"] == f"{mean:.3f} ±{half:.3f}"
+    assert list(table.columns) == ["20", "40"] and list(table.index) == ["10", "30"]

@@ -112,10 +112,10 @@ def test_download_path_is_quiet_and_reports_failures(tmp_path, monkeypatch, caps
     """The download branch with torchvision's downloader replaced (tests stay offline)."""
     import torchvision.datasets
 
-    import data_modules.cifar10 as cifar10
+    import data_modules.download as download
 
     monkeypatch.delenv("SWEEPLAB_OFFLINE")
-    monkeypatch.setattr(cifar10.socket, "getaddrinfo", lambda host, port: [])
+    monkeypatch.setattr(download.socket, "getaddrinfo", lambda host, port: [])
 
     class FakeCIFAR10:
         def __init__(self, root, train, download):
