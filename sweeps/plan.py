@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from data_modules import DataBundle, DataError, split_sizes
+from data_modules import DataBundle, split_sizes
 from sweeps.cli import UsageError, parse_value
 from data_modules.collection import Datasets
 from sweeps.spec import Sweep

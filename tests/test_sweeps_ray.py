@@ -1,13 +1,11 @@
 """End to end on one session-scoped local Ray: every sweep module's --smoke-test into Parquet,
 plots and report; an interrupted sweep resumed from its checkpoints."""
 import importlib
-import os
 import pkgutil
 import re
 import signal
 import subprocess
 import sys
-import time
 
 import pandas as pd
 import pytest
