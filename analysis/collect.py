@@ -86,7 +86,7 @@ def _member_trials(trial_id: str, config: dict[str, Any], rows: list[dict[str, A
     outer = [{k: v for k, v in r.items() if k not in (MEMBERS, M.EPOCH, M.VAL_LOSS, M.EPOCH_TIME_S)} for r in rows]
     for j, member_config in enumerate(config[MEMBERS]):
         mine = [{**o, **{k: v for k, v in m.items() if k != "config"}}
-                for o, r in zip(outer, rows) for m in r[MEMBERS] if m["member"] == j]
+                for o, r in zip(outer, rows) for m in r[MEMBERS] if m[M.MEMBER] == j]
         yield f"{trial_id}_m{j:02d}", member_config, mine
 
 

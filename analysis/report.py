@@ -23,7 +23,7 @@ from trainables import metrics as M
 
 REPORT_FILE = "report.md"
 # Columns that are not config keys, so "fixed settings" lists only what the sweep held constant.
-NOT_CONFIG = {M.TRIAL_ID, SEED, *M.EPOCH_METRICS, *M.PROVENANCE}
+NOT_CONFIG = {M.TRIAL_ID, SEED, *M.EPOCH_METRICS, *M.PROVENANCE, *M.POPULATION_COLUMNS}
 CAPTIONS = {
     "accuracy": "Final accuracy (last epoch) against {x}",
     "time": "Total training time against {x}",

@@ -35,9 +35,9 @@ class ProgressLine(Callback):
         if MEMBERS in result:  # a fused population: one line for all its members
             rows = result[MEMBERS]
             best = min(rows, key=lambda r: r[M.VAL_LOSS])
-            stopped = sum(r["stopped"] for r in rows)
+            stopped = sum(r[M.STOPPED] for r in rows)
             self._say(
-                f"population of {rows[0]['fused_members']:<3} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
+                f"population of {rows[0][M.FUSED_MEMBERS]:<3} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
                 f"  {len(rows)} trained, {stopped} stopped  best {trial_label(best['config'], self.keys)}:"
                 f" val_loss {best[M.VAL_LOSS]:.4f} val_acc {best[M.VAL_ACC]:.3f} test_acc {best[M.TEST_ACC]:.3f}"
                 f"  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"

@@ -34,5 +34,11 @@ PROVENANCE = (SWEEP, DATASET, VARIANT, TORCH_VERSION, RAY_VERSION, GIT_COMMIT)
 # Row identity in the results tables.
 TRIAL_ID = "trial_id"
 
+# Per-member columns of fused populations (trainables.population).
+FUSED_MEMBERS = "fused_members"  # members trained together in the population this row's trial was in
+MEMBER = "member"  # the member's index in its population
+STOPPED = "stopped"  # the member was stopped (min-delta) at this epoch
+POPULATION_COLUMNS = (FUSED_MEMBERS, MEMBER, STOPPED)
+
 # Whether a metric is better when smaller ("min") or larger ("max").
 MODES = {TRAIN_LOSS: "min", VAL_LOSS: "min", TEST_LOSS: "min", TRAIN_ACC: "max", VAL_ACC: "max", TEST_ACC: "max"}

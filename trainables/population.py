@@ -220,7 +220,7 @@ def run_population(
     n, bs = len(y_tr), first.batch_size
     stop = n - n % bs if first.drop_last else n
     step = make_step(PopulationStep(net, opt, x_tr, y_members, active), (P, bs), n, first.cuda_graph)
-    fixed = {M.PARAM_COUNT: param_count(models[0]), M.DEVICE: device.type, M.DEVICE_NAME: device_name(device), "fused_members": P}
+    fixed = {M.PARAM_COUNT: param_count(models[0]), M.DEVICE: device.type, M.DEVICE_NAME: device_name(device), M.FUSED_MEMBERS: P}
     history: list[dict[str, Any]] = []
     for epoch in range(start, first.max_epochs + 1):
         if not bool(active.any()):
@@ -246,11 +246,11 @@ def run_population(
                 M.VAL_LOSS: val[0][j].item(), M.VAL_ACC: val[1][j].item(), M.TEST_LOSS: test[0][j].item(), M.TEST_ACC: test[1][j].item(),
                 M.EPOCH_TIME_S: share, M.TIME_TOTAL_S: time_total[j].item(),
                 M.SAMPLES_PER_S: stop * n_active / train_time if train_time > 0 else float("nan"), M.TRAIN_SAMPLES: stop,
-                **fixed, "member": j, "config": dict(flats[j]),
+                **fixed, M.MEMBER: j, "config": dict(flats[j]),
             }
             if member_stop is not None and member_stop(str(j), row):
                 active[j] = 0
-            row["stopped"] = not bool(active[j])
+            row[M.STOPPED] = not bool(active[j])
             rows.append(row)
         summary = {M.EPOCH: epoch, M.VAL_LOSS: min(r[M.VAL_LOSS] for r in rows), M.EPOCH_TIME_S: elapsed, MEMBERS: rows}
         done = epoch == first.max_epochs or not bool(active.any())
