@@ -114,8 +114,10 @@ class StackedOptimizer:
                 p.addcmul_(lr, g, value=-1)
             else:
                 b1, b2 = self.betas
-                m = st.setdefault("exp_avg", torch.zeros_like(p)).lerp_(g, 1 - b1)
-                v = st.setdefault("exp_avg_sq", torch.zeros_like(p)).mul_(b2).addcmul_(g, g, value=1 - b2)
+                if "exp_avg" not in st:  # created once (setdefault would allocate on every step)
+                    st["exp_avg"], st["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
+                m = st["exp_avg"].lerp_(g, 1 - b1)
+                v = st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
                 update = v.sqrt().div_((1 - b2**self.steps).sqrt()).add_(self.eps)  # the one temporary
                 torch.div(m, update, out=update)
                 p.addcmul_(lr / (1 - b1**self.steps), update, value=-1)

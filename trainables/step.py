@@ -101,7 +101,8 @@ def capture(step: Callable[[], None], state: Callable[[], list[torch.Tensor]], z
     graph = torch.cuda.CUDAGraph()
     try:
         zero_grad()  # the graph's backward writes gradients it allocates in its own pool
-        with torch.cuda.graph(graph):
+        # thread_local: Tune runs the trial in a thread of its worker; others may touch CUDA meanwhile
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             step()
     finally:
         with torch.no_grad():
