@@ -96,3 +96,17 @@ def test_what_cannot_fuse_says_why():
     assert why_not_fusable([{**BASE, "lr": 0.1}, {**BASE, "lr": 0.2, "seed": 3}]) is None
     assert "differ in width" in why_not_fusable([{**BASE}, {**BASE, "width": 64}])
     assert "optimizer 'rmsprop'" in why_not_fusable([{**BASE, "optimizer": "rmsprop"}] * 2)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_population_resumes_from_its_checkpoint(mnist_sample, optimizer):
+    lrs = (0.05, 0.02) if optimizer == "sgd" else (1e-3, 3e-3)
+    flats = [{**BASE, "optimizer": optimizer, "lr": lrs[0], "seed": 0},
+             {**BASE, "optimizer": optimizer, "lr": lrs[1], "momentum": 0.5, "seed": 1}]
+    history, states = fused(mnist_sample, flats)
+    resumed, _ = fused(mnist_sample, flats, resume=states[0])  # continue after epoch 1
+    assert [h[M.EPOCH] for h in resumed] == [2, 3]
+    for got, want in zip(resumed, history[1:]):
+        for g, w in zip(got["members"], want["members"]):
+            assert g[M.TRAIN_LOSS] == pytest.approx(w[M.TRAIN_LOSS], rel=1e-6)
+            assert g[M.TEST_ACC] == w[M.TEST_ACC]
