@@ -120,10 +120,7 @@ class NumpyMLP(nn.Module):
         """Refuse, before any trial starts, what NumPy training cannot do."""
         if cfg.device != "cpu":
             raise ValueError(f"numpy_mlp trains with NumPy on the CPU, got device {cfg.device!r}; allowed: cpu")
-        if cfg.optimizer != "sgd":
-            raise ValueError(f"numpy_mlp trains with sgd only, got optimizer {cfg.optimizer!r}; allowed: sgd")
-        if cfg.precision != "fp32":
-            raise ValueError(f"numpy_mlp trains in float32 only, got precision {cfg.precision!r}; allowed: fp32")
+        _check_optimizer(cfg)
 
     def training_step(self, opt, cfg, x: torch.Tensor, y: torch.Tensor):
         """The loop's hook: a NumpyStep over the resident training data. `opt` (the loop's
@@ -135,6 +132,10 @@ class NumpyMLP(nn.Module):
 def _check_trainable(model: NumpyMLP, cfg, x: torch.Tensor) -> None:
     if x.device.type != "cpu" or any(p.device.type != "cpu" for p in model.parameters()):
         raise ValueError(f"numpy_mlp trains with NumPy on the CPU; got data on {x.device.type!r}: set device='cpu'")
+    _check_optimizer(cfg)
+
+
+def _check_optimizer(cfg) -> None:
     if cfg.optimizer != "sgd":
         raise ValueError(f"numpy_mlp trains with sgd only, got optimizer {cfg.optimizer!r}; allowed: sgd")
     if getattr(cfg, "precision", "fp32") != "fp32":

@@ -163,12 +163,14 @@ class PopulationStep(EagerStep):
 class Population:
     configs: list[TrainConfig]
     model_kwargs: dict[str, Any]
+    """Shared model arguments; dropout is per member (below) and applied by StackedMLP."""
+    dropout: list[float]
 
     @classmethod
     def from_flat(cls, flats: Sequence[Mapping[str, Any]]) -> "Population":
         split = [split_config(f) for f in flats]
         kwargs = {k: v for k, v in split[0][1].items() if k != "dropout"}
-        return cls([c for c, _ in split], {**kwargs, "dropout": [mk.get("dropout", 0.0) for _, mk in split]})
+        return cls([c for c, _ in split], kwargs, [mk.get("dropout", 0.0) for _, mk in split])
 
     def vector(self, key: str, device) -> torch.Tensor:
         return torch.tensor([float(getattr(c, key)) for c in self.configs], device=device)
@@ -204,9 +206,9 @@ def run_population(
     models = []
     for c in pop.configs:
         seed_everything(c.seed)
-        models.append(build_model(c, {**pop.model_kwargs, "dropout": 0.0}, meta.input_shape, meta.num_classes, device=device))
+        models.append(build_model(c, pop.model_kwargs, meta.input_shape, meta.num_classes, device=device))
     P = len(pop.configs)
-    net = StackedMLP(models, pop.model_kwargs.get("activation", "relu"), torch.tensor(pop.model_kwargs["dropout"], device=device))
+    net = StackedMLP(models, pop.model_kwargs.get("activation", "relu"), torch.tensor(pop.dropout, device=device))
     opt = StackedOptimizer(first.optimizer, net.parameters(), pop.vector("lr", device), pop.vector("momentum", device), pop.vector("weight_decay", device))
     gens = [torch.Generator(device=device).manual_seed(c.seed) for c in pop.configs]
     active = torch.ones(P, device=device)
@@ -279,7 +281,7 @@ def _evaluate(net: StackedMLP, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.
 def _snapshot(pop, meta, flats, net, opt, gens, active, epoch, time_total) -> dict[str, Any]:
     return {
         "model": pop.configs[0].model,
-        "model_kwargs": {**pop.model_kwargs, "dropout": 0.0, "input_shape": list(meta.input_shape), "num_classes": meta.num_classes},
+        "model_kwargs": {**pop.model_kwargs, "input_shape": list(meta.input_shape), "num_classes": meta.num_classes},
         "data": {"name": meta.name, "variant": meta.variant},
         "population": [dict(f) for f in flats],
         "params": [t.detach().cpu().clone() for t in net.parameters()],
