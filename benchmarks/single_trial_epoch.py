@@ -34,7 +34,7 @@ def setup(device: str, rows: int, **overrides):
     x, y = to_device(train, bundle, dev)
     torch.manual_seed(0)
     model = build_model(cfg, kw, (1, 28, 28), 10, device=dev)
-    opt = build_optimizer(model.parameters(), cfg, dev)
+    opt = build_optimizer(model.parameters(), cfg)
     eager = EagerStep(model, opt, x, y, bf16=cfg.precision == "bf16")
     return cfg, dev, eager, model, len(y)
 

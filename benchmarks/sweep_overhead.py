@@ -22,15 +22,15 @@ def main() -> None:
     from sweeps.mnist_width import SWEEP
 
     mark("imports (torch, ray, tune, pandas)")
-    from data_modules import load_dataset
+    from data_modules.collection import load_datasets
     from sweeps.cli import parse_flags
     from sweeps.finish import finish
     from sweeps.plan import decide_fusion, make_plan, order_by_cost, validate_plan
 
     args = parse_flags("sweeps.mnist_width", "", ["--storage-path", tempfile.mkdtemp(), *sys.argv[1:]])
-    data = load_dataset("mnist", data_dir=args.data_dir)
-    mark("data load (once per sweep)")
     plan = make_plan(SWEEP, args, gpu_available=False)
+    data = load_datasets(SWEEP.dataset, args.data_dir, SWEEP.data, SWEEP.data_axes, plan.points())
+    mark("data load (once per sweep)")
     validate_plan(plan, data)
     order_by_cost(plan, data)
     decide_fusion(plan, args.fuse, args.population_size)
@@ -40,10 +40,7 @@ def main() -> None:
     mark("ray.init")
     runner.fit(plan, data, args, exp_dir)
     mark("Tune fit (trials incl. worker start)")
-    import threading
-
-    stopping = threading.Thread(target=runner.ray_shutdown)  # as the runner does
-    stopping.start()
+    stopping = runner.ray_session.stop_ray_in_background()  # as the runner does
     trials = finish(plan, data, exp_dir, command="benchmark")
     stopping.join()
     mark("ray.shutdown || collect + predictions + plots + report")

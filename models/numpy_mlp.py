@@ -19,7 +19,8 @@ import torch.nn as nn
 
 from models.mlp import hidden_sizes
 from models.registry import check_name, register_model
-from trainables.step import EagerStep  # imports only torch: no cycle with trainables.config
+from trainables.optimizers import Optimizer  # these two import only torch: no cycle with trainables.config
+from trainables.step import EagerStep
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -124,7 +125,7 @@ class NumpyMLP(nn.Module):
 
     def training_step(self, opt, cfg, x: torch.Tensor, y: torch.Tensor):
         """The loop's hook: a NumpyStep over the resident training data. `opt` (the loop's
-        torch optimizer) is not stepped; see NumpyStep. Raises ValueError off the CPU, for an
+        optimizer) is not stepped; see NumpyStep. Raises ValueError off the CPU, for an
         optimizer other than sgd, or for a precision other than fp32."""
         return NumpyStep(self, opt, cfg, x, y)
 
@@ -147,14 +148,14 @@ class NumpyStep(EagerStep):
     memory; loss and correct predictions accumulate in the same tensors as EagerStep.
 
     SGD follows torch.optim.SGD (dampening 0, no Nesterov): g += weight_decay * p (weights and
-    biases), buf = momentum * buf + g (buf = g on the first step), p -= lr * buf. The torch
+    biases), buf = momentum * buf + g (buf = g on the first step), p -= lr * buf. The loop's
     optimizer `opt` is never stepped; its state only stores the momentum buffers (key
     "momentum_buffer", as torch's SGD would), so checkpoints carry them and a resumed run
     continues exactly. state() (inherited) lists parameters, buffers, accumulators and those
     velocities; it exists for CUDA graph capture, which never applies on the CPU.
     """
 
-    def __init__(self, model: NumpyMLP, opt: torch.optim.Optimizer, cfg, x: torch.Tensor, y: torch.Tensor):
+    def __init__(self, model: NumpyMLP, opt: Optimizer, cfg, x: torch.Tensor, y: torch.Tensor):
         _check_trainable(model, cfg, x)
         super().__init__(model, opt, x, y)
         self.lr, self.momentum, self.weight_decay = float(cfg.lr), float(cfg.momentum), float(cfg.weight_decay)

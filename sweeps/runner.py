@@ -3,15 +3,14 @@ loaded once -> Ray Tune (grid or Optuna, ASHA, min-delta stopping, resources) ->
 tables, plots and report.md."""
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import threading
 from pathlib import Path
 
 from data_modules import DataError
 from data_modules.collection import Datasets, load_datasets
 from models import UnknownNameError
+from sweeps import ray_session
 from sweeps.cli import UsageError, parse_flags
 from sweeps.plan import Plan, decide_fusion, make_plan, order_by_cost, validate_plan
 from sweeps.spec import Sweep
@@ -58,12 +57,9 @@ def fit_and_finish(plan: Plan, data: Datasets, args, exp_dir: Path, command: str
         fit(plan, data, args, exp_dir)
     except BaseException:
         if stop_ray:
-            ray_shutdown()
+            ray_session.stop_ray()
         raise
-    # Stopping Ray is ~1.5 s of waiting on its processes: let it overlap writing the results.
-    stopping = threading.Thread(target=ray_shutdown) if stop_ray else None
-    if stopping:
-        stopping.start()
+    stopping = ray_session.stop_ray_in_background() if stop_ray else None
     try:
         return finish(plan, data, exp_dir, command)
     finally:
@@ -81,12 +77,6 @@ def exit_code(trials, prog: str, exp_dir: Path) -> int:
         print(f"{status.count('ERROR')} trial(s) failed: their error.txt is in {exp_dir}/trial_*/", file=sys.stderr)
         return 1
     return 0
-
-
-def ray_shutdown() -> None:
-    import ray
-
-    ray.shutdown()
 
 
 def experiment_dir(sweep: Sweep, args) -> Path:
@@ -127,13 +117,7 @@ def gpus_available(args) -> bool:
 
 def start_ray(args) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it."""
-    import ray
-
-    if ray.is_initialized():
-        return False
-    ray.init(address=args.address, include_dashboard=False, logging_level=logging.ERROR,
-             configure_logging=True, log_to_driver=True)
-    return True
+    return ray_session.start_ray(args.address)
 
 
 def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> None:

@@ -43,11 +43,13 @@ def mnist_sample():
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """One local Ray for the whole session (local_mode no longer exists since Ray 2.55)."""
+    """One local Ray for the whole session (local_mode no longer exists since Ray 2.55), started
+    as a sweep starts it: warm workers that Tune's trial actors reuse."""
     import ray
 
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    from sweeps.ray_session import start_ray
+
+    start_ray(num_cpus=2)
     yield ray
     ray.shutdown()
 

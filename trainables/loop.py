@@ -121,7 +121,7 @@ def run_training(
 
     meta = bundle.meta
     model = build_model(cfg, model_kwargs, meta.input_shape, meta.num_classes, device=device)
-    opt = build_optimizer(model.parameters(), cfg, device)
+    opt = build_optimizer(model.parameters(), cfg)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     start, time_total = 1, 0.0
     if resume is not None:

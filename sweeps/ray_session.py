@@ -1,0 +1,77 @@
+"""Start and stop the Ray a sweep runs on, so that a small sweep pays for Ray as little as it can.
+
+A local Ray started here prestarts one worker per CPU and has them import torch and our
+trainables (about 2 s on a laptop core) while the driver builds the Tuner. Tune's trial actors
+then take those warm workers instead of starting fresh processes. For that, Tune's actor class
+must not carry a `runtime_env`: Tune gives it one only to set PL_DISABLE_FORK, and Ray starts a
+new worker for any actor whose runtime_env differs from the prestarted workers'. On a local Ray
+we set that variable in the environment the workers inherit and register the actor class
+without a runtime_env. Joining a cluster (`--address`) changes
+nothing: its workers are started by its own `ray start`, and Tune's runtime_env then carries
+the variables Tune propagates (cloud credentials among them) to the trials.
+"""
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+
+# What a trial worker imports anyway, imported before it takes a trial.
+WARM_MODULES = ("torch", "trainables.families")
+
+
+def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
+    """Start (or join) Ray unless it is already up; True when this call started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    local = address is None and not os.environ.get("RAY_ADDRESS")
+    options = {}
+    if local:
+        _actors_without_runtime_env()
+        options = {"num_cpus": num_cpus, "_system_config": {"preload_python_modules": list(WARM_MODULES)}}
+    ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, configure_logging=True,
+             log_to_driver=True, **options)
+    return True
+
+
+def stop_ray() -> None:
+    import ray
+
+    ray.shutdown()
+
+
+def stop_ray_in_background() -> threading.Thread:
+    """Stopping Ray is ~1.5 s of waiting on its processes: overlap it with writing the results.
+    Garbage goes first: a Ray handle (an ObjectRef in a reference cycle of the finished Tuner)
+    freed after shutdown makes Ray's core worker end the whole process."""
+    gc.collect()
+    stopping = threading.Thread(target=stop_ray)
+    stopping.start()
+    return stopping
+
+
+def _actors_without_runtime_env() -> None:
+    """Register Tune's trial actor classes with no runtime_env, so that they may run in the
+    prestarted (warm) workers. Tune's only default variable is set here instead; if this Ray
+    version's Tune is shaped differently, trials simply start their own workers as before."""
+    try:
+        from ray.tune.execution import class_cache
+    except ImportError:
+        return
+    cache = getattr(class_cache, "_ActorClassCache", None)
+    if cache is None or getattr(cache.get, "_sweeplab", False):
+        return
+    for key, value in getattr(class_cache, "DEFAULT_ENV_VARS", {}).items():
+        os.environ.setdefault(key, value)
+    import ray
+
+    def get(self, trainable_cls):
+        if trainable_cls not in self._cache:
+            self._cache[trainable_cls] = ray.remote(trainable_cls)
+        return self._cache[trainable_cls]
+
+    get._sweeplab = True
+    cache.get = get

@@ -1,0 +1,49 @@
+"""A Ray started by sweeps.ray_session runs Tune trials in the workers it prestarted, with torch
+and the trainables already imported: the mechanism behind a small sweep's short start-up,
+which a Ray upgrade could silently undo."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROBE = r"""
+import glob, json, os, sys, time
+from sweeps.ray_session import start_ray
+start_ray(num_cpus=1)
+from ray import tune
+
+def ray_workers():
+    pids = set()
+    for folder in glob.glob("/proc/[0-9]*"):
+        try:
+            with open(folder + "/cmdline", "rb") as f:
+                cmdline = f.read()
+            if b"default_worker.py" in cmdline or cmdline.startswith(b"ray::IDLE"):  # retitled once up
+                pids.add(int(folder[6:]))
+        except OSError:
+            pass
+    return pids
+
+deadline = time.monotonic() + 30
+while not ray_workers() and time.monotonic() < deadline:  # the raylet spawns them asynchronously
+    time.sleep(0.05)
+prestarted = ray_workers()
+
+def probe(config):  # defined in __main__: shipped by value, importing nothing of ours
+    tune.report({"pid": os.getpid(), "warm": "trainables.families" in sys.modules and "torch" in sys.modules})
+
+result = tune.Tuner(probe, run_config=tune.RunConfig(storage_path=sys.argv[1], verbose=0)).fit()[0]
+print(json.dumps({"prestarted": result.metrics["pid"] in prestarted, "warm": result.metrics["warm"]}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="lists worker processes through /proc")
+def test_trials_run_in_prestarted_workers_with_torch_imported(tmp_path):
+    out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    facts = json.loads(out.stdout.strip().splitlines()[-1])
+    assert facts == {"prestarted": True, "warm": True}
