@@ -15,6 +15,7 @@ from models.numpy_mlp import NumpyStep, cross_entropy, numpy_backward, numpy_for
 from trainables import metrics as M
 from trainables.config import TrainConfig, split_config
 from trainables.loop import run_training
+from trainables.optimizers import build_optimizer
 
 
 def cnn_count(channels, side, c1=50, c2=60, fc=300, classes=10):
@@ -139,7 +140,7 @@ def test_numpy_sgd_matches_torch_sgd():
     twin = copy.deepcopy(model)
     x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
     cfg = TrainConfig(model="numpy_mlp", lr=0.1, momentum=0.9, weight_decay=1e-3)
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr)  # handed in, never stepped
+    opt = build_optimizer(model.parameters(), cfg)  # the loop's optimizer: handed in, never stepped
     step = model.training_step(opt, cfg, x, y)
     assert isinstance(step, NumpyStep)
     twin_opt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3, foreach=False)
