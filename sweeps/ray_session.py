@@ -12,13 +12,13 @@ the variables Tune propagates (cloud credentials among them) to the trials.
 """
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import threading
 
 # What a trial worker imports anyway, imported before it takes a trial.
 WARM_MODULES = ("torch", "trainables.families")
+_started_locally = False  # whether the Ray of this process was started here, on this machine
 
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
@@ -29,9 +29,13 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
         return False
     local = address is None and not os.environ.get("RAY_ADDRESS")
     options = {}
+    global _started_locally
+    _started_locally = local
     if local:
         _actors_without_runtime_env()
-        options = {"num_cpus": num_cpus, "_system_config": {"preload_python_modules": list(WARM_MODULES)}}
+        # Ray ends workers idle for 1 s by default: keep the warm ones until the first trials come.
+        options = {"num_cpus": num_cpus, "_system_config": {"preload_python_modules": list(WARM_MODULES),
+                                                             "idle_worker_killing_time_threshold_ms": 60_000}}
     ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, configure_logging=True,
              log_to_driver=True, **options)
     return True
@@ -44,10 +48,7 @@ def stop_ray() -> None:
 
 
 def stop_ray_in_background() -> threading.Thread:
-    """Stopping Ray is ~1.5 s of waiting on its processes: overlap it with writing the results.
-    Garbage goes first: a Ray handle (an ObjectRef in a reference cycle of the finished Tuner)
-    freed after shutdown makes Ray's core worker end the whole process."""
-    gc.collect()
+    """Stopping Ray is ~1.5 s of waiting on its processes: overlap it with writing the results."""
     stopping = threading.Thread(target=stop_ray)
     stopping.start()
     return stopping
@@ -68,10 +69,15 @@ def _actors_without_runtime_env() -> None:
         os.environ.setdefault(key, value)
     import ray
 
+    tune_get = cache.get
+    plain: dict = {}
+
     def get(self, trainable_cls):
-        if trainable_cls not in self._cache:
-            self._cache[trainable_cls] = ray.remote(trainable_cls)
-        return self._cache[trainable_cls]
+        if not _started_locally:  # joined a cluster later in this process: Tune's own way
+            return tune_get(self, trainable_cls)
+        if trainable_cls not in plain:
+            plain[trainable_cls] = ray.remote(trainable_cls)
+        return plain[trainable_cls]
 
     get._sweeplab = True
     cache.get = get

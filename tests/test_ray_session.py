@@ -22,14 +22,14 @@ def ray_workers():
         try:
             with open(folder + "/cmdline", "rb") as f:
                 cmdline = f.read()
-            if b"default_worker.py" in cmdline or cmdline.startswith(b"ray::IDLE"):  # retitled once up
+            if cmdline.startswith(b"ray::IDLE"):  # retitled once registered with the raylet
                 pids.add(int(folder[6:]))
         except OSError:
             pass
     return pids
 
-deadline = time.monotonic() + 30
-while not ray_workers() and time.monotonic() < deadline:  # the raylet spawns them asynchronously
+deadline = time.monotonic() + 60
+while not ray_workers() and time.monotonic() < deadline:  # the raylet starts them asynchronously
     time.sleep(0.05)
 prestarted = ray_workers()
 

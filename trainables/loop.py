@@ -6,7 +6,6 @@ is called once per epoch; `checkpoint` is a state dict every k epochs and at the
 """
 from __future__ import annotations
 
-import copy
 import platform
 import random
 import time
@@ -171,6 +170,6 @@ def _snapshot(cfg, model_kwargs, meta, model, opt, gen, epoch, time_total) -> di
         M.TIME_TOTAL_S: time_total,
         # clone: on the CPU, .cpu() would alias the live weights that keep training
         "model_state": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-        "optimizer_state": copy.deepcopy(opt.state_dict()),
+        "optimizer_state": opt.state_dict(),  # cloned tensors
         "rng": {"batches": gen.get_state(), "torch": torch.get_rng_state()},
     }
