@@ -89,7 +89,7 @@ def capture(step: Callable[[], None], state: Callable[[], list[torch.Tensor]], z
     (required before capture) mutate the state, so every state tensor that existed is restored
     in place and every one they created (optimizer slots) is zeroed, which for SGD momentum,
     Adam, RMSprop and Adagrad equals a fresh optimizer."""
-    before = {id(t): t.detach().clone() for t in state()}
+    before = snapshot(state())
     rng = torch.cuda.get_rng_state()
     side = torch.cuda.Stream()
     side.wait_stream(torch.cuda.current_stream())
@@ -105,14 +105,24 @@ def capture(step: Callable[[], None], state: Callable[[], list[torch.Tensor]], z
         with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             step()
     finally:
-        with torch.no_grad():
-            for t in state():
-                if id(t) in before:
-                    t.copy_(before[id(t)])
-                else:
-                    t.zero_()
+        restore(state(), before)
         torch.cuda.set_rng_state(rng)
     return graph
+
+
+def snapshot(tensors: list[torch.Tensor]) -> dict[int, torch.Tensor]:
+    return {id(t): t.detach().clone() for t in tensors}
+
+
+@torch.no_grad()
+def restore(tensors: list[torch.Tensor], before: dict[int, torch.Tensor]) -> None:
+    """Undo steps taken since `snapshot`: tensors that existed get their values back in place
+    (a captured graph keeps their addresses); ones created since (optimizer slots) are zeroed."""
+    for t in tensors:
+        if id(t) in before:
+            t.copy_(before[id(t)])
+        else:
+            t.zero_()
 
 
 def make_step(eager: EagerStep, idx_shape: tuple[int, ...], n_examples: int, cuda_graph: bool = True):
