@@ -36,7 +36,7 @@ def main() -> None:
     decide_fusion(plan, args.fuse, args.population_size)
     exp_dir = runner.experiment_dir(SWEEP, args)
     mark("plan + validation")
-    runner.start_ray(args)
+    runner.start_ray(args, plan)
     mark("ray.init")
     runner.fit(plan, data, args, exp_dir)
     mark("Tune fit (trials incl. worker start)")

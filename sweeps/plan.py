@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -40,6 +41,14 @@ class Plan:
     @property
     def max_epochs(self) -> int:
         return self.fixed["max_epochs"]
+
+    @property
+    def trial_count(self) -> int:
+        """Tune trials this plan runs (a fused population is one)."""
+        if self.search == "optuna":
+            return self.num_samples
+        configs = len(self.populations) if self.populations else math.prod(len(v) for v in self.grid.values())
+        return configs * self.num_samples
 
     def points(self) -> list[dict[str, Any]]:
         """Every grid point as a flat config (Optuna's continuous axes at both ends of their range)."""

@@ -45,7 +45,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
     command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
-    trials = fit_and_finish(plan, data, args, exp_dir, command, stop_ray=start_ray(args))
+    trials = fit_and_finish(plan, data, args, exp_dir, command, stop_ray=start_ray(args, plan))
     return exit_code(trials, prog, exp_dir)
 
 
@@ -115,9 +115,10 @@ def gpus_available(args) -> bool:
     return torch.cuda.is_available()
 
 
-def start_ray(args) -> bool:
+def start_ray(args, plan: Plan | None = None) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it."""
-    return ray_session.start_ray(args.address)
+    cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) if plan else None
+    return ray_session.start_ray(args.address, num_cpus=cpus)
 
 
 def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> None:

@@ -13,7 +13,7 @@ from tests.conftest import make_mnist_dir
 def no_ray(monkeypatch, tmp_path):
     """Fail the test if a sweep gets as far as starting Ray."""
 
-    def forbidden(args):
+    def forbidden(*args, **kwargs):
         raise AssertionError("Ray was started for a bad configuration")
 
     monkeypatch.setattr(runner, "start_ray", forbidden)

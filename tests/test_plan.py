@@ -84,3 +84,17 @@ def test_fusion_on_where_impossible_says_why():
         fusion_of(mnist_lr, mode="on")
     with pytest.raises(UsageError, match="no two trials share all tensor shapes"):
         fusion_of(mnist_width, mode="on")
+
+
+def test_trial_count_and_the_cpus_a_local_ray_gets():
+    from sweeps.ray_session import cpus_for
+
+    assert plan_for(mnist_width).trial_count == 5
+    assert plan_for(mnist_width, "--num-samples", "2").trial_count == 10  # grid repeated
+    assert plan_for(mnist_lr).trial_count == 16  # Optuna trials
+    assert fusion_of(mnist_width, "--repeats", "3").trial_count == 5  # five populations of three seeds
+    assert plan_for(mnist_width, "--repeats", "3").trial_count == 15
+    assert cpus_for(1, 1.0) == 1  # fewer trials than cores: one warm worker per trial
+    assert cpus_for(1, 0.5) == 1
+    assert cpus_for(10_000, 1.0) is None  # more than the machine has: Ray counts the cores itself
+    assert cpus_for(3, 0.0) is None
