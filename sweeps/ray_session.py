@@ -6,9 +6,9 @@ then take those warm workers instead of starting fresh processes. For that, Tune
 must not carry a `runtime_env`: Tune gives it one only to set PL_DISABLE_FORK, and Ray starts a
 new worker for any actor whose runtime_env differs from the prestarted workers'. On a local Ray
 we set that variable in the environment the workers inherit and register the actor class
-without a runtime_env. Joining a cluster (`--address`) changes
-nothing: its workers are started by its own `ray start`, and Tune's runtime_env then carries
-the variables Tune propagates (cloud credentials among them) to the trials.
+without a runtime_env. Joining a cluster (`--address`) changes nothing: its workers are started
+by its own `ray start`, and Tune's runtime_env carries the variables Tune propagates (cloud
+credentials among them) to the trials.
 """
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ _started_locally = False  # whether the Ray of this process was started here, on
 
 def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it."""
+    global _started_locally
     import ray
 
     if ray.is_initialized():
         return False
     local = address is None and not os.environ.get("RAY_ADDRESS")
     options = {}
-    global _started_locally
     _started_locally = local
     if local:
         _actors_without_runtime_env()
