@@ -23,6 +23,7 @@ from models.mlp import ACTIVATIONS, MLP
 from trainables import metrics as M
 from trainables.config import TrainConfig, build_model, split_config
 from trainables.loop import EVAL_BATCH, device_name, pick_device, seed_everything, to_device
+from trainables.optimizers import Optimizer
 from trainables.step import EagerStep, make_step
 
 # Keys that may differ between members: none of them changes a tensor shape.
@@ -82,31 +83,29 @@ class StackedMLP:
         return h
 
 
-class StackedOptimizer:
+class StackedOptimizer(Optimizer):
     """SGD (momentum, L2) or Adam with one hyperparameter value per member, same update rules as
     torch.optim; `active` (P,) masks the update of stopped members. All state lives in device
     tensors, so a step can be captured in a CUDA graph."""
 
-    def __init__(self, kind: str, params: list[torch.Tensor], lr, momentum, weight_decay, betas=(0.9, 0.999), eps=1e-8):
-        self.kind, self.params, self.betas, self.eps = kind, params, betas, eps
-        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+    def __init__(self, kind: str, params: list[torch.Tensor], lr: torch.Tensor, momentum: torch.Tensor,
+                 weight_decay: torch.Tensor, active: torch.Tensor, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, lr=0.0)
+        self.kind, self.betas, self.eps, self.active = kind, betas, eps, active
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay  # (P,) each
         self.decay = bool((weight_decay != 0).any())
-        self.state = [dict() for _ in params]
-        self.steps = torch.zeros((), device=lr.device)
 
     @staticmethod
     def _per_member(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return v.view(-1, *([1] * (like.dim() - 1)))
 
-    @torch.no_grad()
-    def step(self, active: torch.Tensor) -> None:
+    def update(self, params, grads) -> None:
         """In-place updates (no temporaries the size of the population's weights)."""
-        self.steps += 1
-        for p, st in zip(self.params, self.state):
-            g = p.grad  # consumed: p.grad is dropped below
+        for p, g in zip(params, grads):  # g is consumed: p.grad is dropped below
+            st = self.state[p]
             if self.decay:
                 g.addcmul_(self._per_member(self.weight_decay, p), p)
-            lr = self._per_member(self.lr * active, p)
+            lr = self._per_member(self.lr * self.active, p)
             if self.kind == "sgd":
                 if "momentum_buffer" in st:
                     g = st["momentum_buffer"].mul_(self._per_member(self.momentum, p)).add_(g)
@@ -114,49 +113,37 @@ class StackedOptimizer:
                 p.addcmul_(lr, g, value=-1)
             else:
                 b1, b2 = self.betas
-                if "exp_avg" not in st:  # created once (setdefault would allocate on every step)
-                    st["exp_avg"], st["exp_avg_sq"] = torch.zeros_like(p), torch.zeros_like(p)
-                m = st["exp_avg"].lerp_(g, 1 - b1)
-                v = st["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
-                update = v.sqrt().div_((1 - b2**self.steps).sqrt()).add_(self.eps)  # the one temporary
+                (steps,) = self.slots("step", [p], lambda p: torch.zeros((), device=p.device))
+                (m,), (v,) = self.slots("exp_avg", [p]), self.slots("exp_avg_sq", [p])
+                steps += 1
+                m.lerp_(g, 1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                update = v.sqrt().div_((1 - b2**steps).sqrt()).add_(self.eps)  # the one temporary
                 torch.div(m, update, out=update)
-                p.addcmul_(lr / (1 - b1**self.steps), update, value=-1)
+                p.addcmul_(lr / (1 - b1**steps), update, value=-1)
             p.grad = None
-
-    def tensors(self) -> list[torch.Tensor]:
-        return [self.steps, *(v for st in self.state for v in st.values())]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"steps": self.steps.cpu().clone(), "state": [{k: v.detach().cpu().clone() for k, v in st.items()} for st in self.state]}
-
-    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
-        self.steps.copy_(saved["steps"])
-        self.state = [{k: v.to(p.device) for k, v in st.items()} for st, p in zip(saved["state"], self.params)]
 
 
 class PopulationStep(EagerStep):
     """One step of every member on its own batch: idx is (P, B) indices into the shared inputs."""
 
-    def __init__(self, net: StackedMLP, opt: StackedOptimizer, x: torch.Tensor, y_members: torch.Tensor, active: torch.Tensor):
-        self.net, self.opt, self.x, self.y, self.active = net, opt, x, y_members, active
+    def __init__(self, net: StackedMLP, opt: StackedOptimizer, x: torch.Tensor, y_members: torch.Tensor):
+        self.net, self.opt, self.x, self.y, self.active = net, opt, x, y_members, opt.active
         self.loss_sum = torch.zeros(len(y_members), device=x.device)
         self.correct = torch.zeros(len(y_members), device=x.device, dtype=torch.long)
-
-    def zero_grad(self) -> None:
-        for p in self.net.parameters():
-            p.grad = None
 
     def update(self, idx: torch.Tensor) -> None:
         yb = torch.gather(self.y, 1, idx)
         out = self.net(self.x[idx], train=True)
         losses = F.cross_entropy(out.flatten(0, 1), yb.flatten(), reduction="none").view(len(idx), -1).mean(1)
         (losses * self.active).sum().backward()  # members' losses are independent: one backward for all
-        self.opt.step(self.active)
+        self.opt.step()
         self.loss_sum += losses.detach() * idx.shape[1]
         self.correct += (out.detach().argmax(-1) == yb).sum(1)
 
     def state(self) -> list[torch.Tensor]:
-        return [*self.net.parameters(), *self.opt.tensors(), self.loss_sum, self.correct]
+        slots = [t for st in self.opt.state.values() for t in st.values()]
+        return [*self.net.parameters(), *slots, self.loss_sum, self.correct]
 
 
 @dataclass
@@ -209,9 +196,10 @@ def run_population(
         models.append(build_model(c, pop.model_kwargs, meta.input_shape, meta.num_classes, device=device))
     P = len(pop.configs)
     net = StackedMLP(models, pop.model_kwargs.get("activation", "relu"), torch.tensor(pop.dropout, device=device))
-    opt = StackedOptimizer(first.optimizer, net.parameters(), pop.vector("lr", device), pop.vector("momentum", device), pop.vector("weight_decay", device))
-    gens = [torch.Generator(device=device).manual_seed(c.seed) for c in pop.configs]
     active = torch.ones(P, device=device)
+    opt = StackedOptimizer(first.optimizer, net.parameters(), pop.vector("lr", device), pop.vector("momentum", device),
+                           pop.vector("weight_decay", device), active)
+    gens = [torch.Generator(device=device).manual_seed(c.seed) for c in pop.configs]
     start, time_total = 1, torch.zeros(P)
     if resume is not None:
         for t, saved in zip(net.parameters(), resume["params"]):
@@ -223,7 +211,7 @@ def run_population(
         start, time_total = resume["epoch"] + 1, resume["member_time_total_s"]
     n, bs = len(y_tr), first.batch_size
     stop = n - n % bs if first.drop_last else n
-    step = make_step(PopulationStep(net, opt, x_tr, y_members, active), (P, bs), n, first.cuda_graph)
+    step = make_step(PopulationStep(net, opt, x_tr, y_members), (P, bs), n, first.cuda_graph)
     fixed = {M.PARAM_COUNT: param_count(models[0]), M.DEVICE: device.type, M.DEVICE_NAME: device_name(device), M.FUSED_MEMBERS: P}
     history: list[dict[str, Any]] = []
     for epoch in range(start, first.max_epochs + 1):
