@@ -21,7 +21,7 @@ import torch  # noqa: E402
 
 from data_modules import DataError, load_dataset  # noqa: E402
 from trainables.checkpoint import load_checkpoint, rebuild_model  # noqa: E402
-from trainables.loop import to_device  # noqa: E402
+from trainables.objectives import to_device  # noqa: E402
 
 
 class FeatureMapError(ValueError):

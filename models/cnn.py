@@ -78,14 +78,12 @@ class CNN(nn.Module):
             ("relu2", nn.ReLU()),
             ("S2", nn.MaxPool2d(2, 2)),
         ]))
-        head: list[nn.Module] = [nn.Flatten()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head += [nn.Linear(c2 * side[0] * side[1], fc), nn.ReLU()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(fc, num_classes))
-        self.head = nn.Sequential(*head)
+        # Dropout modules even at rate 0 (identities then): one structure for every rate, so
+        # members with different rates stack into one population (trainables.engines).
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(c2 * side[0] * side[1], fc), nn.ReLU(),
+            nn.Dropout(dropout), nn.Linear(fc, num_classes),
+        )
 
     @classmethod
     def _s2_side(cls, size: int) -> int:
@@ -148,11 +146,7 @@ class VGG(nn.Module):
                 layers += [nn.Conv2d(channels, item, 3, padding=1, bias=False), nn.BatchNorm2d(item), nn.ReLU()]
                 channels = item
         self.features = nn.Sequential(*layers)
-        head: list[nn.Module] = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(channels, num_classes))
-        self.head = nn.Sequential(*head)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

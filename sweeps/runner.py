@@ -40,7 +40,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
         exp_dir = experiment_dir(sweep, args)
         validate_plan(plan, data)
         order_by_cost(plan, data)
-        decide_fusion(plan, args.fuse, args.population_size)
+        decide_fusion(plan, data, args.fuse, args.population_size)
     except USER_ERRORS as e:
         print(f"{prog}: error: {e}", file=sys.stderr)
         return 2
