@@ -109,21 +109,22 @@ class Functional(Engine):
     """Any model, stacked with torch.func: the members' parameters and buffers are (P, ...)
     tensors fed to one template module by functional_call under vmap."""
 
-    def __init__(self, models: Sequence[nn.Module], dropout: torch.Tensor):
+    def __init__(self, models: Sequence[nn.Module], dropout: Sequence[float]):
         from torch.func import functional_call, stack_module_state, vmap
 
         super().__init__(len(models))
         self.params, self.buffer_map = stack_module_state(list(models))
         self.template = copy.deepcopy(models[0]).to("meta")
         self.rates = {}
-        any_dropout = bool((dropout > 0).any())  # decided once: no host sync inside a CUDA graph
+        any_dropout = any(p > 0 for p in dropout)
+        rates = torch.tensor([float(p) for p in dropout], device=next(iter(self.params.values())).device)
         for name, module in list(self.template.named_modules()):
             if isinstance(module, nn.Dropout):
                 parent, _, attr = name.rpartition(".")
                 setattr(self.template.get_submodule(parent) if parent else self.template, attr,
                         MemberDropout() if any_dropout else nn.Identity())
                 if any_dropout:
-                    self.rates[f"{name}.rate"] = dropout
+                    self.rates[f"{name}.rate"] = rates
         tensors = {**self.buffer_map, **self.rates}
 
         def call(params, buffers, x):
@@ -157,7 +158,7 @@ class StackedMLP(Engine):
     """P MLPs as batched matmuls: layer l holds W (P, in, out) (the layout bmm reads without a
     copy) and b (P, out). Dropout has one rate per member."""
 
-    def __init__(self, models: Sequence[MLP], activation: str, dropout: torch.Tensor):
+    def __init__(self, models: Sequence[MLP], activation: str, dropout: Sequence[float]):
         super().__init__(len(models))
         linears = [[m for m in model.net if isinstance(m, nn.Linear)] for model in models]
         self.keys = [name for name, m in models[0].net.named_children() if isinstance(m, nn.Linear)]
@@ -165,8 +166,8 @@ class StackedMLP(Engine):
         self.weights = [torch.stack([ls[i].weight.detach().t() for ls in linears]).contiguous().requires_grad_() for i in layers]
         self.biases = [torch.stack([ls[i].bias.detach() for ls in linears]).requires_grad_() for i in layers]
         self.act = ACTIVATIONS[activation]()
-        self.dropout = dropout  # (P,) rates
-        self.has_dropout = bool((dropout > 0).any())  # decided once: no host sync inside a CUDA graph
+        self.dropout = torch.tensor([float(p) for p in dropout], device=self.weights[0].device)  # (P,) rates
+        self.has_dropout = any(p > 0 for p in dropout)  # decided once: no host sync inside a CUDA graph
 
     def parameters(self):
         return [t for pair in zip(self.weights, self.biases) for t in pair]
@@ -194,7 +195,7 @@ class StackedMLP(Engine):
         return self.state_dict()
 
 
-def make_engine(models: Sequence[nn.Module], model_name: str, model_kwargs: dict, dropout: torch.Tensor) -> Engine:
+def make_engine(models: Sequence[nn.Module], model_name: str, model_kwargs: dict, dropout: Sequence[float]) -> Engine:
     """Single for one model, the MLP fast path for MLPs, torch.func for everything else."""
     if len(models) == 1:
         return Single(models[0])

@@ -30,6 +30,7 @@ from trainables.config import TrainConfig, build_model, split_config
 from trainables.engines import make_engine
 from trainables.objectives import OBJECTIVES, Objective
 from trainables.optimizers import MemberOptimizer, build_optimizer
+from trainables.sampling import Sampler
 from trainables.step import EagerStep, make_step
 from trainables.weights import record_weights
 
@@ -88,9 +89,9 @@ class Members:
     def first(self) -> TrainConfig:
         return self.configs[0]
 
-    def vector(self, key: str, device, source: str = "config") -> torch.Tensor:
-        values = [getattr(c, key) for c in self.configs] if source == "config" else [kw.get(key, 0.0) for kw in self.model_kwargs]
-        return torch.tensor([float(v) for v in values], device=device)
+    def vector(self, key: str, device) -> torch.Tensor:
+        """One training setting of every member, (P,): the per-member hyperparameters."""
+        return torch.tensor([float(getattr(c, key)) for c in self.configs], device=device)
 
 
 class Progress:
@@ -134,7 +135,7 @@ def run_training(
     for c, kw in zip(members.configs, members.model_kwargs):
         seed_everything(c.seed)  # each member's initial weights come from its own seed, as unfused
         models.append(build_model(c, kw, meta.input_shape, meta.num_classes, device=device))
-    engine = make_engine(models, first.model, members.model_kwargs[0], members.vector("dropout", device, "model"))
+    engine = make_engine(models, first.model, members.model_kwargs[0], [kw.get("dropout", 0.0) for kw in members.model_kwargs])
     active = torch.ones(P, device=device)
     opt = (build_optimizer(engine.parameters(), first) if P == 1 else
            MemberOptimizer(first.optimizer, engine.parameters(), members.vector("lr", device),
@@ -155,6 +156,18 @@ def run_training(
     loop = _Loop(members, meta, engine, opt, task, eager, active, progress, report, member_stop, artifacts_dir,
                  params=param_count(models[0]))
     return loop.run(fresh=resume is None)
+
+
+def train_epoch(step: Callable[[torch.Tensor], None], sampler: Sampler, max_steps: int | None = None) -> tuple[int, int, bool]:
+    """Steps until the sampler's epoch ends (or `max_steps`); (examples per member, steps, epoch ended)."""
+    seen = steps = 0
+    ended = False
+    while not ended and (max_steps is None or steps < max_steps):
+        drawn, ended = sampler.next()
+        step(drawn)
+        seen += drawn.shape[1]
+        steps += 1
+    return seen, steps, ended
 
 
 class _Loop:
@@ -204,19 +217,18 @@ class _Loop:
 
     def train_unit(self) -> None:
         """One epoch, or one step when training is counted in steps."""
-        t0, ended = time.perf_counter(), False
-        while not ended:
-            drawn, ended = self.task.sampler.next()
-            if self.step is None:  # built on the first full draw: a CUDA graph captures its shape
-                self.step = make_step(self.eager, drawn, self.cfg.cuda_graph)
-            self.step(drawn)
-            self.seen += drawn.shape[1]
-            self.progress.steps += 1
-            self.period_steps += 1
-            if self.cfg.unit == "step":
-                break
+        t0 = time.perf_counter()
+        seen, steps, ended = train_epoch(self.run_step, self.task.sampler, 1 if self.cfg.unit == "step" else None)
+        self.seen += seen
+        self.progress.steps += steps
+        self.period_steps += steps
         self.progress.epochs += ended
         self.train_time += time.perf_counter() - t0
+
+    def run_step(self, drawn: torch.Tensor) -> None:
+        if self.step is None:  # built on the first full draw: a CUDA graph captures its shape
+            self.step = make_step(self.eager, drawn, self.cfg.cuda_graph)
+        self.step(drawn)
 
     def charge_time(self) -> float:
         """Add the period's time so far to every active member's total; returns each one's share."""
