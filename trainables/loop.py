@@ -128,7 +128,6 @@ def run_training(
     members = Members.of(flats)
     first, P = members.first, len(flats)
     device = pick_device(first)
-    seed_everything(first.seed)
     task = OBJECTIVES[objective](bundle, members.configs, device)
     meta = bundle.meta
     models = []
@@ -146,6 +145,8 @@ def run_training(
         opt.load_state_dict(resume["optimizer_state"])
         task.sampler.load(resume["rng"]["sampler"])
         torch.set_rng_state(resume["rng"]["torch"])
+        if device.type == "cuda" and "cuda" in resume["rng"]:  # dropout masks on the GPU
+            torch.cuda.set_rng_state(resume["rng"]["cuda"], device)
         active.copy_(resume["active"])
         progress.load(resume["progress"])
     # A model may bring its own step (the NumPy MLP does its backprop by hand); the loop stays one.
@@ -183,7 +184,9 @@ class _Loop:
         self.cfg = members.first
         self.fixed = {M.PARAM_COUNT: params, M.DEVICE: active.device.type, M.DEVICE_NAME: device_name(active.device),
                       M.FUSED_MEMBERS: engine.size}
-        self.frozen: dict[int, dict[str, torch.Tensor]] = {}  # stopped members' final state
+        # Stopped members' final state: their weights are masked, but BatchNorm statistics would drift.
+        self.frozen = {j: {k: v[j].clone() for k, v in engine.state_dict().items()}
+                       for j in torch.nonzero(active == 0).flatten().tolist()}
         self.last: list[dict[str, Any]] = []
         self.new_period()
 
@@ -281,7 +284,8 @@ class _Loop:
             "progress": self.progress.state(),
             "model_state": state,
             "optimizer_state": self.opt.state_dict(),  # cloned tensors
-            "rng": {"sampler": self.task.sampler.state(), "torch": torch.get_rng_state()},
+            "rng": {"sampler": self.task.sampler.state(), "torch": torch.get_rng_state(),
+                    **({"cuda": torch.cuda.get_rng_state(self.active.device)} if self.active.is_cuda else {})},
             "active": self.active.cpu().clone(),
         }
 
