@@ -1,5 +1,6 @@
 """Experiment family name -> Ray function trainable(config, *, data, provenance, cpus, gpus,
-presets, member_stop): the one adapter (trainables.adapter) with the family's objective."""
+presets, member_stop): the one adapter (trainables.adapter) with the family's objective, which
+has the family's name in trainables.objectives.OBJECTIVES."""
 from trainables.adapter import run_trial
 
 

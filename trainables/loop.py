@@ -109,7 +109,15 @@ class Progress:
         self.time_total = state["time_total"].clone()
 
 
-def run_training(
+def run_training(flats: Sequence[Mapping[str, Any]], bundle: DataBundle, report: Report, *,
+                 resume: dict[str, Any] | None = None, **options) -> list[dict[str, Any]]:
+    """Train the configurations `flats` (one, or several that differ only in member keys) as one
+    population; returns the last rows. `resume` is a loaded checkpoint to continue from; the
+    options are build_trainer's."""
+    return build_trainer(flats, bundle, report, resume=resume, **options).run(fresh=resume is None)
+
+
+def build_trainer(
     flats: Sequence[Mapping[str, Any]],
     bundle: DataBundle,
     report: Report,
@@ -119,10 +127,9 @@ def run_training(
     member_stop: MemberStop | None = None,
     resume: dict[str, Any] | None = None,
     artifacts_dir: str | Path | None = None,
-) -> list[dict[str, Any]]:
-    """Train the configurations `flats` (one, or several that differ only in member keys) as one
-    population; returns the last rows. `resume` is a loaded checkpoint to continue from;
-    `artifacts_dir` receives weight records (record_weights_every)."""
+) -> "Trainer":
+    """Everything a run needs, on its device and ready to step: data, models, optimizer, step.
+    `member_stop(member, row)` ends a member; `artifacts_dir` receives weight records."""
     if threads:
         torch.set_num_threads(max(1, int(threads)))
     members = Members.of(flats)
@@ -154,9 +161,8 @@ def run_training(
     eager = (custom(engine, opt, task, active, first) if custom else
              EagerStep(engine, opt, task, active, bf16=first.precision == "bf16", clip=first.clip_grad_norm,
                        track_norm=first.track_grad_norm))
-    loop = _Loop(members, meta, engine, opt, task, eager, active, progress, report, member_stop, artifacts_dir,
-                 params=param_count(models[0]))
-    return loop.run(fresh=resume is None)
+    return Trainer(members, meta, engine, opt, task, eager, active, progress, report, member_stop, artifacts_dir,
+                   params=param_count(models[0]))
 
 
 def train_epoch(step: Callable[[torch.Tensor], None], sampler: Sampler, max_steps: int | None = None) -> tuple[int, int, bool]:
@@ -171,7 +177,7 @@ def train_epoch(step: Callable[[torch.Tensor], None], sampler: Sampler, max_step
     return seen, steps, ended
 
 
-class _Loop:
+class Trainer:
     """The loop's state between rows; `run` is the loop itself. A period is what one row
     reports: the last epoch (epoch-based training), or the steps since the last row."""
 
@@ -232,6 +238,30 @@ class _Loop:
         if self.step is None:  # built on the first full draw: a CUDA graph captures its shape
             self.step = make_step(self.eager, drawn, self.cfg.cuda_graph)
         self.step(drawn)
+
+    def time_steps(self, steps: int, warmup: int = 2) -> float:
+        """Seconds per training step, from `steps` steps after `warmup` (the cost preview's basis)."""
+        if warmup:
+            self.time_steps(warmup, warmup=0)
+        self.sync()
+        t0 = time.perf_counter()
+        done = 0
+        while done < steps:  # across epoch ends
+            done += train_epoch(self.run_step, self.task.sampler, steps - done)[1]
+        self.sync()
+        return (time.perf_counter() - t0) / max(done, 1)
+
+    def time_evaluation(self) -> float:
+        """Seconds of one evaluation row (validation and test sets)."""
+        t0 = time.perf_counter()
+        for split in ("val", "test"):
+            self.task.evaluate(self.engine, split)
+        self.sync()
+        return time.perf_counter() - t0
+
+    def sync(self) -> None:
+        if self.active.is_cuda:
+            torch.cuda.synchronize()
 
     def charge_time(self) -> float:
         """Add the period's time so far to every active member's total; returns each one's share."""
