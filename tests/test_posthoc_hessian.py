@@ -58,8 +58,10 @@ def test_slq_estimates_the_minimal_ratio_of_a_large_indefinite_quadratic():
     n = 400
     eigenvalues = torch.cat([torch.linspace(0.05, 2.0, 240), torch.linspace(-1.0, -0.05, 160)]).tolist()
     op, _ = quadratic(eigenvalues)
-    ratio = minimal_ratio(op, dense_limit=100, runs=10, steps=60)
+    ratio = minimal_ratio(op, dense_limit=100, runs=5, steps=30)
     assert ratio.method == "slq-estimate"
+    # The probe noise dominates: the weight a Rademacher probe puts on the positive eigenvectors
+    # has a standard deviation of about sqrt(2 p (1 - p) / n) = 0.035, 0.015 over 5 runs; 0.05 is 3 of those.
     assert ratio.value == pytest.approx(0.6, abs=0.05)
 
 
@@ -118,14 +120,16 @@ def test_slq_density_integrates_to_one_and_estimates_the_minimal_ratio(mlp_hessi
     op, dense = mlp_hessian
     exact = exact_minimal_ratio(torch.linalg.eigvalsh(dense))
     assert 0.2 < exact.value < 0.8  # indefinite, so the estimate is tested on both signs
-    density = spectral_density(op, runs=10, steps=80)
+    density = spectral_density(op, runs=5, steps=60)
     assert float(torch.trapezoid(density.density, density.grid)) == pytest.approx(1.0, abs=1e-3)
-    torch.testing.assert_close(density.weights.sum(1), torch.ones(10, dtype=torch.float64))
-    assert density.products == 800
+    torch.testing.assert_close(density.weights.sum(1), torch.ones(5, dtype=torch.float64))
+    assert density.products == 300
     # The Ritz values lie inside the spectrum, and the extreme ones converge to its ends.
     spectrum = torch.linalg.eigvalsh(dense)
     assert density.nodes.max() == pytest.approx(float(spectrum[-1]), rel=1e-3)
     assert density.nodes.min() == pytest.approx(float(spectrum[0]), rel=1e-3)
+    # Same probe-noise bound as above (n = 452, p = 0.49); the cluster of eigenvalues within sigma
+    # of zero is split by the kernel, which here is close to their true split.
     estimate = density_minimal_ratio(density)
     assert estimate.method == "slq-estimate" and estimate.value == pytest.approx(exact.value, abs=0.05)
 

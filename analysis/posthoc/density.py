@@ -48,20 +48,21 @@ def lanczos_tridiagonal(op: HessianOperator, v: torch.Tensor, steps: int) -> tor
     invariant subspace is found first), with full reorthogonalisation: in floating point, plain
     three-term Lanczos loses orthogonality and repeats the extreme Ritz values."""
     steps = min(steps, op.dim)
-    basis = [v / v.norm()]
+    basis = torch.empty(steps, op.dim, dtype=v.dtype, device=v.device)
+    basis[0] = v / v.norm()
     alphas: list[float] = []
     betas: list[float] = []
-    for _ in range(steps):
-        w = op.matvec(basis[-1])
-        alphas.append(float(w @ basis[-1]))
-        if len(alphas) == steps:
+    for i in range(steps):
+        w = op.matvec(basis[i])
+        alphas.append(float(w @ basis[i]))
+        if i + 1 == steps:
             break
-        w = orthogonalise(orthogonalise(w, basis), basis)  # twice is enough (Parlett's "twice is enough")
+        w = orthogonalise(orthogonalise(w, basis[: i + 1]), basis[: i + 1])  # "twice is enough" (Parlett)
         beta = float(w.norm())
         if beta <= 1e-10 * max(abs(a) for a in alphas):
             break
         betas.append(beta)
-        basis.append(w / beta)
+        basis[i + 1] = w / beta
     off = torch.tensor(betas, dtype=torch.float64)
     return torch.diag(torch.tensor(alphas, dtype=torch.float64)) + torch.diag(off, 1) + torch.diag(off, -1)
 

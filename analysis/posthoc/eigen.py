@@ -54,11 +54,10 @@ def lanczos_top_eigenvalues(op: HessianOperator, k: int = 1, tol: float = TOLERA
                       op.products - start)
 
 
-def orthogonalise(v: torch.Tensor, basis: list[torch.Tensor]) -> torch.Tensor:
-    """v minus its components along the orthonormal vectors of `basis` (modified Gram-Schmidt)."""
-    for b in basis:
-        v = v - (v @ b) * b
-    return v
+def orthogonalise(v: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
+    """v minus its components along the orthonormal rows of `basis` (k, n): classical Gram-Schmidt
+    in two matrix products (apply twice where rounding matters)."""
+    return v - basis.T @ (basis @ v) if len(basis) else v
 
 
 def power_iteration(op: HessianOperator, k: int = 1, tol: float = TOLERANCE,
@@ -72,7 +71,7 @@ def power_iteration(op: HessianOperator, k: int = 1, tol: float = TOLERANCE,
         v = op.random_vector(generator)
         value = None
         for _ in range(max_products):
-            v = orthogonalise(v, vectors)
+            v = orthogonalise(v, torch.stack(vectors)) if vectors else v
             v = v / v.norm()
             hv = op.matvec(v)
             estimate = float(hv @ v)
