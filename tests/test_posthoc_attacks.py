@@ -2,7 +2,13 @@
 import torch
 import torch.nn.functional as F
 
-from analysis.posthoc.attacks import DEFAULT_EPSILONS, fgsm, fgsm_accuracy, pgd, targeted_attack
+from analysis.posthoc.attacks import (
+    DEFAULT_EPSILONS,
+    fgsm,
+    fgsm_accuracy,
+    pgd,
+    targeted_attack,
+)
 from analysis.posthoc.common import loss_and_accuracy
 from analysis.posthoc.pixels import PixelInputModel, pixel_images
 from data_modules import Split

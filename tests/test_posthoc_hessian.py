@@ -7,10 +7,22 @@ import torch
 import torch.nn as nn
 
 from analysis.posthoc.density import (
-    density_minimal_ratio, exact_minimal_ratio, minimal_ratio, spectral_density,
+    density_minimal_ratio,
+    exact_minimal_ratio,
+    minimal_ratio,
+    spectral_density,
 )
-from analysis.posthoc.eigen import hutchinson_trace, lanczos_top_eigenvalues, power_iteration
-from analysis.posthoc.hessian import DENSE_LIMIT, HessianOperator, full_spectrum, loss_hessian
+from analysis.posthoc.eigen import (
+    hutchinson_trace,
+    lanczos_top_eigenvalues,
+    power_iteration,
+)
+from analysis.posthoc.hessian import (
+    DENSE_LIMIT,
+    HessianOperator,
+    full_spectrum,
+    loss_hessian,
+)
 from tests.posthoc_fixtures import small_tanh_mlp, trained_batchnorm_net
 
 
@@ -55,7 +67,6 @@ def test_minimal_ratio_is_one_for_a_convex_quadratic_and_the_positive_share_othe
 
 def test_slq_estimates_the_minimal_ratio_of_a_large_indefinite_quadratic():
     # 60% positive eigenvalues spread over [-1, 2]; above dense_limit, so the SLQ estimate is used.
-    n = 400
     eigenvalues = torch.cat([torch.linspace(0.05, 2.0, 240), torch.linspace(-1.0, -0.05, 160)]).tolist()
     op, _ = quadratic(eigenvalues)
     ratio = minimal_ratio(op, dense_limit=100, runs=5, steps=30)

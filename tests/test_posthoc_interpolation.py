@@ -3,7 +3,11 @@ import pytest
 import torch
 
 from analysis.posthoc.common import loss_and_accuracy
-from analysis.posthoc.interpolation import DEFAULT_ALPHAS, interpolate_states, interpolation_curve
+from analysis.posthoc.interpolation import (
+    DEFAULT_ALPHAS,
+    interpolate_states,
+    interpolation_curve,
+)
 from tests.posthoc_fixtures import TinyBatchNormNet, trained_batchnorm_net
 
 
