@@ -23,6 +23,7 @@ from analysis.posthoc.hessian import (
     full_spectrum,
     loss_hessian,
 )
+from models import create_model, list_models
 from tests.posthoc_fixtures import small_tanh_mlp, trained_batchnorm_net
 
 
@@ -158,3 +159,17 @@ def test_frozen_parameters_are_constants():
     model[0].weight.requires_grad_(False)
     op = loss_hessian(model, torch.randn(10, 3), torch.randint(0, 2, (10,)))
     assert op.dim == 4 + 4 * 2 + 2
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_every_registered_model_gives_the_same_products_one_by_one_and_batched(name):
+    torch.manual_seed(0)
+    model = create_model(name, input_shape=(1, 28, 28), num_classes=10)
+    op = loss_hessian(model, torch.rand(4, 1, 28, 28), torch.randint(0, 10, (4,)))
+    vs = torch.randn(2, op.dim)
+    batched = op.matmat(vs)
+    assert torch.isfinite(batched).all()
+    scale = float(batched.abs().max())
+    for v, hv in zip(vs, batched):
+        torch.testing.assert_close(op.matvec(v), hv, rtol=1e-4, atol=1e-5 * scale)
+    assert op.products == 4
