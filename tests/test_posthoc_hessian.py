@@ -23,8 +23,9 @@ from analysis.posthoc.hessian import (
     full_spectrum,
     loss_hessian,
 )
-from models import create_model, list_models
+from models import list_models
 from tests.posthoc_fixtures import small_tanh_mlp, trained_batchnorm_net
+from tests.test_models import example
 
 
 def quadratic(eigenvalues, seed=0):
@@ -164,8 +165,8 @@ def test_frozen_parameters_are_constants():
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_model_gives_the_same_products_one_by_one_and_batched(name):
     torch.manual_seed(0)
-    model = create_model(name, input_shape=(1, 28, 28), num_classes=10)
-    op = loss_hessian(model, torch.rand(4, 1, 28, 28), torch.randint(0, 10, (4,)))
+    model, x = example(name, n=4)
+    op = loss_hessian(model, x, torch.randint(0, 10, (4,)))
     vs = torch.randn(2, op.dim)
     batched = op.matmat(vs)
     assert torch.isfinite(batched).all()

@@ -38,9 +38,11 @@ def test_layer_slice_selects_one_layers_weight_and_bias():
     layout = ParamLayout.of(model)
     flat = layout.flatten(dict(model.named_parameters()))
     assert len(flat) == layout.numel == sum(p.numel() for p in model.parameters())
-    layer = layout.layer_slice("net.3")
-    torch.testing.assert_close(flat[layer], torch.cat([model.net[3].weight.flatten(), model.net[3].bias]))
-    assert ParamLayout(layout.names, layout.shapes).layer_slice("net.3.bias") == slice(layer.stop - 4, layer.stop)
-    torch.testing.assert_close(layout.unflatten(flat)["net.1.weight"], model.net[1].weight)
-    with pytest.raises(ValueError, match="layers: net.1, net.3, net.5"):
-        layout.layer_slice("net.2")
+    first, second, last = [name for name, m in model.named_modules() if isinstance(m, torch.nn.Linear)]
+    hidden = model.get_submodule(second)
+    layer = layout.layer_slice(second)
+    torch.testing.assert_close(flat[layer], torch.cat([hidden.weight.flatten(), hidden.bias]))
+    assert ParamLayout(layout.names, layout.shapes).layer_slice(f"{second}.bias") == slice(layer.stop - 4, layer.stop)
+    torch.testing.assert_close(layout.unflatten(flat)[f"{first}.weight"], model.get_submodule(first).weight)
+    with pytest.raises(ValueError, match=f"layers: {first}, {second}, {last}"):
+        layout.layer_slice("net.0")
