@@ -43,6 +43,9 @@ class DataMeta:
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
+    """What the user should know about how the data was found (e.g. a fallback); printed by the
+    runner once the configuration is known to be valid, so an error stays one line."""
 
     @property
     def num_classes(self) -> int:
