@@ -13,6 +13,7 @@ from data_modules import split_sizes
 from data_modules.collection import Datasets
 from sweeps.plan import Plan, resolve
 from sweeps.progress import ProgressLine
+from sweeps.resources import trial_bundle
 from trainables.families import FAMILIES
 from trainables.memory import gpu_share, trial_memory_bytes
 from trainables.population import MEMBERS
@@ -39,6 +40,7 @@ def search_algorithm(plan: Plan):
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created in memory"
     # A seeded TPE sampler makes the sequence of proposals reproducible.
     return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=0))
 
@@ -60,9 +62,7 @@ class TrialResources:
         self.cpus, self.gpus = cpus, gpus
 
     def __call__(self, config: dict) -> PlacementGroupFactory:
-        device = config[MEMBERS][0].get("device", "auto") if MEMBERS in config else config.get("device", "auto")
-        gpus = 0 if device == "cpu" else (self.gpus or (1 if device == "cuda" else 0))
-        return PlacementGroupFactory([{"CPU": self.cpus, "GPU": gpus}])
+        return PlacementGroupFactory([trial_bundle(config, self.cpus, self.gpus)])
 
 
 def default_gpu_share(plan: Plan, data: Datasets) -> float:
@@ -98,7 +98,7 @@ def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dic
                              gpus=gpus, presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
     )
-    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs)
+    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count)
     if args.resume:
         return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True)
     stop = None if plan.populations else min_delta  # a population stops its members itself

@@ -1,11 +1,7 @@
 """End to end on one session-scoped local Ray: every sweep module's --smoke-test into Parquet,
-plots and report; an interrupted sweep resumed from its checkpoints."""
+plots and report (interrupting and resuming: tests/test_interrupt.py)."""
 import importlib
 import pkgutil
-import re
-import signal
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -104,44 +100,6 @@ def test_cpu_gpu_without_gpu_notes_the_skip(ray_session, tmp_path):
     trials, _ = read_parquet(tmp_path / "mnist_cpu_gpu" / "trials.parquet")
     assert sorted(trials["model_size"]) == ["large", "small"]
     assert "GPU half skipped" in (tmp_path / "mnist_cpu_gpu" / "report.md").read_text()
-
-
-def _run(args, tmp_path, **kw):
-    return subprocess.Popen(
-        [sys.executable, "-m", "sweeps.mnist_width", "--smoke-test", "--max-epochs", "60",
-         "--storage-path", str(tmp_path), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw,
-    )
-
-
-def test_interrupted_sweep_resumes_from_checkpoints(tmp_path):
-    """Ctrl-C mid-sweep, then --resume: every trial ends with epochs 1..60 exactly once, and no
-    trial started again from epoch 1."""
-    proc = _run([], tmp_path)
-    lines = []
-    for line in proc.stdout:  # wait until training is under way, then press Ctrl-C
-        lines.append(line)
-        if re.search(r"epoch\s+3/60", line):
-            proc.send_signal(signal.SIGINT)
-            break
-    rest, _ = proc.communicate(timeout=180)
-    assert proc.returncode == 130, "".join(lines) + rest
-    assert "--resume --name mnist_width" in rest
-    partial, _ = read_parquet(tmp_path / "mnist_width" / "results.parquet")
-    assert partial[M.EPOCH].max() < 60  # interrupted before the end, and collected anyway
-
-    resumed = _run(["--resume"], tmp_path)
-    out, _ = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, out
-    results, _ = read_parquet(tmp_path / "mnist_width" / "results.parquet")
-    trials, _ = read_parquet(tmp_path / "mnist_width" / "trials.parquet")
-    assert (trials["status"] == "TERMINATED").all() and len(trials) == 2
-    for _, rows in results.groupby(M.TRIAL_ID):
-        assert sorted(rows[M.EPOCH]) == list(range(1, 61))
-    raw = []
-    for f in (tmp_path / "mnist_width").glob("trial_*/result.json"):
-        raw += [int(m) for m in re.findall(r'"epoch": (\d+)', f.read_text())]
-    assert raw.count(1) == 2, "a trial restarted from scratch instead of its checkpoint"
 
 
 @pytest.mark.ray

@@ -27,8 +27,13 @@ from trainables.provenance import versions
 
 
 def _quiet_checkpoint_logs() -> None:
-    # Ray logs one INFO line per saved checkpoint; the sweep's progress display says enough.
-    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
+    # Ray logs one INFO line per saved checkpoint, and one per trial restored from a checkpoint
+    # (colour-coded, on resume); the sweep's progress display says enough.
+    for name in ("ray.train._internal.storage", "ray.tune.trainable.trainable"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+_quiet_checkpoint_logs()  # at import: Tune restores a trial's checkpoint before its function runs
 
 
 def _restored() -> dict[str, Any] | None:
