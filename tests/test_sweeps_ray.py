@@ -1,7 +1,9 @@
 """End to end on one session-scoped local Ray: every sweep module's --smoke-test into Parquet,
 plots and report (interrupting and resuming: tests/test_interrupt.py)."""
 import importlib
+import os
 import pkgutil
+import re
 
 import pandas as pd
 import pytest
@@ -69,15 +71,22 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
 
 
 @pytest.mark.ray
-def test_width_smoke_details(ray_session, tmp_path):
+def test_width_smoke_details(ray_session, tmp_path, capsys):
     from sweeps import mnist_width
 
     assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
-    results, _ = read_parquet(tmp_path / "mnist_width" / "results.parquet")
+    out = capsys.readouterr().out
+    results, meta = read_parquet(tmp_path / "mnist_width" / "results.parquet")
     grid = results.groupby(["width", "seed"])[M.EPOCH].max()
     assert grid.to_dict() == {(50, 0): 2, (50, 1): 2, (200, 0): 2, (200, 1): 2}
     predictions, _ = read_parquet(tmp_path / "mnist_width" / "predictions.parquet")
     assert sorted(predictions["label"]) == list(range(10)) and len(predictions["image"][0]) == 784
+    best = re.search(r"best 1: width=(\d+) seed=(\d) .*", out)
+    assert predictions["trial_config"][0] == f"width={best.group(1)} seed={best.group(2)}"  # titles its plot
+    # every loss with 4 decimals, every accuracy with 3, side by side in the summary
+    assert re.fullmatch(r"best 1: width=\d+ seed=\d +val_loss \d\.\d{4}  val_acc \d\.\d{3}  test_acc \d\.\d{3}  epochs 2",
+                        best.group(0)), best.group(0)
+    assert meta["data_dir"] == os.environ["SWEEPLAB_DATA_DIR"]  # where the data came from, for later tools
     # the same seed gives the same CPU metrics whatever trial runs it: rerun into a new folder
     assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
     again, _ = read_parquet(tmp_path / "mnist_width-2" / "results.parquet")
@@ -103,13 +112,16 @@ def test_cpu_gpu_without_gpu_notes_the_skip(ray_session, tmp_path):
 
 
 @pytest.mark.ray
-def test_min_delta_stopping_together_with_asha(ray_session, tmp_path):
+def test_min_delta_stopping_together_with_asha(ray_session, tmp_path, capfd):
     """A min-delta larger than any real improvement stops every trial at its second epoch,
     while ASHA and Optuna run the same sweep."""
     from sweeps import mnist_lr
 
     argv = ["--smoke-test", "--max-epochs", "6", "--min-delta", "10", "--storage-path", str(tmp_path)]
     assert mnist_lr.main(argv) == 0
+    out, err = capfd.readouterr()
+    assert re.findall(r"\((\d)/(\d) trials done\)", out) == [("1", "3"), ("2", "3"), ("3", "3")]
+    assert "A new study created" not in out + err
     trials, meta = read_parquet(tmp_path / "mnist_lr" / "trials.parquet")
     assert len(trials) == 3 and (trials["status"] == "TERMINATED").all()
     assert (trials["epochs"] <= 2).all() and (trials["epochs"] >= 1).all()
