@@ -210,7 +210,11 @@ def gpus_available(args) -> bool:
 def start_ray(args, plan: Plan | None = None) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it."""
     cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) if plan else None
-    return ray_session.start_ray(args.address, num_cpus=cpus)
+    try:
+        return ray_session.start_ray(args.address, num_cpus=cpus)
+    except ConnectionError as e:  # --address names no running Ray
+        raise UsageError(f"--address {args.address}: {str(e).splitlines()[0]}; allowed: the address of a running "
+                         "Ray cluster (started with `ray start --head`), or no --address for a local Ray") from None
 
 
 def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> tuple[int, bool]:
