@@ -33,6 +33,9 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
     """Write tables, predictions, plots and report; print the summary; return the trials table."""
     meta = sweep_meta(plan, run_facts)
     results, trials = collect(exp_dir, meta)
+    if results.empty:  # interrupted before any result: no plots or report of nothing
+        print(f"\n{plan.sweep.name}: no trial has reported a result yet")
+        return trials
     best = best_trials(trials, plan.sweep.metric, plan.sweep.mode)
     if len(best):
         row = best.iloc[0]

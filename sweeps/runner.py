@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.collect import tune_statuses
 from data_modules import DataError
 from data_modules.collection import Datasets, load_datasets
 from data_modules.download import default_data_dir
@@ -88,10 +89,10 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
         state.new_dir = not state.exp_dir.exists()
         write_record(state.exp_dir, sweep.name, argv, location)
     command = " ".join([state.prog, *(record["argv"] if record else argv)])
-    started, tune_interrupted = fit(plan, data, args, state.exp_dir)
+    tune_interrupted = fit(plan, data, args, state.exp_dir)
     trials = finish_run(plan, data, state, {"command": command, **location})
-    all_started = started >= plan.trial_count
-    return exit_code(trials, state, tune_interrupted, all_started)
+    ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
+    return exit_code(trials, state, tune_interrupted, all_ended=len(ended) >= plan.trial_count)
 
 
 def data_location(sweep: Sweep, args, plan: Plan) -> dict:
@@ -146,11 +147,11 @@ def resumable(exp_dir: Path) -> bool:
     return Tuner.can_restore(str(exp_dir))
 
 
-def exit_code(trials, state: Run, was_interrupted: bool, all_started: bool = True) -> int:
+def exit_code(trials, state: Run, was_interrupted: bool, all_ended: bool = True) -> int:
     """0 when every trial finished, 130 after an interruption (with the command that resumes
     the run, if anything is left to run), 1 if any failed."""
     status = list(trials["status"]) if "status" in trials else []
-    if "UNFINISHED" in status or (was_interrupted and not all_started):
+    if "UNFINISHED" in status or (was_interrupted and not all_ended):
         print(f"interrupted: continue with  {resume_command(state.prog, state.exp_dir)}", flush=True)
         return 130
     if was_interrupted:
@@ -217,17 +218,16 @@ def start_ray(args, plan: Plan | None = None) -> bool:
                          "Ray cluster (started with `ray start --head`), or no --address for a local Ray") from None
 
 
-def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> tuple[int, bool]:
-    """Run (or resume) the Tune experiment: (trials Tune created, whether Ctrl-C ended it; Tune
-    then saves its state and returns early)."""
+def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> bool:
+    """Run (or resume) the Tune experiment; True when Ctrl-C ended it (Tune then saves its
+    state, which says which trials ended, and returns early)."""
     from sweeps.tune_setup import build_tuner
 
     tuner = build_tuner(plan, data, args, exp_dir, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
     print(f"{plan.sweep.name}: {describe(plan)} -> {exp_dir}", flush=True)
     for note in plan.notes:
         print(f"note: {note}", flush=True)
-    results, caught = interrupt.tune_fit(tuner)
-    return len(results), caught
+    return interrupt.tune_fit(tuner)[1]
 
 
 def describe(plan: Plan) -> str:

@@ -3,6 +3,7 @@ of a real `python -m sweeps.mnist_width` run: exit 130, no traceback, no process
 left, and the printed resume command works when pasted."""
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shlex
@@ -21,7 +22,7 @@ from trainables import metrics as M
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HINT = re.compile(r"^interrupted: continue with  (.+)$", re.M)
-pytestmark = [pytest.mark.ray, pytest.mark.skipif(not hasattr(os, "killpg"), reason="process groups")]
+starts_a_sweep = pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs process groups")
 
 
 class Sweep:
@@ -90,6 +91,8 @@ MOMENTS = {
 }
 
 
+@pytest.mark.ray
+@starts_a_sweep
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_ctrl_c_at_any_moment_exits_130_cleanly(tmp_path, moment):
     storage = tmp_path / "results"
@@ -112,6 +115,8 @@ def test_ctrl_c_at_any_moment_exits_130_cleanly(tmp_path, moment):
         assert "nothing to resume" in out and not (storage / "mnist_width").exists(), out
 
 
+@pytest.mark.ray
+@starts_a_sweep
 def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_path, capsys):
     """Ctrl-C mid-training, then the printed command, pasted in another folder: every trial ends
     with epochs 1..60 exactly once (none restarted from epoch 1), and the run goes on with its
@@ -151,3 +156,65 @@ def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_pat
     assert "--max-epochs cannot change on --resume" in capsys.readouterr().err
     assert mnist_width.main(["--resume", "--storage-path", str(storage), "--name", "mnist_widht"]) == 2
     assert capsys.readouterr().err.strip().endswith(f"sweeps that can be resumed in {storage}: mnist_width")
+
+
+# --- the pieces, without a sweep ---------------------------------------------------------------
+
+def test_ctrl_c_is_held_while_shielded_then_raised():
+    from sweeps import interrupt
+
+    with interrupt.armed():
+        with pytest.raises(KeyboardInterrupt):
+            with interrupt.shielded():
+                os.kill(os.getpid(), signal.SIGINT)  # Python runs the handler at once, in this thread
+                reached_the_end_of_the_block = True
+        assert reached_the_end_of_the_block
+        with interrupt.shielded(raise_after=False):  # cleaning up after a Ctrl-C: a second one is dropped
+            os.kill(os.getpid(), signal.SIGINT)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)  # never reached: the handler raises at the next bytecode
+
+
+def test_ctrl_c_during_tunes_set_up_is_handed_to_tune():
+    """Before Tune's loop starts (its handlers installed), a Ctrl-C is held, then sent to Tune as
+    SIGUSR1 at the loop's first step; Tune stops the run gracefully and tune_fit reports it."""
+    from sweeps import interrupt
+
+    received = []
+
+    class FakeTuner:
+        def fit(self):
+            os.kill(os.getpid(), signal.SIGINT)  # during set-up: held, nothing raised
+            previous = signal.signal(signal.SIGUSR1, lambda *a: received.append("SIGUSR1"))  # Tune's handler
+            try:
+                interrupt.forward_to_tune()  # the loop's first step
+                interrupt.forward_to_tune()  # later steps forward nothing more
+            finally:
+                signal.signal(signal.SIGUSR1, previous)
+            return "results"
+
+    with interrupt.armed():
+        assert interrupt.tune_fit(FakeTuner()) == ("results", True)
+    assert received == ["SIGUSR1"]
+
+
+def test_tunes_vanished_temp_file_sync_error_is_dropped_and_only_it():
+    from sweeps.tune_setup import quiet_state_sync_races
+
+    quiet_state_sync_races()
+    state_logger = logging.getLogger("ray.tune.execution.experiment_state")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # what reaches any handler, Ray's console one included
+    state_logger.addHandler(handler)
+    try:
+        for error in (FileNotFoundError("Failed to open local file '.../.ab12-tmp-basic-variant-state.json'"),
+                      FileNotFoundError("Failed to open local file '.../experiment_state.json'"), PermissionError("no")):
+            try:
+                raise error
+            except OSError:
+                state_logger.error("Saving experiment state to storage failed with exception: ", exc_info=True)
+    finally:
+        state_logger.removeHandler(handler)
+    assert [str(r.exc_info[1]) for r in seen] == ["Failed to open local file '.../experiment_state.json'", "no"]

@@ -8,6 +8,7 @@ through the object store (`tune.with_parameters`).
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -33,7 +34,17 @@ def _quiet_checkpoint_logs() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """When Ray ends a trial's worker (SIGTERM at the end of a run or on Ctrl-C), its handler
+    raises SystemExit, and if that lands in a garbage-collection callback Python prints an
+    "Exception ignored ... Traceback" that Ray forwards to the sweep's console. The exception
+    is dropped either way (Ray then kills the worker); only the noise goes."""
+    if not isinstance(unraisable.exc_value, SystemExit):
+        sys.__unraisablehook__(unraisable)
+
+
 _quiet_checkpoint_logs()  # at import: Tune restores a trial's checkpoint before its function runs
+sys.unraisablehook = _quiet_unraisable
 
 
 def _restored() -> dict[str, Any] | None:
