@@ -20,8 +20,7 @@ def main_for(sweep: Sweep, doc: str):
             try:
                 from sweeps.runner import run
             except KeyboardInterrupt:
-                print(f"python -m sweeps.{sweep.name}: interrupted before any trial started; nothing to resume",
-                      file=sys.stderr)
+                print(f"python -m sweeps.{sweep.name}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
                 code = INTERRUPTED
             else:
                 code = run(sweep, argv, doc)

@@ -17,6 +17,8 @@ import os
 import signal
 import threading
 
+NOTHING_TO_RESUME = "interrupted before any trial started; nothing to resume"
+
 
 class _State:
     active = False  # between armed()'s entry and exit

@@ -133,12 +133,16 @@ def interrupted(state: Run) -> int:
     """Ctrl-C: stop Ray, then say how to continue, or that there is nothing to continue."""
     stop_started_ray(state)
     if state.exp_dir is not None and resumable(state.exp_dir):
-        print(f"interrupted: continue with  {resume_command(state.prog, state.exp_dir)}", flush=True)
+        print_resume_hint(state)
     else:
         if state.new_dir and state.exp_dir is not None:
             shutil.rmtree(state.exp_dir, ignore_errors=True)  # made by this run, and nothing in it to resume
-        print(f"{state.prog}: interrupted before any trial started; nothing to resume", file=sys.stderr)
+        print(f"{state.prog}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
     return 130
+
+
+def print_resume_hint(state: Run) -> None:
+    print(f"interrupted: continue with  {resume_command(state.prog, state.exp_dir)}", flush=True)
 
 
 def resumable(exp_dir: Path) -> bool:
@@ -152,7 +156,7 @@ def exit_code(trials, state: Run, was_interrupted: bool, all_ended: bool = True)
     the run, if anything is left to run), 1 if any failed."""
     status = list(trials["status"]) if "status" in trials else []
     if "UNFINISHED" in status or (was_interrupted and not all_ended):
-        print(f"interrupted: continue with  {resume_command(state.prog, state.exp_dir)}", flush=True)
+        print_resume_hint(state)
         return 130
     if was_interrupted:
         print("interrupted once every trial had ended: the results above are complete", flush=True)
