@@ -15,7 +15,7 @@ import pandas as pd
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
 
-MEMBERS = "members"  # a fused trial's config and results list its members (trainables.population)
+MEMBERS = M.MEMBERS  # a fused trial's config and results list its members (trainables.adapter)
 
 # Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
 _TUNE_COLUMNS = {
@@ -83,11 +83,17 @@ def _member_trials(trial_id: str, config: dict[str, Any], rows: list[dict[str, A
     if MEMBERS not in config:
         yield trial_id, config, rows
         return
-    outer = [{k: v for k, v in r.items() if k not in (MEMBERS, M.EPOCH, M.VAL_LOSS, M.EPOCH_TIME_S)} for r in rows]
+    outer = [{k: v for k, v in r.items() if k not in (MEMBERS, M.EPOCH, M.STEP, M.VAL_LOSS, M.EPOCH_TIME_S)} for r in rows]
     for j, member_config in enumerate(config[MEMBERS]):
         mine = [{**o, **{k: v for k, v in m.items() if k != "config"}}
                 for o, r in zip(outer, rows) for m in r[MEMBERS] if m[M.MEMBER] == j]
         yield f"{trial_id}_m{j:02d}", member_config, mine
+
+
+def row_key(df: pd.DataFrame) -> str:
+    """The column that orders a trial's rows and identifies each: the optimizer step (fractional
+    epochs of step-based training repeat no step), or the epoch for rows written before steps."""
+    return M.STEP if M.STEP in df and df[M.STEP].notna().all() else M.EPOCH
 
 
 def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
@@ -97,7 +103,7 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
     statuses = tune_statuses(exp_dir)
     for folder in trial_folders(exp_dir):
         params = json.loads((folder / "params.json").read_text())
-        raw = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]
+        raw = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]  # not Tune's own rows
         tune_id = raw[-1].get(M.TRIAL_ID) if raw else folder.name.removeprefix("trial_")
         status = trial_status(folder, statuses.get(tune_id), raw)
         for trial_id, config, rows in _member_trials(tune_id, params, raw):
@@ -113,7 +119,8 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
     if not frames:  # nothing reported yet (e.g. interrupted during start-up)
         return pd.DataFrame(columns=[M.TRIAL_ID, M.EPOCH]), configs
     df = pd.concat(frames, ignore_index=True)
-    df = df.drop_duplicates([M.TRIAL_ID, M.EPOCH], keep="last").sort_values([M.TRIAL_ID, M.EPOCH])
+    key = [M.TRIAL_ID, row_key(df)]
+    df = df.drop_duplicates(key, keep="last").sort_values(key)
     return df.reset_index(drop=True), configs
 
 

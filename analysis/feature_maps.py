@@ -27,7 +27,7 @@ from analysis.stats import best_trials  # noqa: E402
 from analysis.tables import TRIALS_FILE, read_parquet  # noqa: E402
 from data_modules import DataError, load_dataset  # noqa: E402
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_model  # noqa: E402
-from trainables.loop import to_device  # noqa: E402
+from trainables.objectives import to_device  # noqa: E402
 
 
 class FeatureMapError(ValueError):

@@ -9,8 +9,7 @@ import torch
 
 from data_modules import DataBundle
 from trainables.checkpoint import load_checkpoint, rebuild_model
-from trainables.loop import to_device
-from trainables.population import rebuild_member
+from trainables.objectives import to_device
 
 
 def latest_checkpoint(trial_folder: Path) -> Path | None:
@@ -26,7 +25,7 @@ def checkpoint_of_trial(exp_dir: Path, trial_id: str) -> tuple[dict, torch.nn.Mo
     if checkpoint is None:
         return None
     state = load_checkpoint(checkpoint)
-    return state, rebuild_member(state, int(member)) if fused else rebuild_model(state)
+    return state, rebuild_model(state, int(member) if fused else 0)
 
 
 def model_of_trial(exp_dir: Path, trial_id: str) -> torch.nn.Module | None:

@@ -23,13 +23,15 @@ from torchvision import datasets, transforms
 
 os.environ.setdefault("SWEEPLAB_OFFLINE", "1")
 
-from data_modules import Split, load_dataset, trial_splits  # noqa: E402
+from data_modules import DataBundle, Split, load_dataset, trial_splits  # noqa: E402
 from data_modules.mnist import write_mnist_dir  # noqa: E402
 from models import create_model  # noqa: E402
 from trainables.config import build_model, split_config  # noqa: E402
-from trainables.loop import to_device, train_epoch  # noqa: E402
-from trainables.step import EagerStep  # noqa: E402
+from trainables.engines import Single  # noqa: E402
+from trainables.loop import train_epoch  # noqa: E402
+from trainables.objectives import Classification  # noqa: E402
 from trainables.optimizers import build_optimizer  # noqa: E402
+from trainables.step import EagerStep  # noqa: E402
 
 
 def docs_model_and_optimizer():
@@ -39,12 +41,16 @@ def docs_model_and_optimizer():
     return model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.8)
 
 
-def sweeplab_model_and_optimizer():
-    """What a sweeplab trial builds from the classic config (fused SGD)."""
+def sweeplab_epoch(train: Split, bundle: DataBundle):
+    """One epoch of what a sweeplab trial runs for the classic config: resident tensors, index
+    batches, fused SGD, the loop's own step."""
     torch.manual_seed(0)
-    cfg, model_kwargs = split_config({"depth": 2, "width": 400, "lr": 0.01, "momentum": 0.8, "batch_size": 64})
+    cfg, model_kwargs = split_config({"depth": 2, "width": 400, "lr": 0.01, "momentum": 0.8, "batch_size": 64,
+                                      "val_fraction": 0.0})
     model = build_model(cfg, model_kwargs, (1, 28, 28), 10)
-    return model, build_optimizer(model.parameters(), cfg)
+    task = Classification(DataBundle(train, train.take(torch.arange(10)), bundle.meta), [cfg], torch.device("cpu"))
+    step = EagerStep(Single(model), build_optimizer(model.parameters(), cfg), task, torch.ones(1))
+    return lambda: train_epoch(step, task.sampler)
 
 
 def dataloader_epoch(loader, model, opt) -> None:
@@ -87,11 +93,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}, {threads} threads")
     print(f"data: {bundle.meta.variant}, one epoch = {n} images, 2 x 400 ReLU MLP, SGD batch 64")
 
-    x, y = to_device(train, bundle, torch.device("cpu"))
-    model, opt = sweeplab_model_and_optimizer()
-    gen = torch.Generator().manual_seed(0)
-    step = EagerStep(model, opt, x, y)
-    runs = {"sweeplab loop (resident tensor, fused SGD)": lambda: train_epoch(step, n, 64, False, gen)}
+    runs = {"sweeplab loop (resident tensor, fused SGD)": sweeplab_epoch(train, bundle)}
 
     folder = tempfile.mkdtemp(prefix="sweeplab-bench-")
     write_mnist_dir(folder, train, train.take(torch.arange(10)))

@@ -33,7 +33,7 @@ def main() -> None:
     mark("data load (once per sweep)")
     validate_plan(plan, data)
     order_by_cost(plan, data)
-    decide_fusion(plan, args.fuse, args.population_size)
+    decide_fusion(plan, data, args.fuse, args.population_size)
     exp_dir = runner.experiment_dir(SWEEP, args)
     mark("plan + validation")
     runner.start_ray(args, plan)

@@ -43,13 +43,20 @@ class DataMeta:
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
     notes: tuple[str, ...] = field(default=())
+    outputs: int = 0
+    """Regression data (no classes): the target's width, which is the model's output width."""
     warnings: tuple[str, ...] = field(default=())
     """What the user should know about how the data was found (e.g. a fallback); printed by the
     runner once the configuration is known to be valid, so an error stays one line."""
 
     @property
     def num_classes(self) -> int:
-        return len(self.classes)
+        """Output width of a model for this data: the classes, or the regression target's width."""
+        return len(self.classes) or self.outputs
+
+    @property
+    def is_classification(self) -> bool:
+        return bool(self.classes)
 
 
 @dataclass(frozen=True)

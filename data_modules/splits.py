@@ -33,6 +33,27 @@ def stratified_split(y: torch.Tensor, fraction: float, seed: int) -> tuple[torch
     return torch.cat(rest).sort().values, torch.cat(held).sort().values
 
 
+def random_split(n: int, fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split indices 0..n-1 into (rest, held_out) with `fraction` held out (regression data)."""
+    perm = torch.randperm(n, generator=_generator(seed))
+    k = round(n * fraction)
+    return perm[k:].sort().values, perm[:k].sort().values
+
+
+def held_out(y: torch.Tensor, fraction: float, seed: int, classification: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rest, held_out): stratified by class for classification, uniform for regression."""
+    return stratified_split(y, fraction, seed) if classification else random_split(len(y), fraction, seed)
+
+
+def subset(y: torch.Tensor, size: int, num_classes: int, seed: int, what: str, classification: bool) -> torch.Tensor:
+    """A class-balanced subset for classification, a uniform random one for regression."""
+    if classification:
+        return balanced_subset(y, size, num_classes, seed, what)
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= len(y):
+        raise DataError(f"{what} {size!r} is not allowed; allowed: 1..{len(y)}")
+    return torch.randperm(len(y), generator=_generator(seed))[:size].sort().values
+
+
 def balanced_subset(y: torch.Tensor, size: int, num_classes: int, seed: int, what: str = "train size") -> torch.Tensor:
     """Indices of `size` examples with exactly size/num_classes per class."""
     counts = torch.bincount(y, minlength=num_classes)
@@ -86,17 +107,17 @@ def trial_splits(
     shuffle train labels. Partitions depend on DATA_SEED only; label shuffling on `seed`."""
     if not 0.0 <= val_fraction < 1.0:
         raise DataError(f"val_fraction {val_fraction!r} is not allowed; use a fraction in [0, 1)")
-    k = bundle.meta.num_classes
+    k, cls = bundle.meta.num_classes, bundle.meta.is_classification
     if bundle.val is not None:  # the data's own validation partition
         train, val = bundle.train, bundle.val
     else:
-        rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
+        rest, held = held_out(bundle.train.y, val_fraction, DATA_SEED, cls)
         train, val = bundle.train.take(rest), bundle.train.take(held)
     if train_size is not None:
-        train = train.take(balanced_subset(train.y, train_size, k, DATA_SEED, "train size"))
+        train = train.take(subset(train.y, train_size, k, DATA_SEED, "train size", cls))
     test = bundle.test
     if test_size is not None:
-        test = test.take(balanced_subset(test.y, test_size, k, DATA_SEED, "test size"))
+        test = test.take(subset(test.y, test_size, k, DATA_SEED, "test size", cls))
     if label_shuffle:
         train = Split(train.x, shuffle_labels(train.y, label_shuffle, seed))
     return TrialData(train, val, test)
@@ -105,16 +126,16 @@ def trial_splits(
 def split_sizes(bundle: DataBundle, val_fraction: float, train_size: int | None, test_size: int | None) -> tuple[int, int, int]:
     """(train, val, test) example counts a trial will get, from the labels alone; raises
     DataError for subset sizes that cannot be class-balanced. Cheap enough to run per grid point."""
-    k = bundle.meta.num_classes
+    k, cls = bundle.meta.num_classes, bundle.meta.is_classification
     if bundle.val is not None:
         train_y, n_val = bundle.train.y, len(bundle.val)
     else:
-        rest, held = stratified_split(bundle.train.y, val_fraction, DATA_SEED)
+        rest, held = held_out(bundle.train.y, val_fraction, DATA_SEED, cls)
         train_y, n_val = bundle.train.y[rest], len(held)
     n_train = len(train_y)
     if train_size is not None:
-        n_train = len(balanced_subset(train_y, train_size, k, DATA_SEED, "train size"))
+        n_train = len(subset(train_y, train_size, k, DATA_SEED, "train size", cls))
     n_test = len(bundle.test)
     if test_size is not None:
-        n_test = len(balanced_subset(bundle.test.y, test_size, k, DATA_SEED, "test size"))
+        n_test = len(subset(bundle.test.y, test_size, k, DATA_SEED, "test size", cls))
     return n_train, n_val, n_test

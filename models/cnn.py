@@ -40,8 +40,8 @@ def conv_out(size: int, kernel: int) -> int:
 
 @register_model("cnn")
 class CNN(nn.Module):
-    """C1 (c1 filters 9x9, valid) - ReLU - S1 max-pool 2x2/2 - C2 (c2 filters 5x5, valid) - ReLU -
-    S2 max-pool 2x2/2 - [dropout] - FC fc - ReLU - [dropout] - FC num_classes.
+    """C1 (c1 filters 9x9, valid) - [BatchNorm] - ReLU - S1 max-pool 2x2/2 - C2 (c2 filters 5x5,
+    valid) - [BatchNorm] - ReLU - S2 max-pool 2x2/2 - dropout - FC fc - ReLU - dropout - FC.
 
     Defaults (50, 60, 300) are the classic CIFAR/MNIST CNN assignment's; its dropout comparison
     uses dropout=0.5. Any image at least 20x20 works: 32x32 -> 24 -> 12 -> 8 -> 4 and
@@ -58,9 +58,12 @@ class CNN(nn.Module):
         c2: int = 60,
         fc: int = 300,
         dropout: float = 0.0,
+        batch_norm: bool = False,
     ):
         super().__init__()
         channels, height, width = _image_shape("cnn", input_shape)
+        if not isinstance(batch_norm, bool):
+            raise ValueError(f"batch_norm must be true or false, got {batch_norm!r}")
         c1, c2, fc = _positive_int("c1", c1), _positive_int("c2", c2), _positive_int("fc", fc)
         num_classes = _positive_int("num_classes", num_classes)
         dropout = _dropout(dropout)
@@ -70,22 +73,23 @@ class CNN(nn.Module):
                 f"cnn input_shape {tuple(input_shape)!r} is too small: height and width must be >= 20 "
                 f"(9x9 conv, 2x2 pool, 5x5 conv, 2x2 pool must leave at least 1x1)"
             )
+        def norm(name: str, c: int) -> list[tuple[str, nn.Module]]:
+            return [(name, nn.BatchNorm2d(c))] if batch_norm else []
+
         self.features = nn.Sequential(OrderedDict([
-            ("C1", nn.Conv2d(channels, c1, self.K1)),
+            ("C1", nn.Conv2d(channels, c1, self.K1)), *norm("bn1", c1),
             ("relu1", nn.ReLU()),
             ("S1", nn.MaxPool2d(2, 2)),
-            ("C2", nn.Conv2d(c1, c2, self.K2)),
+            ("C2", nn.Conv2d(c1, c2, self.K2)), *norm("bn2", c2),
             ("relu2", nn.ReLU()),
             ("S2", nn.MaxPool2d(2, 2)),
         ]))
-        head: list[nn.Module] = [nn.Flatten()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head += [nn.Linear(c2 * side[0] * side[1], fc), nn.ReLU()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(fc, num_classes))
-        self.head = nn.Sequential(*head)
+        # Dropout modules even at rate 0 (identities then): one structure for every rate, so
+        # members with different rates stack into one population (trainables.engines).
+        self.head = nn.Sequential(
+            nn.Flatten(), nn.Dropout(dropout), nn.Linear(c2 * side[0] * side[1], fc), nn.ReLU(),
+            nn.Dropout(dropout), nn.Linear(fc, num_classes),
+        )
 
     @classmethod
     def _s2_side(cls, size: int) -> int:
@@ -148,11 +152,7 @@ class VGG(nn.Module):
                 layers += [nn.Conv2d(channels, item, 3, padding=1, bias=False), nn.BatchNorm2d(item), nn.ReLU()]
                 channels = item
         self.features = nn.Sequential(*layers)
-        head: list[nn.Module] = [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        if dropout > 0:
-            head.append(nn.Dropout(dropout))
-        head.append(nn.Linear(channels, num_classes))
-        self.head = nn.Sequential(*head)
+        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(channels, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))

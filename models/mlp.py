@@ -56,9 +56,9 @@ class MLP(nn.Module):
         layers: list[nn.Module] = [nn.Flatten()]
         fan_in = math.prod(input_shape)
         for size in hidden_sizes(depth, width):
-            layers += [nn.Linear(fan_in, size), act()]
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+            # Dropout even at rate 0 (an identity then): every MLP of one shape has one structure,
+            # so members with different rates stack into one population (trainables.engines).
+            layers += [nn.Linear(fan_in, size), act(), nn.Dropout(dropout)]
             fan_in = size
         layers.append(nn.Linear(fan_in, num_classes))
         self.net = nn.Sequential(*layers)

@@ -123,11 +123,11 @@ class NumpyMLP(nn.Module):
             raise ValueError(f"numpy_mlp trains with NumPy on the CPU, got device {cfg.device!r}; allowed: cpu")
         _check_optimizer(cfg)
 
-    def training_step(self, opt, cfg, x: torch.Tensor, y: torch.Tensor):
-        """The loop's hook: a NumpyStep over the resident training data. `opt` (the loop's
-        optimizer) is not stepped; see NumpyStep. Raises ValueError off the CPU, for an
+    def training_step(self, engine, opt, objective, active, cfg):
+        """The loop's hook: a NumpyStep over the objective's resident training data. `opt` (the
+        loop's optimizer) is not stepped; see NumpyStep. Raises ValueError off the CPU, for an
         optimizer other than sgd, or for a precision other than fp32."""
-        return NumpyStep(self, opt, cfg, x, y)
+        return NumpyStep(engine, opt, objective, active, cfg)
 
 
 def _check_trainable(model: NumpyMLP, cfg, x: torch.Tensor) -> None:
@@ -145,35 +145,36 @@ def _check_optimizer(cfg) -> None:
 
 class NumpyStep(EagerStep):
     """step(idx): gather the batch, NumPy forward / backward, SGD in place on the parameters'
-    memory; loss and correct predictions accumulate in the same tensors as EagerStep.
+    memory; loss and correct predictions accumulate in the same stats as the loop's own step.
 
     SGD follows torch.optim.SGD (dampening 0, no Nesterov): g += weight_decay * p (weights and
     biases), buf = momentum * buf + g (buf = g on the first step), p -= lr * buf. The loop's
     optimizer `opt` is never stepped; its state only stores the momentum buffers (key
     "momentum_buffer", as torch's SGD would), so checkpoints carry them and a resumed run
-    continues exactly. state() (inherited) lists parameters, buffers, accumulators and those
-    velocities; it exists for CUDA graph capture, which never applies on the CPU.
+    continues exactly. A NumPy MLP trains alone (a population of one), on the CPU.
     """
 
-    def __init__(self, model: NumpyMLP, opt: Optimizer, cfg, x: torch.Tensor, y: torch.Tensor):
-        _check_trainable(model, cfg, x)
-        super().__init__(model, opt, x, y)
+    def __init__(self, engine, opt: Optimizer, objective, active: torch.Tensor, cfg):
+        model = engine.model
+        _check_trainable(model, cfg, objective.x)
+        super().__init__(engine, opt, objective, active)
+        self.model = model
         self.lr, self.momentum, self.weight_decay = float(cfg.lr), float(cfg.momentum), float(cfg.weight_decay)
         self.params = list(model.parameters())
         self.arrays = [p.detach().numpy() for p in self.params]  # views: updating them updates the weights
-        self.x_np, self.y_np = x.numpy(), y.numpy()
+        self.x_np, self.y_np = objective.x.numpy(), objective.y[0].numpy()
 
     def zero_grad(self) -> None:  # NumPy gradients are fresh arrays every step
         pass
 
     def update(self, idx: torch.Tensor) -> None:
-        rows = idx.numpy()
+        rows = idx[0].numpy()
         xb = np.asarray(self.x_np[rows], dtype=np.float32)
         yb = self.y_np[rows]
         cache, probs = numpy_forward(self.arrays, xb, self.model.activation)
         self.sgd(numpy_backward(self.arrays, cache, probs, yb))
-        self.loss_sum += cross_entropy(probs, yb) * len(rows)
-        self.correct += int((probs.argmax(1) == yb).sum())
+        self.stats["loss"] += cross_entropy(probs, yb) * len(rows)
+        self.stats["acc"] += int((probs.argmax(1) == yb).sum())
 
     def sgd(self, grads: list[np.ndarray]) -> None:
         """One in-place SGD update of every parameter from its NumPy gradient."""

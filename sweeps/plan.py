@@ -185,12 +185,14 @@ def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
 
 
 
-def decide_fusion(plan: Plan, mode: str, population_size: int) -> None:
-    """Group the plan's points by shape (trainables.population.shape_key) into populations
-    trained with stacked weights, when some group has two or more members; `mode` on makes
+def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population_size: int) -> None:
+    """Group the plan's points by shape (trainables.population.shape_key) into populations that
+    train as one, when some group has two or more members. A group whose model cannot fuse
+    trains one by one (populations of one), with a note saying why; `mode` on makes any
     impossibility an error, off never fuses."""
     if mode == "off":
         return
+    data = Datasets.of(data)
     points = plan.points()
     groups: dict[str, list[dict[str, Any]]] = {}
     for point in points:  # members keep their preset labels and data keys; the trainable resolves them
@@ -202,20 +204,26 @@ def decide_fusion(plan: Plan, mode: str, population_size: int) -> None:
         reason = "ASHA schedules whole trials"
     elif max(len(g) for g in groups.values()) < 2:
         reason = "no two trials share all tensor shapes"
-    else:
-        strip = Datasets({}, dict(plan.sweep.data_axes)).strip
-        expanded = ([expand_presets(strip(p), plan.sweep.presets) for p in g] for g in groups.values())
-        reason = next(filter(None, map(why_not_fusable, expanded)), None)
-    if reason is not None:
+    populations, refused = [], None
+    for group in groups.values() if reason is None else ():
+        expanded = [expand_presets(data.strip(p), plan.sweep.presets) for p in group]
+        why = why_not_fusable(expanded, data.for_config(group[0])) if len(group) > 1 else None
+        refused = refused or why
+        k = 1 if why else -(-len(group) // population_size)  # populations, each at most population_size members
+        size = 1 if why else -(-len(group) // k)
+        populations += [group[i : i + size] for i in range(0, len(group), size)]
+    if reason is None and not any(len(p) > 1 for p in populations):
+        reason = refused
+    if reason is not None or refused:
         if mode == "on":
-            raise UsageError(f"--fuse on is not possible here: {reason}; allowed: --fuse auto or off")
-        return
-    for group in groups.values():
-        k = -(-len(group) // population_size)  # populations, each at most population_size members
-        size = -(-len(group) // k)
-        plan.populations += [group[i : i + size] for i in range(0, len(group), size)]
+            raise UsageError(f"--fuse on is not possible here: {reason or refused}; allowed: --fuse auto or off")
+        if refused:  # a model that cannot fuse is worth a word; the other reasons are routine
+            plan.notes.append(f"not fused: {refused}; those trials run one by one")
+        if reason is not None:
+            return
+    plan.populations = populations
     plan.notes.append(
-        f"fused {len(points)} trials into {len(plan.populations)} population(s) of same-shape models "
+        f"fused {len(points)} trials into {sum(len(p) > 1 for p in populations)} population(s) of same-shape models "
         "trained with stacked weights (--fuse off runs them one by one)"
     )
 

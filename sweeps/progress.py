@@ -10,7 +10,6 @@ from ray.tune import Callback
 
 from analysis.stats import fmt_value
 from trainables import metrics as M
-from trainables.population import MEMBERS
 
 # Decimals a metric prints with, everywhere on the console: losses 4, accuracies 3, seconds 2.
 DECIMALS = {M.TRAIN_LOSS: 4, M.VAL_LOSS: 4, M.TEST_LOSS: 4, M.TRAIN_ACC: 3, M.VAL_ACC: 3, M.TEST_ACC: 3,
@@ -28,51 +27,66 @@ def trial_label(config: dict, keys: list[str]) -> str:
     return " ".join(f"{k}={fmt_value(config.get(k))}" for k in keys) or "trial"
 
 
+def metrics_text(row: dict) -> str:
+    """The losses and accuracies a row has (a regression row has losses only)."""
+    parts = [f"{name} {fmt_metric(key, row[key])}" for name, key in (("loss", M.TRAIN_LOSS), ("val_loss", M.VAL_LOSS))
+             if key in row]
+    parts += [f"{key} {fmt_metric(key, row[key])}" for key in (M.VAL_ACC, M.TEST_ACC) if key in row]
+    return "  ".join(parts)
+
+
 class ProgressLine(Callback):
     """One line per epoch and per finished trial; `total` is the number of trials the run will
     have (Optuna creates them one at a time, so Tune's list is no count of them)."""
 
-    def __init__(self, keys: list[str], max_epochs: int, total: int):
+    def __init__(self, keys: list[str], max_epochs: int, total: int, max_steps: int | None = None):
         # No stream attribute: Tune pickles callbacks with its state, and sys.stdout is looked up per line.
-        self.keys, self.max_epochs, self.total = keys, max_epochs, total
+        self.keys, self.max_epochs, self.total, self.max_steps = keys, max_epochs, total, max_steps
         self.start = time.monotonic()
         self.done = 0
 
     def _say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=sys.stdout, flush=True)
 
+    def _position(self, result: dict) -> str:
+        if self.max_steps:
+            return f"step {result[M.STEP]:>6}/{self.max_steps}"
+        return f"epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
+
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if M.EPOCH not in result:
             return
-        if MEMBERS in result:  # a fused population: one line for all its members
-            rows = result[MEMBERS]
+        rows = result.get(M.MEMBERS)
+        if rows and len(trial.config[M.MEMBERS]) > 1:  # a fused population: one line for all its members
             best = min(rows, key=lambda r: r[M.VAL_LOSS])
             stopped = sum(r[M.STOPPED] for r in rows)
             self._say(
-                f"population of {rows[0][M.FUSED_MEMBERS]:<3} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
+                f"population of {rows[0][M.FUSED_MEMBERS]:<3} {self._position(result)}"
                 f"  {len(rows)} trained, {stopped} stopped  best {trial_label(best['config'], self.keys)}:"
-                f" val_loss {best[M.VAL_LOSS]:.4f} val_acc {best[M.VAL_ACC]:.3f} test_acc {best[M.TEST_ACC]:.3f}"
-                f"  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
+                f" {metrics_text(best)}  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
             )
             return
+        row, config = (rows[0], rows[0]["config"]) if rows else (result, trial.config)
         self._say(
-            f"{trial_label(trial.config, self.keys):<28} epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
-            f"  loss {result[M.TRAIN_LOSS]:.4f}  val_loss {result[M.VAL_LOSS]:.4f}"
-            f"  val_acc {result[M.VAL_ACC]:.3f}  test_acc {result[M.TEST_ACC]:.3f}"
-            f"  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {result[M.DEVICE]}"
+            f"{trial_label(config, self.keys):<28} {self._position(result)}  {metrics_text(row)}"
+            f"  {row[M.EPOCH_TIME_S]:.2f}s/epoch on {row[M.DEVICE]}"
         )
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.done += 1
         last = trial.last_result or {}
-        if MEMBERS in last:
-            self._say(f"population of {len(trial.config[MEMBERS])} finished  ({self.done}/{self.total} trials done)")
+        members = trial.config.get(M.MEMBERS)
+        if members and len(members) > 1:
+            self._say(f"population of {len(members)} finished  ({self.done}/{self.total} trials done)")
             return
-        self._say(
-            f"{trial_label(trial.config, self.keys):<28} finished after {last.get(M.EPOCH, 0)} epochs"
-            f"  test_acc {fmt_metric(M.TEST_ACC, last.get(M.TEST_ACC))}  ({self.done}/{self.total} trials done)"
-        )
+        row = last[M.MEMBERS][0] if M.MEMBERS in last else last
+        config = members[0] if members else trial.config
+        score = next((f"  {key} {fmt_metric(key, row[key])}" for key in (M.TEST_ACC, M.TEST_LOSS) if key in row), "")
+        self._say(f"{trial_label(config, self.keys):<28} finished after {last.get(M.EPOCH, 0)} epochs{score}"
+                  f"  ({self.done}/{self.total} trials done)")
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.done += 1
-        self._say(f"{trial_label(trial.config, self.keys):<28} FAILED (error log in {trial.local_path})")
+        members = trial.config.get(M.MEMBERS)
+        config = members[0] if members and len(members) == 1 else trial.config
+        self._say(f"{trial_label(config, self.keys):<28} FAILED (error log in {trial.local_path})")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from sweeps.cli import UsageError
-from trainables.population import MEMBERS
+from trainables.metrics import MEMBERS
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,42 @@ from trainables import metrics as M
 
 
 @dataclass(frozen=True)
+class Reference:
+    """One result the source experiment reported, checked against this run's results table.
+
+    A value (`check` near, at_least or at_most, with `value` and `tolerance`), a race (reaches:
+    `metric` >= `value` by `epoch`), a shape along a swept axis (increasing, decreasing,
+    linear: R^2 of a straight-line fit >= `tolerance`), or a comparison with another
+    configuration (less_than / greater_than `than`). Ours is the mean over the matching trials
+    (seeds) of each trial's row at `epoch` (its last row when None).
+
+        Reference("test accuracy of the 4 x 800 model after 5 epochs", M.TEST_ACC, 0.9148,
+                  where={"model_size": "large"}, epoch=5, tolerance=0.02, differs="full MNIST; ours: 5k sample")
+    """
+
+    claim: str
+    """The source's statement in words, as the report prints it."""
+    metric: str
+    """A results column (trainables.metrics), e.g. test_acc, time_total_s."""
+    value: float | None = None
+    """The source's number; None for shape and comparison claims."""
+    where: Mapping[str, Any] = field(default_factory=dict)
+    """The configuration the claim is about: setting -> value (an empty map: every trial)."""
+    epoch: int | None = None
+    """The epoch of the value (None: each trial's last row); for `reaches`, the latest epoch allowed."""
+    check: str = "near"
+    """near | at_least | at_most | reaches | increasing | decreasing | linear | less_than | greater_than."""
+    tolerance: float = 0.0
+    """Allowed distance from `value` (the metric's unit); for `linear`, the smallest R^2."""
+    along: str | None = None
+    """The swept setting of a shape claim (increasing, decreasing, linear)."""
+    than: Mapping[str, Any] = field(default_factory=dict)
+    """The other configuration of a comparison claim."""
+    differs: str = ""
+    """What this run does differently from the source (data variant, epochs, hardware)."""
+
+
+@dataclass(frozen=True)
 class Sweep:
     """One experiment: the runner turns it into a Tune run, Parquet tables, plots and a report."""
 
@@ -50,6 +86,10 @@ class Sweep:
     """Config keys that choose the dataset: key -> loader argument (e.g. toy_set -> kind)."""
     description: str = ""
     """One paragraph for the report: what the study shows."""
+    source: str = ""
+    """The source experiment in words (course and year), never a file name."""
+    references: Sequence[Reference] = ()
+    """What the source reported, compared with this run in the report."""
 
     @property
     def axes(self) -> list[str]:

@@ -16,9 +16,10 @@ from sweeps import interrupt
 from sweeps.plan import Plan, resolve
 from sweeps.progress import ProgressLine
 from sweeps.resources import trial_bundle
+from trainables import metrics as M
 from trainables.families import FAMILIES
 from trainables.memory import gpu_share, trial_memory_bytes
-from trainables.population import MEMBERS
+from trainables.metrics import MEMBERS
 from trainables.stoppers import MinDeltaStopper
 
 DISTRIBUTIONS = {"uniform": tune.uniform, "loguniform": tune.loguniform}
@@ -52,8 +53,11 @@ def scheduler(plan: Plan):
         return None
     from ray.tune.schedulers import ASHAScheduler
 
-    # Rungs at epochs 1, 2, 4, ...: halve the field at each rung up to max_epochs.
-    return ASHAScheduler(time_attr="training_iteration", max_t=plan.max_epochs, grace_period=1, reduction_factor=2)
+    # Rungs at epochs (or steps) 1, 2, 4, ...: halve the field at each rung up to the training
+    # length. Not training_iteration: an epoch-0 row (eval_at_start) must not count as a rung.
+    by_steps = plan.fixed.get("max_steps")
+    return ASHAScheduler(time_attr=M.STEP if by_steps else M.EPOCH, max_t=by_steps or plan.max_epochs,
+                         grace_period=1, reduction_factor=2)
 
 
 class TrialResources:
@@ -125,7 +129,8 @@ def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dic
                              gpus=gpus, presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
     )
-    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count)
+    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
+                            plan.fixed.get("max_steps"))
     if args.resume:
         return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True)
     stop = None if plan.populations else min_delta  # a population stops its members itself

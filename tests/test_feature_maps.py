@@ -5,15 +5,13 @@ import sys
 
 from data_modules import load_dataset
 from trainables.checkpoint import save_checkpoint
-from trainables.config import split_config
 from trainables.loop import run_training
 
 
 def test_feature_maps_of_a_trained_cnn(vision_data_dir, tmp_path):
     bundle = load_dataset("cifar10", data_dir=vision_data_dir)
-    cfg, kw = split_config({"model": "cnn", "c1": 6, "c2": 8, "max_epochs": 1, "batch_size": 32})
     states = []
-    run_training(cfg, kw, bundle, lambda m, s: states.append(s))
+    run_training([{"model": "cnn", "c1": 6, "c2": 8, "max_epochs": 1, "batch_size": 32}], bundle, lambda r, s: states.append(s))
     ckpt = save_checkpoint(tmp_path / "checkpoint.pt", states[-1])
     out = tmp_path / "maps"
     proc = subprocess.run([sys.executable, "-m", "analysis.feature_maps", str(ckpt), "--data-dir", str(vision_data_dir),
@@ -25,9 +23,8 @@ def test_feature_maps_of_a_trained_cnn(vision_data_dir, tmp_path):
 
 
 def test_feature_maps_refuses_a_model_without_maps(tmp_path, mnist_sample):
-    cfg, kw = split_config({"max_epochs": 1, "train_size": 100, "width": 8})
     states = []
-    run_training(cfg, kw, mnist_sample, lambda m, s: states.append(s))
+    run_training([{"max_epochs": 1, "train_size": 100, "width": 8}], mnist_sample, lambda r, s: states.append(s))
     ckpt = save_checkpoint(tmp_path / "checkpoint.pt", states[-1])
     proc = subprocess.run([sys.executable, "-m", "analysis.feature_maps", str(ckpt)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -45,9 +42,8 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
     bundle = load_dataset("cifar10", data_dir=vision_data_dir)
     results = tmp_path / "cifar_channels"
     for trial, config in (("cnn1", {"model": "cnn", "c1": 6, "c2": 8}), ("mlp1", {"model": "mlp", "width": 8})):
-        cfg, kw = split_config({**config, "max_epochs": 1, "batch_size": 32})
         states = []
-        run_training(cfg, kw, bundle, lambda m, s: states.append(s))
+        run_training([{**config, "max_epochs": 1, "batch_size": 32}], bundle, lambda r, s: states.append(s))
         folder = results / f"trial_{trial}" / "checkpoint_000000"  # Ray's layout of a trial's checkpoints
         folder.mkdir(parents=True)
         save_checkpoint(folder / "checkpoint.pt", states[-1])

@@ -5,15 +5,14 @@ import torch
 from data_modules import load_dataset
 from trainables import metrics as M
 from trainables.checkpoint import load_checkpoint, rebuild_model, save_checkpoint
-from trainables.config import split_config
 from trainables.loop import run_training
 from tests.conftest import make_mnist_dir
 
 
 def train(bundle, **overrides):
-    cfg, model_kwargs = split_config({"width": 64, "max_epochs": 3, **overrides})
+    """A plain trial (a population of one): its rows and checkpoint states."""
     rows, states = [], []
-    run_training(cfg, model_kwargs, bundle, lambda m, s: (rows.append(m), states.append(s)))
+    run_training([{"width": 64, "max_epochs": 3, **overrides}], bundle, lambda r, s: (rows.extend(r), states.append(s)))
     return rows, states
 
 
@@ -58,9 +57,9 @@ def test_checkpoint_rebuilds_and_resume_continues_identically(mnist_sample, tmp_
     assert state["model"] == "mlp" and state["data"]["variant"] == "mnist-sample-5k"
     assert model(torch.zeros(1, 1, 28, 28)).shape == (1, 10)
 
-    cfg, model_kwargs = split_config({"width": 64, "max_epochs": 4, "train_size": 500, "seed": 3})
     resumed = []
-    run_training(cfg, model_kwargs, mnist_sample, lambda m, s: resumed.append(m), resume=state)
+    run_training([{"width": 64, "max_epochs": 4, "train_size": 500, "seed": 3}], mnist_sample,
+                 lambda r, s: resumed.extend(r), resume=state)
     assert [r[M.EPOCH] for r in resumed] == [3, 4]
     for got, want in zip(resumed, full[2:]):
         assert got[M.TRAIN_LOSS] == pytest.approx(want[M.TRAIN_LOSS], rel=1e-5)
@@ -79,15 +78,20 @@ def test_bf16_autocast_trains_close_to_fp32(mnist_sample):
     assert bf16[-1][M.TRAIN_LOSS] != fp32[-1][M.TRAIN_LOSS]  # autocast really ran in bf16
 
 
-def test_cpu_uses_the_eager_step():
+def test_cpu_uses_the_eager_step(mnist_sample):
+    from trainables.config import split_config
+    from trainables.engines import Single
+    from trainables.objectives import Classification
     from trainables.step import EagerStep, make_step
 
-    model = torch.nn.Linear(4, 3)
+    cfg, _ = split_config({"train_size": 500})
+    task = Classification(mnist_sample, [cfg], torch.device("cpu"))
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    eager = EagerStep(model, opt, torch.randn(10, 4), torch.randint(0, 3, (10,)))
-    step = make_step(eager, (4,), 10, cuda_graph=True)
+    eager = EagerStep(Single(model), opt, task, torch.ones(1))
+    step = make_step(eager, torch.zeros(1, 4, dtype=torch.long), cuda_graph=True)
     assert step is eager
-    step.begin_epoch()
-    step(torch.arange(4))
-    step(torch.arange(4, 6))  # a partial batch of 2
-    assert step.loss_sum.item() > 0 and 0 <= step.correct.item() <= 6
+    step.begin_period()
+    step(torch.arange(4).view(1, 4))
+    step(torch.arange(4, 6).view(1, 2))  # a partial batch of 2
+    assert step.stats["loss"].item() > 0 and 0 <= step.stats["acc"].item() <= 6

@@ -6,10 +6,21 @@ from models import UnknownNameError, create_model, list_models, param_count
 from models.mlp import ACTIVATIONS
 
 
+# Models over token ids instead of images: their arguments and an example batch.
+TOKEN_MODELS = {"rnn_classifier": {"input_shape": (12,), "vocab_size": 30}}
+
+
+def example(name: str, n: int = 5):
+    """(model, input batch) for any registered model."""
+    if name in TOKEN_MODELS:
+        kwargs = TOKEN_MODELS[name]
+        return create_model(name, num_classes=10, **kwargs), torch.randint(0, kwargs["vocab_size"], (n, *kwargs["input_shape"]))
+    return create_model(name, input_shape=(1, 28, 28), num_classes=10), torch.randn(n, 1, 28, 28)
+
+
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_forward_and_backward(name):
-    model = create_model(name, input_shape=(1, 28, 28), num_classes=10)
-    x = torch.randn(5, 1, 28, 28)
+    model, x = example(name)
     out = model(x)
     assert out.shape == (5, 10)
     assert torch.isfinite(out).all()
@@ -34,11 +45,15 @@ def test_mlp_depth_zero_is_logistic_regression():
     assert param_count(create_model("mlp", depth=0, width=[])) == 784 * 10 + 10
 
 
-def test_dropout_layers_present_only_when_asked():
+def test_dropout_rate_zero_unless_asked_and_one_structure_for_every_rate():
     with_dropout = create_model("mlp", dropout=0.5)
     without = create_model("mlp")
-    assert any(isinstance(m, torch.nn.Dropout) for m in with_dropout.modules())
-    assert not any(isinstance(m, torch.nn.Dropout) for m in without.modules())
+    assert {m.p for m in with_dropout.modules() if isinstance(m, torch.nn.Dropout)} == {0.5}
+    assert {m.p for m in without.modules() if isinstance(m, torch.nn.Dropout)} == {0.0}
+    assert with_dropout.state_dict().keys() == without.state_dict().keys()  # members of any rate stack
+    without.train()
+    x = torch.randn(3, 1, 28, 28)
+    assert torch.equal(without(x), without.eval()(x))  # rate 0 is the identity in training too
 
 
 @pytest.mark.parametrize(

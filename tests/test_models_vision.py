@@ -45,11 +45,11 @@ def test_cnn_filter_counts_change_the_count():
     assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
 
 
-def test_cnn_dropout_layers_only_when_asked():
+def test_cnn_dropout_rate_zero_unless_asked():
     def dropouts(m):
         return [d.p for d in m.modules() if isinstance(d, nn.Dropout)]
 
-    assert dropouts(create_model("cnn", input_shape=(3, 32, 32))) == []
+    assert dropouts(create_model("cnn", input_shape=(3, 32, 32))) == [0.0, 0.0]
     # one before each Linear of the FC head
     assert dropouts(create_model("cnn", input_shape=(3, 32, 32), dropout=0.5)) == [0.5, 0.5]
 
@@ -134,6 +134,19 @@ def test_numpy_gradients_equal_autograd(activation, depth):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def numpy_step(model, cfg, x, y, opt=None):
+    """The NumPy MLP's own step over (x, y), as the loop builds it: a population of one."""
+    from trainables.engines import Single
+    from trainables.objectives import Classification
+
+    cpu_x = torch.zeros(x.shape) if x.is_meta else x
+    bundle = DataBundle(train=Split(cpu_x, y), test=Split(cpu_x[:1], y[:1]),
+                        meta=DataMeta(name="toy", variant="toy", input_shape=tuple(x.shape[1:]), classes=("0", "1")))
+    task = Classification(bundle, [TrainConfig(val_fraction=0.0)], torch.device("cpu"))
+    task.x = task.x.to(x.device)  # where the loop would have put the data
+    return model.training_step(Single(model), opt, task, torch.ones(1), cfg)
+
+
 def test_numpy_sgd_matches_torch_sgd():
     torch.manual_seed(0)
     model = create_model("numpy_mlp", input_shape=(2,), num_classes=2, depth=2, width=8, activation="tanh")
@@ -141,14 +154,14 @@ def test_numpy_sgd_matches_torch_sgd():
     x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
     cfg = TrainConfig(model="numpy_mlp", lr=0.1, momentum=0.9, weight_decay=1e-3)
     opt = build_optimizer(model.parameters(), cfg)  # the loop's optimizer: handed in, never stepped
-    step = model.training_step(opt, cfg, x, y)
+    step = numpy_step(model, cfg, x, y, opt)
     assert isinstance(step, NumpyStep)
     twin_opt = torch.optim.SGD(twin.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3, foreach=False)
     batches = [torch.arange(0, 20), torch.arange(20, 40)]
-    step.begin_epoch()
+    step.begin_period()
     expected_loss = 0.0
     for idx in batches:
-        step(idx)
+        step(idx.view(1, -1))
         twin_opt.zero_grad()
         loss = F.cross_entropy(twin(x[idx]), y[idx])
         loss.backward()
@@ -156,7 +169,7 @@ def test_numpy_sgd_matches_torch_sgd():
         expected_loss += loss.item() * len(idx)
     for got, want in zip(model.parameters(), twin.parameters()):
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
-    assert step.loss_sum.item() == pytest.approx(expected_loss, rel=1e-5)
+    assert step.stats["loss"].item() == pytest.approx(expected_loss, rel=1e-5)
     # velocities live where torch's SGD keeps them, so checkpoints carry them; state() lists them
     bufs = [opt.state[p]["momentum_buffer"] for p in model.parameters()]
     for got, p in zip(bufs, twin.parameters()):
@@ -176,21 +189,21 @@ def toy_bundle(n=400, seed=0):
 
 
 def train_numpy(bundle, **overrides):
-    cfg, kw = split_config({"model": "numpy_mlp", "width": 16, "lr": 0.1, "max_epochs": 4, "batch_size": 32,
-                            "weight_decay": 1e-4, "device": "cpu", **overrides})
+    flat = {"model": "numpy_mlp", "width": 16, "lr": 0.1, "max_epochs": 4, "batch_size": 32,
+            "weight_decay": 1e-4, "device": "cpu", **overrides}
     rows, states = [], []
-    run_training(cfg, kw, bundle, lambda m, s: (rows.append(m), states.append(s)))
-    return cfg, kw, rows, states
+    run_training([flat], bundle, lambda r, s: (rows.extend(r), states.append(s)))
+    return flat, rows, states
 
 
 def test_loop_trains_numpy_mlp_and_resumes_identically():
     bundle = toy_bundle()
-    cfg, kw, rows, states = train_numpy(bundle)
+    flat, rows, states = train_numpy(bundle)
     assert rows[-1][M.TRAIN_LOSS] < rows[0][M.TRAIN_LOSS] * 0.8
     assert rows[-1][M.TEST_ACC] > 0.8
     assert rows[0][M.PARAM_COUNT] == 2 * 16 + 16 + 16 * 2 + 2
     resumed = []
-    run_training(cfg, kw, bundle, lambda m, s: resumed.append(m), resume=states[1])
+    run_training([flat], bundle, lambda r, s: resumed.extend(r), resume=states[1])
     assert [r[M.EPOCH] for r in resumed] == [3, 4]
     for got, want in zip(resumed, rows[2:]):  # momentum buffers came back with the checkpoint
         assert got[M.TRAIN_LOSS] == pytest.approx(want[M.TRAIN_LOSS], rel=1e-6)
@@ -211,9 +224,9 @@ def test_numpy_mlp_bad_training_settings(overrides, fragment):
 
 def test_numpy_mlp_refuses_non_cpu_data():
     model = create_model("numpy_mlp", input_shape=(2,), num_classes=2)
-    x = torch.empty(4, 2, device="meta")  # stands in for CUDA, which CI does not have
+    x = torch.zeros(4, 2).to("meta")  # stands in for CUDA, which CI does not have
     with pytest.raises(ValueError, match="CPU"):
-        model.training_step(None, TrainConfig(model="numpy_mlp"), x, torch.zeros(4, dtype=torch.long))
+        numpy_step(model, TrainConfig(model="numpy_mlp"), x, torch.tensor([0, 1, 0, 1]))
 
 
 def test_numpy_mlp_bad_activation_lists_allowed():

@@ -100,22 +100,24 @@ def test_training_never_imports_torch_dynamo():
 def test_warm_up_then_restore_equals_a_fresh_optimizer(name):
     """What CUDA graph capture does around its warm-up steps (trainables.step.capture), checked
     on the CPU: the restored model and zeroed slots then train exactly like fresh ones."""
-    from trainables.step import EagerStep, restore, snapshot
+    from trainables.step import restore, snapshot
 
     cfg = SimpleNamespace(optimizer=name, lr=LR[name], momentum=0.9, weight_decay=1e-3)
     x, y = torch.randn(64, 6, generator=torch.Generator().manual_seed(2)), torch.arange(64) % 3
     batches = [torch.arange(i, i + 16) for i in range(0, 64, 16)]
 
+    def state(model, opt):  # what EagerStep.state() lists: weights and optimizer slots
+        return [*model.parameters(), *(v for slots in opt.state.values() for v in slots.values())]
+
     fresh = net()
-    fresh_step = EagerStep(fresh, build_optimizer(fresh.parameters(), cfg), x, y)
+    fresh_opt = build_optimizer(fresh.parameters(), cfg)
     warmed = net()
-    warmed_step = EagerStep(warmed, build_optimizer(warmed.parameters(), cfg), x, y)
-    before = snapshot(warmed_step.state())
-    for idx in batches[:3]:  # warm-up: creates the slots and moves the weights
-        warmed_step(idx)
-    restore(warmed_step.state(), before)
+    warmed_opt = build_optimizer(warmed.parameters(), cfg)
+    before = snapshot(state(warmed, warmed_opt))
+    train(warmed, warmed_opt, [(x[i], y[i]) for i in batches[:3]])  # warm-up: creates the slots and moves the weights
+    restore(state(warmed, warmed_opt), before)
     for idx in batches * 2:
-        fresh_step(idx)
-        warmed_step(idx)
+        train(fresh, fresh_opt, [(x[idx], y[idx])])
+        train(warmed, warmed_opt, [(x[idx], y[idx])])
     for p, q in zip(warmed.parameters(), fresh.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-6, atol=1e-7)

@@ -60,11 +60,12 @@ def test_split_config_types_and_rejects_unknown_keys():
         split_config({"momentum": 1.5})
 
 
-def fusion_of(module, *argv, mode="auto", size=32):
+def fusion_of(module, *argv, mode="auto", size=32, data=None):
+    from data_modules import load_dataset
     from sweeps.plan import decide_fusion
 
     plan = plan_for(module, *argv)
-    decide_fusion(plan, mode, size)
+    decide_fusion(plan, data or load_dataset("mnist"), mode, size)
     return plan
 
 

@@ -42,6 +42,9 @@ class TrainConfig:
     """Training minibatch size."""
     max_epochs: int = 5
     """Upper bound on epochs; stoppers and ASHA may end a trial earlier."""
+    max_steps: int | None = None
+    """When set, training length in optimizer steps instead of epochs (max_epochs is then
+    ignored, and eval_every and checkpoint_every count steps)."""
     seed: int = 0
     """Seeds torch, numpy and Python at the trial's start (a search axis with --repeats)."""
     val_fraction: float = 0.1
@@ -55,9 +58,17 @@ class TrainConfig:
     drop_last: bool = False
     """Drop the last partial batch of each epoch (off: every sample is seen every epoch)."""
     checkpoint_every: int = 1
-    """Save a checkpoint every k epochs (and always at the last epoch)."""
+    """Save a checkpoint every k epochs or steps (and always at the last)."""
     eval_every: int = 1
-    """Evaluate and report every k epochs (and always at the last); the toy study uses 10."""
+    """Evaluate and report every k epochs or steps (and always at the last); the toy study uses 10."""
+    eval_at_start: bool = False
+    """Evaluate the untrained model first: a row at epoch 0 / step 0, as the sources' tables have."""
+    clip_grad_norm: float | None = None
+    """Scale each member's whole gradient down to at most this L2 norm before every update."""
+    track_grad_norm: bool = False
+    """Report grad_norm: the mean L2 norm of the whole gradient (before clipping) per row."""
+    record_weights_every: int | None = None
+    """Save the flattened weights every k epochs (and at epoch 0) as tensor files (trajectories)."""
     device: str = "auto"
     """auto (CUDA when the trial was granted a GPU), cpu or cuda."""
     precision: str = "fp32"
@@ -69,6 +80,15 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def length(self) -> int:
+        """Training length in its unit: steps when max_steps is set, else epochs."""
+        return self.max_steps or self.max_epochs
+
+    @property
+    def unit(self) -> str:
+        return "step" if self.max_steps else "epoch"
 
 
 TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
@@ -97,12 +117,15 @@ def validate_train_config(c: TrainConfig) -> TrainConfig:
         v = getattr(c, key)
         _check(_is_int(v) and v > 0, key, v, "use a positive integer")
     _check(_is_int(c.seed) and c.seed >= 0, "seed", c.seed, "use an integer >= 0")
-    for key in ("train_size", "test_size"):
+    for key in ("train_size", "test_size", "max_steps", "record_weights_every"):
         v = getattr(c, key)
         _check(v is None or (_is_int(v) and v > 0), key, v, "use a positive integer or leave it unset")
+    clip = c.clip_grad_norm
+    _check(clip is None or (isinstance(clip, (int, float)) and not isinstance(clip, bool) and math.isfinite(clip) and clip > 0),
+           "clip_grad_norm", clip, "use a positive number or leave it unset")
     _check(0 <= c.label_shuffle <= 1, "label_shuffle", c.label_shuffle, "use a fraction in [0, 1]")
     _check(0 <= c.val_fraction < 1, "val_fraction", c.val_fraction, "use a fraction in [0, 1)")
-    for key in ("drop_last", "tf32", "cuda_graph"):
+    for key in ("drop_last", "tf32", "cuda_graph", "eval_at_start", "track_grad_norm"):
         _check(isinstance(getattr(c, key), bool), key, getattr(c, key), "use true or false")
     return c
 

@@ -2,6 +2,7 @@
 these, because a mistyped metric string silently disables a scheduler."""
 
 EPOCH = "epoch"
+STEP = "step"  # optimizer steps taken so far (0 before the first update)
 TRAIN_LOSS = "train_loss"
 TRAIN_ACC = "train_acc"
 VAL_LOSS = "val_loss"
@@ -15,10 +16,13 @@ TRAIN_SAMPLES = "train_samples"  # examples trained on this epoch (all of them u
 PARAM_COUNT = "param_count"
 DEVICE = "device"
 DEVICE_NAME = "device_name"
+GRAD_NORM = "grad_norm"  # mean L2 norm of the whole gradient over the steps since the last row (track_grad_norm)
+BITS_PER_CHAR = "bits_per_char"  # language models: validation cross-entropy in bits (nats / ln 2)
 
-# What the loop reports every epoch, in this order.
+# What the loop reports for a classification trial every epoch, in this order (other
+# objectives report their own metrics in place of the accuracies: trainables.objectives).
 EPOCH_METRICS = (
-    EPOCH, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, TEST_LOSS, TEST_ACC,
+    EPOCH, STEP, TRAIN_LOSS, TRAIN_ACC, VAL_LOSS, VAL_ACC, TEST_LOSS, TEST_ACC,
     EPOCH_TIME_S, TIME_TOTAL_S, SAMPLES_PER_S, TRAIN_SAMPLES, PARAM_COUNT, DEVICE, DEVICE_NAME,
 )
 
@@ -38,6 +42,7 @@ TRIAL_ID = "trial_id"
 FUSED_MEMBERS = "fused_members"  # members trained together in the population this row's trial was in
 MEMBER = "member"  # the member's index in its population
 STOPPED = "stopped"  # the member was stopped (min-delta) at this epoch
+MEMBERS = "members"  # a fused trial's config and results list its members
 POPULATION_COLUMNS = (FUSED_MEMBERS, MEMBER, STOPPED)
 
 # Whether a metric is better when smaller ("min") or larger ("max").

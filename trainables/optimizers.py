@@ -124,6 +124,71 @@ class Adagrad(Optimizer):
         torch._foreach_addcdiv_(params, grads, std, value=-self.lr)
 
 
+class MemberOptimizer(Optimizer):
+    """The same four update rules for a population: parameters are stacked (member, ...) and
+    lr, momentum and weight decay are (P,) vectors, one value per member. `active` (P,) masks
+    the update of stopped members. In-place arithmetic (no temporaries the size of the
+    population's weights beyond one per rule), no host reads: capturable in a CUDA graph."""
+
+    def __init__(self, kind: str, params, lr: torch.Tensor, momentum: torch.Tensor, weight_decay: torch.Tensor,
+                 active: torch.Tensor, betas=(0.9, 0.999), alpha: float = 0.99, eps: float | None = None):
+        super().__init__(params, lr=0.0)
+        if kind not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {kind!r}; allowed: {', '.join(OPTIMIZERS)}")
+        self.kind, self.active, self.betas, self.alpha = kind, active, betas, alpha
+        self.eps = eps if eps is not None else (1e-10 if kind == "adagrad" else 1e-8)  # torch.optim's defaults
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay  # (P,) each
+        self.decay = bool((weight_decay != 0).any())  # decided once: no host sync inside a CUDA graph
+        self.has_momentum = bool((momentum != 0).any())
+
+    @staticmethod
+    def per_member(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return v.view(-1, *([1] * (like.dim() - 1)))
+
+    def update(self, params, grads) -> None:
+        for p, g in zip(params, grads):  # g is consumed: p.grad is dropped below
+            if self.decay:
+                g.addcmul_(self.per_member(self.weight_decay, p), p)
+            getattr(self, "_" + self.kind)(p, g, self.per_member(self.lr * self.active, p))
+            p.grad = None
+
+    def _sgd(self, p, g, lr):
+        st = self.state[p]
+        if self.has_momentum:  # torch.optim.SGD: buf = g on the first step, then m * buf + g
+            if "momentum_buffer" in st:
+                g = st["momentum_buffer"].mul_(self.per_member(self.momentum, p)).add_(g)
+            st["momentum_buffer"] = g
+        p.addcmul_(lr, g, value=-1)
+
+    def _adam(self, p, g, lr):
+        b1, b2 = self.betas
+        (steps,) = self.slots("step", [p], lambda p: torch.zeros((), device=p.device))
+        (m,), (v,) = self.slots("exp_avg", [p]), self.slots("exp_avg_sq", [p])
+        steps += 1
+        m.lerp_(g, 1 - b1)
+        v.mul_(b2).addcmul_(g, g, value=1 - b2)
+        update = v.sqrt().div_((1 - b2**steps).sqrt()).add_(self.eps)  # the one temporary
+        torch.div(m, update, out=update)
+        p.addcmul_(lr / (1 - b1**steps), update, value=-1)
+
+    def _rmsprop(self, p, g, lr):
+        (square_avg,) = self.slots("square_avg", [p])
+        square_avg.mul_(self.alpha).addcmul_(g, g, value=1 - self.alpha)
+        avg = square_avg.sqrt().add_(self.eps)
+        if self.has_momentum:
+            (buf,) = self.slots("momentum_buffer", [p])
+            buf.mul_(self.per_member(self.momentum, p)).addcdiv_(g, avg)
+            p.addcmul_(lr, buf, value=-1)
+        else:
+            p.addcmul_(lr, avg.reciprocal_().mul_(g), value=-1)
+
+    def _adagrad(self, p, g, lr):
+        (sums,) = self.slots("sum", [p])
+        sums.addcmul_(g, g)
+        std = sums.sqrt().add_(self.eps)
+        p.addcmul_(lr, std.reciprocal_().mul_(g), value=-1)
+
+
 OPTIMIZERS = {
     "sgd": lambda params, c: SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
     "adam": lambda params, c: Adam(params, lr=c.lr, weight_decay=c.weight_decay),

@@ -11,7 +11,8 @@ import logging
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
+
+from trainables.engines import member_norms, scale_grads
 
 log = logging.getLogger(__name__)
 _warned: set[str] = set()
@@ -24,62 +25,78 @@ def warn_once(reason: str) -> None:
 
 
 class EagerStep:
-    """step(idx): gather the batch on the device, forward, backward, update; loss and correct
-    predictions accumulate on the device (no host sync per batch). Subclasses (the fused
-    population) override update(), state() and zero_grad()."""
+    """step(drawn): build the batch on the device from what the sampler drew, forward every
+    member, backward, optionally measure and clip each member's gradient norm, update. Loss
+    and metric sums accumulate on the device in `stats` (no host sync per batch). A stopped
+    member (active 0) contributes no gradient and its update is masked by the optimizer."""
 
-    def __init__(self, model, opt, x: torch.Tensor, y: torch.Tensor, bf16: bool = False):
-        self.model, self.opt, self.x, self.y = model, opt, x, y
-        self.autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=False)
-        self.loss_sum = torch.zeros((), device=x.device)
-        self.correct = torch.zeros((), device=x.device, dtype=torch.long)
+    def __init__(self, engine, opt, objective, active: torch.Tensor, *, bf16: bool = False,
+                 clip: float | None = None, track_norm: bool = False):
+        self.engine, self.opt, self.objective, self.active = engine, opt, objective, active
+        self.device = active.device
+        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bf16, cache_enabled=False)
+        self.clip, self.track_norm = clip, track_norm
+        self.stats = objective.new_stats(self.device)
+        if track_norm:
+            self.stats["grad_norm"] = torch.zeros(engine.size, device=self.device)
 
-    def begin_epoch(self) -> None:
-        self.loss_sum.zero_()
-        self.correct.zero_()
+    def begin_period(self) -> None:
+        for t in self.stats.values():
+            t.zero_()
 
     def zero_grad(self) -> None:
         self.opt.zero_grad(set_to_none=True)
 
-    def update(self, idx: torch.Tensor) -> None:
-        xb, yb = self.x.index_select(0, idx), self.y.index_select(0, idx)  # ~15% faster than x[idx] on CPU
+    def update(self, drawn: torch.Tensor) -> None:
+        x, y = self.objective.batch(drawn)
         with self.autocast:
-            out = self.model(xb)
-            loss = F.cross_entropy(out.float(), yb)
-        loss.backward()
+            out = self.engine.forward(x, train=True)
+            losses = self.objective.loss(out.float(), y)
+        # members' losses are independent: one backward for all; P = 1 needs no mask
+        (losses.sum() if self.engine.size == 1 else (losses * self.active).sum()).backward()
+        if self.clip or self.track_norm:
+            self.measure_and_clip()
         self.opt.step()
-        self.loss_sum += loss.detach() * idx.numel()
-        self.correct += (out.detach().argmax(1) == yb).sum()
+        self.objective.accumulate(self.stats, losses, out, y)
+
+    def measure_and_clip(self) -> None:
+        params = self.engine.parameters()
+        grads = [p.grad for p in params if p.grad is not None]
+        norms = member_norms(grads, self.engine.stacked)
+        if self.track_norm:
+            self.stats["grad_norm"] += norms
+        if self.clip:  # torch.nn.utils.clip_grad_norm_'s rule, per member
+            scale_grads(grads, torch.clamp(self.clip / (norms + 1e-6), max=1.0), self.engine.stacked)
 
     def state(self) -> list[torch.Tensor]:
         """Every tensor a step mutates (what capture() must restore after its warm-up)."""
-        tensors = [*self.model.parameters(), *self.model.buffers(), self.loss_sum, self.correct]
+        tensors = [*self.engine.parameters(), *self.engine.buffers(), *self.stats.values()]
         for slots in self.opt.state.values():
             tensors += [v for v in slots.values() if torch.is_tensor(v)]
         return tensors
 
-    def __call__(self, idx: torch.Tensor) -> None:
+    def __call__(self, drawn: torch.Tensor) -> None:
         self.zero_grad()
-        self.update(idx)
+        self.update(drawn)
 
 
 class GraphStep:
-    """An EagerStep's update captured once as a CUDA graph for index batches of one shape;
+    """An EagerStep's update captured once as a CUDA graph for drawn batches of one shape;
     other shapes (the last partial batch) run eagerly on the same tensors."""
 
-    def __init__(self, eager: EagerStep, idx_shape: tuple[int, ...]):
+    def __init__(self, eager: EagerStep, example: torch.Tensor):
         self.eager = eager
-        self.static_idx = torch.zeros(idx_shape, dtype=torch.long, device=eager.x.device)
-        self.graph = capture(lambda: eager.update(self.static_idx), eager.state, eager.zero_grad)
+        self.static = torch.zeros_like(example)
+        self.graph = capture(lambda: eager.update(self.static), eager.state, eager.zero_grad)
 
-    def __getattr__(self, name):  # loss_sum, correct, begin_epoch, x, model ... of the eager step
+    def __getattr__(self, name):  # stats, begin_period, engine ... of the eager step
         return getattr(self.eager, name)
 
-    def __call__(self, idx: torch.Tensor) -> None:
-        if idx.shape != self.static_idx.shape:
-            self.eager(idx)
+    def __call__(self, drawn: torch.Tensor) -> None:
+        if drawn.shape != self.static.shape:
+            self.eager(drawn)
             return
-        self.static_idx.copy_(idx)
+        self.static.copy_(drawn)
         self.graph.replay()
 
 
@@ -125,15 +142,13 @@ def restore(tensors: list[torch.Tensor], before: dict[int, torch.Tensor]) -> Non
             t.zero_()
 
 
-def make_step(eager: EagerStep, idx_shape: tuple[int, ...], n_examples: int, cuda_graph: bool = True):
-    """The step as a GraphStep on CUDA when asked and capture works, else `eager` (reason logged once)."""
-    if not cuda_graph or eager.x.device.type != "cuda":
-        return eager
-    if n_examples < idx_shape[-1]:
-        warn_once(f"fewer training examples ({n_examples}) than one batch ({idx_shape[-1]})")
+def make_step(eager: EagerStep, example: torch.Tensor, cuda_graph: bool = True):
+    """The step as a GraphStep on CUDA when asked and capture works, else `eager` (reason logged
+    once). `example` is a full-size draw of the sampler (its shape and dtype are captured)."""
+    if not cuda_graph or eager.device.type != "cuda":
         return eager
     try:
-        return GraphStep(eager, idx_shape)
+        return GraphStep(eager, example)
     except Exception as e:  # capture is impossible for some models/optimizers: say why, train anyway
         torch.cuda.synchronize()
         warn_once(f"{type(e).__name__}: {e}".splitlines()[0])

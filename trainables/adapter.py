@@ -1,9 +1,11 @@
-"""Ray Tune adapter for the classification family: config dict -> typed config -> the loop
-(or the fused population loop).
+"""The Ray Tune adapter of every experiment family: config dict -> the one loop, with the
+family's objective (trainables.objectives).
 
-Reports through `ray.tune.report`, attaches a self-describing checkpoint every k epochs and
-at the end, and resumes from `ray.tune.get_checkpoint()`. Data and provenance arrive once
-through the object store (`tune.with_parameters`).
+Reports through `ray.tune.report`, attaches a self-describing checkpoint every k epochs and at
+the end, and resumes from `ray.tune.get_checkpoint()`. Data and provenance arrive once through
+the object store (`tune.with_parameters`). A config listing `members` is a fused population:
+its rows go out under `members`, one per member, and collection expands them into ordinary
+trial rows; any other config is a plain trial reporting a flat row.
 """
 from __future__ import annotations
 
@@ -21,10 +23,11 @@ from data_modules import DataBundle
 from data_modules.collection import Datasets
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
-from trainables.config import expand_presets, split_config
+from trainables.config import expand_presets
 from trainables.loop import run_training
-from trainables.population import MEMBERS, run_population
 from trainables.provenance import versions
+
+ROW_ONLY = ("config", *M.POPULATION_COLUMNS)  # what a plain trial's flat row leaves out
 
 
 def _quiet_checkpoint_logs() -> None:
@@ -56,13 +59,23 @@ def _restored() -> dict[str, Any] | None:
         return load_checkpoint(Path(folder) / CHECKPOINT_FILE)
 
 
-def _tune_reporter(data: DataBundle, provenance: Mapping[str, str]):
-    """report(metrics, state) for the loops: stamps provenance, attaches state as a checkpoint."""
+def tune_result(rows: list[dict[str, Any]], fused: bool) -> dict[str, Any]:
+    """What Tune gets for one evaluation: a plain trial's row, or a population's summary (the
+    best member's validation loss for schedulers, the time it took) with every member's row."""
+    if not fused:
+        return {k: v for k, v in rows[0].items() if k not in ROW_ONLY}
+    return {M.EPOCH: rows[0][M.EPOCH], M.STEP: rows[0][M.STEP], M.VAL_LOSS: min(r[M.VAL_LOSS] for r in rows),
+            M.EPOCH_TIME_S: sum(r[M.EPOCH_TIME_S] for r in rows), M.MEMBERS: rows}
+
+
+def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool):
+    """report(rows, state) for the loop: stamps provenance, attaches state as a checkpoint."""
     stamp = {**provenance, **versions(), M.DATASET: data.meta.name, M.VARIANT: data.meta.variant}
 
-    def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
+    def report(rows: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
+        result = tune_result(rows, fused)
         # time_this_iter_s makes Tune's own time_total_s equal the loop's (Tune overwrites it).
-        row = {**metrics, **stamp, "time_this_iter_s": metrics[M.EPOCH_TIME_S]}
+        row = {**result, **stamp, "time_this_iter_s": result[M.EPOCH_TIME_S]}
         if state is None:
             tune.report(row)
             return
@@ -81,26 +94,24 @@ def _cap_gpu_memory(gpus: float) -> None:
         torch.cuda.set_per_process_memory_fraction(gpus)
 
 
-def classification_trainable(
-    config: Mapping[str, Any], *, data: Datasets | DataBundle, provenance: Mapping[str, str], cpus: float = 1,
-    gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
+def run_trial(
+    config: Mapping[str, Any], *, objective: str, data: Datasets | DataBundle, provenance: Mapping[str, str],
+    cpus: float = 1, gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
     member_stop: Stopper | None = None,
 ) -> None:
-    """One trial; or, when the config lists `members`, one fused population of same-shape trials
-    (trainables.population), each member stopped by its own copy of `member_stop`'s rule."""
+    """One trial: one configuration, or the `members` of a fused population, each member
+    stopped by its own copy of `member_stop`'s rule."""
     _quiet_checkpoint_logs()
     _cap_gpu_memory(gpus)
     data = Datasets.of(data)
-    members = config.get(MEMBERS)
-    bundle = data.for_config(members[0] if members else config)  # a population shares its data
-    report = _tune_reporter(bundle, provenance)
+    fused = M.MEMBERS in config
+    flats = config[M.MEMBERS] if fused else [config]
+    bundle = data.for_config(flats[0])  # a population shares its data
+    flats = [expand_presets(data.strip(f), presets or {}) for f in flats]
     try:
-        if members:
-            members = [expand_presets(data.strip(m), presets or {}) for m in members]
-            run_population(members, bundle, report, threads=int(cpus), member_stop=member_stop, resume=_restored())
-            return
-        cfg, model_kwargs = split_config(expand_presets(data.strip(config), presets or {}))
-        run_training(cfg, model_kwargs, bundle, report, threads=int(cpus), resume=_restored())
+        run_training(flats, bundle, _tune_reporter(bundle, provenance, fused), objective=objective, threads=int(cpus),
+                     member_stop=member_stop if fused else None, resume=_restored(),
+                     artifacts_dir=tune.get_context().get_trial_dir())
     except torch.OutOfMemoryError:
         total = torch.cuda.get_device_properties(0).total_memory / 2**30
         raise RuntimeError(

@@ -1,0 +1,168 @@
+"""The source's numbers beside ours: each Reference of a sweep (sweeps.spec) checked against
+the results table, with a verdict. Parquet in, a small table out; nothing here trains.
+
+    table = check_references(results, SWEEP.references)   # one row per reference
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from analysis.stats import mean_ci
+from sweeps.spec import Reference
+from trainables import metrics as M
+
+COLUMNS = ("claim", "source", "ours", "difference", "verdict", "differs")
+REPRODUCED, NOT_REPRODUCED, NO_DATA = "reproduced", "not reproduced", "no data"
+
+
+def matching(results: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
+    """Rows whose settings equal `where` (lists compare as the tables store them: 128-64)."""
+    mask = pd.Series(True, index=results.index)
+    for key, value in where.items():
+        if key not in results:
+            return results.iloc[0:0]
+        cell = "-".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+        column = results[key]
+        mask &= column.astype(str) == str(cell) if isinstance(cell, str) else np.isclose(pd.to_numeric(column, errors="coerce"), cell)
+    return results[mask]
+
+
+def per_trial(rows: pd.DataFrame, metric: str, epoch: int | None) -> pd.Series:
+    """Each trial's value of `metric` at `epoch` (its last row when None)."""
+    if rows.empty or metric not in rows:
+        return pd.Series(dtype=float)
+    if epoch is not None:
+        rows = rows[rows[M.EPOCH] == epoch]
+    last = rows.sort_values(M.EPOCH).groupby(M.TRIAL_ID).tail(1)
+    return pd.to_numeric(last[metric], errors="coerce").dropna()
+
+
+def _summary(values: pd.Series) -> tuple[float, str]:
+    mean, half, n = mean_ci(values)
+    if n == 0:
+        return math.nan, "no matching trials"
+    spread = f" ± {half:.4g}" if not math.isnan(half) else ""
+    return mean, f"{mean:.4g}{spread} (n={n})"
+
+
+def _value(ref: Reference, results: pd.DataFrame, test: Callable[[float], bool]):
+    mean, text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
+    if math.isnan(mean):
+        return text, "", None
+    return text, f"{mean - ref.value:+.4g}", test(mean)
+
+
+def _near(ref, results):
+    return _value(ref, results, lambda m: abs(m - ref.value) <= ref.tolerance)
+
+
+def _at_least(ref, results):
+    return _value(ref, results, lambda m: m >= ref.value - ref.tolerance)
+
+
+def _at_most(ref, results):
+    return _value(ref, results, lambda m: m <= ref.value + ref.tolerance)
+
+
+def _reaches(ref, results):
+    """The first epoch at which the mean over seeds reaches `value` is no later than `epoch`."""
+    rows = matching(results, ref.where)
+    if rows.empty or ref.metric not in rows:
+        return "no matching trials", "", None
+    curve = rows.groupby(M.EPOCH)[ref.metric].mean().sort_index()
+    reached = curve[curve >= ref.value - ref.tolerance]
+    if reached.empty:
+        return f"not reached (best {curve.max():.4g})", "", False
+    first = int(reached.index[0])
+    return f"epoch {first}", f"{first - ref.epoch:+d} epochs", first <= ref.epoch
+
+
+def _along(ref, results) -> pd.Series:
+    """Mean of each trial's value per value of the swept setting, in the setting's order."""
+    rows = matching(results, ref.where)
+    if rows.empty or ref.along not in rows or ref.metric not in rows:
+        return pd.Series(dtype=float)
+    if ref.epoch is not None:
+        rows = rows[rows[M.EPOCH] == ref.epoch]
+    last = rows.sort_values(M.EPOCH).groupby(M.TRIAL_ID).tail(1)
+    return last.groupby(ref.along)[ref.metric].mean().sort_index()
+
+
+def _monotone(sign: int):
+    def check(ref, results):
+        curve = _along(ref, results)
+        if len(curve) < 2:
+            return "fewer than two values", "", None
+        steps = np.diff(curve.to_numpy()) * sign
+        text = " -> ".join(f"{v:.4g}" for v in curve)
+        return text, "", bool((steps >= -ref.tolerance).all())
+    return check
+
+
+def _linear(ref, results):
+    curve = _along(ref, results)
+    if len(curve) < 3:
+        return "fewer than three values", "", None
+    x, y = np.asarray(curve.index, dtype=float), curve.to_numpy(dtype=float)
+    slope, intercept = np.polyfit(x, y, 1)
+    residual = ((y - (slope * x + intercept)) ** 2).sum()
+    total = ((y - y.mean()) ** 2).sum()
+    r2 = 1.0 - residual / total if total > 0 else 1.0
+    return f"R² {r2:.3f}, slope {slope:.4g} per unit", "", r2 >= ref.tolerance
+
+
+def _compare(sign: int):
+    def check(ref, results):
+        mine, mine_text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
+        other, other_text = _summary(per_trial(matching(results, ref.than), ref.metric, ref.epoch))
+        if math.isnan(mine) or math.isnan(other):
+            return "no matching trials", "", None
+        return f"{mine_text} vs {other_text}", f"{mine - other:+.4g}", (mine - other) * sign > 0
+    return check
+
+
+CHECKS: dict[str, Callable[[Reference, pd.DataFrame], tuple[str, str, bool | None]]] = {
+    "near": _near, "at_least": _at_least, "at_most": _at_most, "reaches": _reaches,
+    "increasing": _monotone(+1), "decreasing": _monotone(-1), "linear": _linear,
+    "less_than": _compare(-1), "greater_than": _compare(+1),
+}
+
+
+def source_text(ref: Reference) -> str:
+    if ref.check in ("near", "at_least", "at_most"):
+        bound = {"near": "±", "at_least": "≥ -", "at_most": "≤ +"}[ref.check]
+        return f"{ref.value:.4g} ({bound}{ref.tolerance:.2g})"
+    if ref.check == "reaches":
+        return f"{ref.value:.4g} by epoch {ref.epoch}"
+    return {"linear": f"linear (R² ≥ {ref.tolerance:g})", "less_than": "lower", "greater_than": "higher"}.get(ref.check, ref.check)
+
+
+def check_references(results: pd.DataFrame, references: Sequence[Reference]) -> pd.DataFrame:
+    """One row per reference: claim, the source's value, ours, the difference, the verdict."""
+    rows = []
+    for ref in references:
+        ours, difference, ok = CHECKS[ref.check](ref, results)
+        verdict = NO_DATA if ok is None else (REPRODUCED if ok else NOT_REPRODUCED)
+        rows.append(dict(zip(COLUMNS, (ref.claim, source_text(ref), ours, difference, verdict, ref.differs))))
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def check_declaration(references: Sequence[Reference]) -> list[str]:
+    """Problems with a sweep's references that need no results: unknown checks, missing values."""
+    problems = []
+    for ref in references:
+        if ref.check not in CHECKS:
+            problems.append(f"{ref.claim!r}: check {ref.check!r} is not one of {', '.join(CHECKS)}")
+        if ref.check in ("near", "at_least", "at_most", "reaches") and ref.value is None:
+            problems.append(f"{ref.claim!r}: a {ref.check} check needs a value")
+        if ref.check in ("increasing", "decreasing", "linear") and not ref.along:
+            problems.append(f"{ref.claim!r}: a {ref.check} check needs `along`")
+        if ref.check in ("less_than", "greater_than") and not ref.than:
+            problems.append(f"{ref.claim!r}: a {ref.check} check needs `than`")
+        if ref.check == "reaches" and ref.epoch is None:
+            problems.append(f"{ref.claim!r}: a reaches check needs an epoch")
+    return problems

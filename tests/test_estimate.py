@@ -1,0 +1,41 @@
+"""The cost preview: trial lengths from the plan, timings on this machine, packing onto slots."""
+import pytest
+
+from sweeps.estimate import RAY_START_S, estimate_plan, jobs_of, makespan
+from tests.test_plan import fusion_of, plan_for
+
+
+def test_makespan_packs_longest_first():
+    assert makespan([4, 3, 3, 2], 2) == 6  # {4, 2} and {3, 3}
+    assert makespan([5, 1, 1], 3) == 5 and makespan([1, 1, 1], 1) == 3
+
+
+def test_jobs_have_the_plans_steps_and_rows(mnist_sample):
+    from sweeps import mnist_train_size
+
+    plan = plan_for(mnist_train_size, "--set", "eval_every=2", "--max-epochs", "6")
+    jobs = jobs_of(plan, mnist_sample)
+    assert [j.steps for j in jobs] == [500 // 10 * 6, 1000 // 10 * 6, 1500 // 10 * 6, 2000 // 10 * 6]
+    assert all(j.rows == 3 for j in jobs) and len({j.flops for j in jobs}) == 1  # same model, same batch
+
+
+def test_estimate_times_the_extremes_and_adds_the_fixed_costs(mnist_sample):
+    from sweeps import mnist_width
+
+    plan = plan_for(mnist_width, "--max-epochs", "1", "--set", "train_size=200")
+    estimate = estimate_plan(plan, mnist_sample, cpus_per_trial=1.0, gpus_per_trial=0.0, cpus=2)
+    assert estimate.slots == 2 and len(estimate.jobs) == 5
+    assert [t.split(":")[0] for t in estimate.timed] == ["width=800", "width=50"]  # costliest and cheapest
+    seconds = [j.seconds for j in estimate.jobs]
+    by_width = {j.points[0]["width"]: j.seconds for j in estimate.jobs}
+    assert by_width[800] > by_width[50] > 0
+    assert estimate.wall_s == pytest.approx(RAY_START_S + makespan(seconds, 2) + 2.0)
+    assert any("estimated wall time" in line for line in estimate.lines())
+
+
+def test_a_fused_population_is_one_job(mnist_sample):
+    from sweeps import mnist_momentum
+
+    plan = fusion_of(mnist_momentum, "--max-epochs", "1", data=mnist_sample)
+    jobs = jobs_of(plan, mnist_sample)
+    assert len(jobs) == 1 and len(jobs[0].points) == 5
