@@ -1,10 +1,13 @@
-"""Feature maps of a trained CNN checkpoint: for the first two test images, the image and the
-maps after C1, S1, C2 and S2 as PNG grids (one tile per channel).
+"""Feature maps of a trained CNN: for the first test images, the image and the maps after C1,
+S1, C2 and S2 as PNG grids (one tile per channel).
 
+    python -m analysis.feature_maps results/cifar_channels     # the best trial of a finished sweep
     python -m analysis.feature_maps CHECKPOINT [--data-dir DIR] [--out DIR] [--images 2]
 
-CHECKPOINT is a checkpoint.pt or a Ray checkpoint folder of a trial of the "cnn" model; the test
-images come from the dataset the checkpoint names.
+The argument is a sweep's results folder (its best trial by the sweep's own metric, latest
+checkpoint), a trial folder (its latest checkpoint), a Ray checkpoint folder or a checkpoint.pt,
+of the "cnn" model. The test images come from the dataset the checkpoint names, read from the
+data folder the sweep recorded in its results (else the default one), unless --data-dir is given.
 """
 from __future__ import annotations
 
@@ -19,8 +22,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from analysis.predictions import checkpoint_of_trial, latest_checkpoint  # noqa: E402
+from analysis.stats import best_trials  # noqa: E402
+from analysis.tables import TRIALS_FILE, read_parquet  # noqa: E402
 from data_modules import DataError, load_dataset  # noqa: E402
-from trainables.checkpoint import load_checkpoint, rebuild_model  # noqa: E402
+from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_model  # noqa: E402
 from trainables.objectives import to_device  # noqa: E402
 
 
@@ -58,15 +64,52 @@ def _image(x: torch.Tensor, title: str, path: Path) -> Path:
     return path
 
 
+def _best_trial(results_dir: Path) -> tuple[dict, torch.nn.Module]:
+    """Checkpoint and model of the best trial of a sweep, ranked as the sweep ranks them."""
+    trials, meta = read_parquet(results_dir / TRIALS_FILE)
+    best = best_trials(trials, meta.get("metric", "val_loss"), meta.get("mode", "min"), n=len(trials))
+    for trial_id in best.get("trial_id", []):  # the best one that has a checkpoint
+        found = checkpoint_of_trial(results_dir, trial_id)
+        if found is not None:
+            return found
+    raise FeatureMapError(f"{results_dir}: no finished trial with a checkpoint")
+
+
+def load_model(path: Path) -> tuple[dict, torch.nn.Module]:
+    """(checkpoint state, model) from a results folder, a trial folder, a checkpoint folder or file."""
+    if not path.exists():
+        raise FeatureMapError(f"not found: {path}; allowed: a results folder, a trial folder or a checkpoint")
+    if (path / TRIALS_FILE).is_file():
+        return _best_trial(path)
+    if path.is_dir() and not (path / CHECKPOINT_FILE).is_file():
+        latest = latest_checkpoint(path)
+        if latest is None:
+            raise FeatureMapError(f"{path} holds no {TRIALS_FILE}, {CHECKPOINT_FILE} or checkpoint_*/{CHECKPOINT_FILE}; "
+                                  "allowed: a results folder, a trial folder or a checkpoint")
+        path = latest
+    state = load_checkpoint(path)
+    return state, rebuild_model(state)
+
+
+def recorded_data(path: Path) -> dict:
+    """Where the sweep whose results hold `path` read its data, as stored with its Parquet files
+    ({} for results written before that was recorded)."""
+    path = path.resolve()
+    for folder in [path, *path.parents]:
+        if (folder / TRIALS_FILE).is_file():
+            meta = read_parquet(folder / TRIALS_FILE)[1]
+            return {k: meta[k] for k in ("dataset", "data_dir", "loader_args") if k in meta}
+    return {}
+
+
 def save_feature_maps(checkpoint: str | Path, out_dir: str | Path, data_dir=None, images: int = 2) -> list[Path]:
     path = Path(checkpoint)
-    if not path.exists():
-        raise FeatureMapError(f"checkpoint not found: {path}")
-    state = load_checkpoint(path)
-    model = rebuild_model(state)
+    state, model = load_model(path)
     if not hasattr(model, "feature_maps"):
         raise FeatureMapError(f"model {state['model']!r} has no feature maps; allowed: a checkpoint of the 'cnn' model")
-    bundle = load_dataset(state["data"]["name"], data_dir=data_dir)
+    name, recorded = state["data"]["name"], recorded_data(path)
+    loader_args = recorded.get("loader_args", {}) if recorded.get("dataset") == name else {}
+    bundle = load_dataset(name, data_dir=data_dir or recorded.get("data_dir"), **loader_args)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sample = bundle.test.take(torch.arange(min(images, len(bundle.test))))
@@ -83,12 +126,21 @@ def save_feature_maps(checkpoint: str | Path, out_dir: str | Path, data_dir=None
     return written
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use a positive integer")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis.feature_maps", description=__doc__.splitlines()[0])
-    p.add_argument("checkpoint")
-    p.add_argument("--data-dir")
-    p.add_argument("--out", help="output folder (default: feature_maps/ beside the checkpoint)")
-    p.add_argument("--images", type=int, default=2)
+    p = argparse.ArgumentParser(prog="python -m analysis.feature_maps", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("checkpoint", metavar="PATH",
+                   help="a sweep's results folder (its best trial), a trial folder, a checkpoint folder or checkpoint.pt")
+    p.add_argument("--data-dir", help="dataset folder (default: the one the sweep recorded, else "
+                                      "$SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    p.add_argument("--out", help="output folder (default: feature_maps/ in PATH if a folder, else beside it)")
+    p.add_argument("--images", type=_positive_int, default=2, help="how many test images, from the first (default: 2)")
     args = p.parse_args(argv)
     ckpt = Path(args.checkpoint)
     out = args.out or (ckpt if ckpt.is_dir() else ckpt.parent) / "feature_maps"

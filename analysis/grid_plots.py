@@ -1,5 +1,7 @@
-"""Plots of a grid over two or more axes (e.g. cifar_channels' C1 x C2): a heatmap of the final
-test accuracy, and parallel coordinates of every configuration coloured by that accuracy."""
+"""Plots of a grid over two or more axes (e.g. cifar_channels' C1 x C2): a heatmap of the sweep's
+headline metric at the last epoch (test accuracy, or training time for mnist_cpu_gpu), and
+parallel coordinates of every configuration coloured by it. Axes that took a single value in
+the results (mnist_cpu_gpu's device without a GPU) do not count: one row is no grid."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,29 +14,51 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.plots import _save, _title, axis_label, is_numeric  # noqa: E402
+from analysis.plots import METRIC_LABELS, _save, _title, axis_label, is_numeric  # noqa: E402
 from analysis.stats import final_rows, fmt_value, sort_key, summarize, sweep_axes, usable_rows  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
 
-def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
-    """Mean final test accuracy (and n) per configuration, or None for fewer than two axes."""
-    df = usable_rows(results, trials)
+def headline_metric(meta: Mapping[str, Any]) -> str:
+    return meta.get("primary") or M.TEST_ACC
+
+
+def headline_label(meta: Mapping[str, Any]) -> str:
+    """"final test accuracy", "final total training time (s)"."""
+    metric = headline_metric(meta)
+    return f"final {METRIC_LABELS.get(metric, metric)}"
+
+
+def grid_axes(meta: Mapping[str, Any], df: pd.DataFrame) -> list[str]:
+    """The swept axes that took more than one value in `df`."""
     axes, _ = sweep_axes(meta, df)
-    if len(axes) < 2 or df.empty or M.TEST_ACC not in df:
+    return [a for a in axes if df[a].nunique(dropna=False) > 1]
+
+
+def _digits(metric: str) -> int:
+    return 3 if metric in (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC) else 2
+
+
+def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+    """Mean final headline metric (and n) per configuration, or None for fewer than two axes
+    that vary."""
+    df = usable_rows(results, trials)
+    metric = headline_metric(meta)
+    if df.empty or metric not in df or len(grid_axes(meta, df)) < 2:
         return None
-    return summarize(final_rows(df, trials), axes, M.TEST_ACC)
+    return summarize(final_rows(df, trials), grid_axes(meta, df), metric)
 
 
 def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
-    """Final test accuracy with rows = first axis, columns = second axis ("0.612 ±0.010" with
-    repeats), averaged over any further axes; None for fewer than two axes."""
+    """The final headline metric with rows = first axis, columns = second axis ("0.612 ±0.010"
+    with repeats), averaged over any further axes; None for fewer than two axes."""
     table = grid_table(results, trials, meta)
     if table is None:
         return None
-    axes, _ = sweep_axes(meta, results)
+    axes = grid_axes(meta, usable_rows(results, trials))
     half = (table["ci_high"] - table["ci_low"]) / 2
-    cells = table.assign(cell=[f"{m:.3f}" + (f" ±{h:.3f}" if n > 1 and h == h else "")
+    d = _digits(headline_metric(meta))
+    cells = table.assign(cell=[f"{m:.{d}f}" + (f" ±{h:.{d}f}" if n > 1 and h == h else "")
                                for m, h, n in zip(table["mean"], half, table["n"])])
     grid = cells.groupby([axes[0], axes[1]])["cell"].first().unstack(axes[1])
     grid = grid.loc[sorted(grid.index, key=sort_key), sorted(grid.columns, key=sort_key)]
@@ -45,12 +69,11 @@ def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta
 
 
 def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
-    """Final test accuracy over the first two axes (mean across seeds, and any other axes)."""
+    """The final headline metric over the first two axes (mean across seeds, and any other axes)."""
     table = grid_table(results, trials, meta)
     if table is None:
         return []
-    axes, _ = sweep_axes(meta, results)
-    rows_axis, cols_axis = axes[0], axes[1]
+    rows_axis, cols_axis = grid_axes(meta, usable_rows(results, trials))[:2]
     grid = table.groupby([rows_axis, cols_axis])["mean"].mean().unstack(cols_axis)
     grid = grid.loc[sorted(grid.index, key=sort_key), sorted(grid.columns, key=sort_key)]
     fig, ax = plt.subplots(figsize=(3.0 + 0.9 * grid.shape[1], 2.0 + 0.7 * grid.shape[0]))
@@ -59,24 +82,25 @@ def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mappi
     ax.set_yticks(range(grid.shape[0]), [fmt_value(v) for v in grid.index])
     ax.set(xlabel=axis_label(cols_axis), ylabel=axis_label(rows_axis))
     values = grid.to_numpy(dtype=float)
-    middle = np.nanmean(values)
+    middle, d = np.nanmean(values), _digits(headline_metric(meta))
     for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):
-            ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize="small", color="black" if v > middle else "white")
-    fig.colorbar(image, ax=ax, label="final test accuracy")
-    fig.suptitle(_title(meta, "final test accuracy (mean across seeds)"), fontsize="medium")
+            ax.text(j, i, f"{v:.{d}f}", ha="center", va="center", fontsize="small", color="black" if v > middle else "white")
+    fig.colorbar(image, ax=ax, label=headline_label(meta))
+    fig.suptitle(_title(meta, f"{headline_label(meta)} (mean across seeds)", headline=True), fontsize="medium")
     fig.tight_layout()
     return [_save(fig, out_dir / "heatmap.png")]
 
 
 def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
     """One polyline per configuration through its swept values (scaled to [0, 1] per axis) and
-    its final test accuracy, coloured by that accuracy."""
+    its final headline metric, coloured by it."""
     table = grid_table(results, trials, meta)
     if table is None:
         return []
-    axes, _ = sweep_axes(meta, results)
+    axes = grid_axes(meta, usable_rows(results, trials))
     columns = [*axes, "mean"]
+    d, label = _digits(headline_metric(meta)), headline_label(meta)
     scaled = {}
     for c in columns:
         col = table[c]
@@ -95,12 +119,13 @@ def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None
         ax.axvline(k, color="grey", lw=0.8)
         values = table[c] if c != "mean" else acc
         lo, hi = values.min(), values.max()
-        ax.text(k, -0.08, fmt_value(lo) if c != "mean" else f"{lo:.3f}", ha="center", va="top", fontsize="small")
-        ax.text(k, 1.08, fmt_value(hi) if c != "mean" else f"{hi:.3f}", ha="center", va="bottom", fontsize="small")
-    ax.set_xticks(range(len(columns)), [axis_label(c) if c != "mean" else "final test accuracy" for c in columns])
+        ax.text(k, -0.08, fmt_value(lo) if c != "mean" else f"{lo:.{d}f}", ha="center", va="top", fontsize="small")
+        ax.text(k, 1.08, fmt_value(hi) if c != "mean" else f"{hi:.{d}f}", ha="center", va="bottom", fontsize="small")
+    ax.set_xticks(range(len(columns)), [axis_label(c) if c != "mean" else label for c in columns])
     ax.set_yticks([])
     ax.set_ylim(-0.2, 1.2)
-    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="final test accuracy")
-    fig.suptitle(_title(meta, "each line is one configuration (values scaled per axis: min at the bottom)"), fontsize="medium")
+    fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=label)
+    fig.suptitle(_title(meta, "each line is one configuration (values scaled per axis: min at the bottom)", headline=True),
+                 fontsize="medium")
     fig.tight_layout()
     return [_save(fig, out_dir / "parallel_coordinates.png")]

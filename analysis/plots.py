@@ -59,8 +59,20 @@ def wants_log(values: Any) -> bool:
     return len(v) > 1 and bool((v > 0).all()) and v.max() / v.min() >= 100
 
 
-def _title(meta: Mapping[str, Any], what: str) -> str:
-    name = meta.get("title") or meta.get("sweep") or "sweep"
+def log_axis(meta: Mapping[str, Any], name: str, values: Any) -> bool:
+    """Log scale for an axis the sweep samples log-uniformly (meta log_axes: Optuna's lr draws
+    may span less than two decades, yet read on a log scale), or whose values span decades."""
+    v = np.asarray(pd.Series(values).dropna(), dtype=float)
+    declared = name in (meta.get("log_axes") or []) and len(v) > 0 and bool((v > 0).all())
+    return declared or wants_log(v)
+
+
+def _title(meta: Mapping[str, Any], what: str, metrics: tuple[str, ...] = (), headline: bool = False) -> str:
+    """The sweep's headline (its title) over a plot of its headline metric (or, `headline`, the
+    study's own figure); over any other plot (loss curves, time of an accuracy study) only the
+    sweep's name, so no title claims what the plot does not show."""
+    about_headline = headline or (meta.get("primary") or M.TEST_ACC) in metrics
+    name = (meta.get("title") if about_headline else None) or meta.get("sweep") or "sweep"
     return f"{name}\n{what}"
 
 
@@ -76,13 +88,13 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def _colors(axes: list[str], keys: list[tuple], df: pd.DataFrame):
+def _colors(axes: list[str], keys: list[tuple], df: pd.DataFrame, meta: Mapping[str, Any] | None = None):
     """One colour per combination: an ordered colormap for one numeric axis with many values
     (a colorbar replaces the legend past MAX_LEGEND), tab10/tab20 otherwise.
     Returns (colors, scalar mappable or None)."""
     if len(axes) == 1 and is_numeric(df[axes[0]]) and len(keys) > 4:  # few lines: distinct hues read better
         values = np.array([k[0] for k in keys], dtype=float)
-        norm = (matplotlib.colors.LogNorm if wants_log(values) else matplotlib.colors.Normalize)(
+        norm = (matplotlib.colors.LogNorm if log_axis(meta or {}, axes[0], values) else matplotlib.colors.Normalize)(
             np.nanmin(values), np.nanmax(values))
         # viridis without its last yellow 15%, which is faint on white
         cmap = matplotlib.colors.ListedColormap(matplotlib.colormaps["viridis"](np.linspace(0, 0.85, 256)))
@@ -129,7 +141,7 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
     mappable = None
     for panel, metric in zip(ax, metrics):
         curves = _curves(df, axes, metric)
-        colors, mappable = _colors(axes, [k for k, _ in curves], df)
+        colors, mappable = _colors(axes, [k for k, _ in curves], df, meta)
         for (key, c), color in zip(curves, colors):
             panel.plot(c[M.EPOCH], c["mean"], color=color, marker=_marker(df), ms=3, label=combo_label(axes, key))
             if (c["n"] > 1).any():
@@ -140,7 +152,7 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
     ax[0].set_ylabel(f"{what} (mean across seeds)")
     if what == "loss" and wants_log(df[metrics].to_numpy().ravel()):
         ax[0].set_yscale("log")
-    fig.suptitle(_title(meta, f"{what} per epoch ({_spread(df, axes, 'shaded ')})"), fontsize="medium")
+    fig.suptitle(_title(meta, f"{what} per epoch ({_spread(df, axes, 'shaded ')})", tuple(metrics)), fontsize="medium")
     fig.tight_layout()
     _legend(fig, ax, axes, len(curves), mappable)
     return [_save(fig, out_dir / f"{stem}.png")]
@@ -168,7 +180,7 @@ def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping
     for panel, metric in zip(ax, metrics):
         curves = _curves(df, axes, metric)
         times = dict(_curves(df, axes, M.TIME_TOTAL_S))
-        colors, mappable = _colors(axes, [k for k, _ in curves], df)
+        colors, mappable = _colors(axes, [k for k, _ in curves], df, meta)
         for (key, c), color in zip(curves, colors):
             t = times[key].set_index(M.EPOCH)["mean"].reindex(c[M.EPOCH])
             panel.plot(t.to_numpy(), c["mean"], color=color, marker=_marker(df), ms=3,
@@ -179,13 +191,13 @@ def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping
     ax[0].set_ylabel("loss (mean across seeds)")
     if wants_log(df[metrics].to_numpy().ravel()):
         ax[0].set_yscale("log")
-    fig.suptitle(_title(meta, "loss against training time"), fontsize="medium")
+    fig.suptitle(_title(meta, "loss against training time", tuple(metrics)), fontsize="medium")
     fig.tight_layout()
     _legend(fig, ax, axes, len(curves), mappable)
     return [_save(fig, out_dir / "loss_vs_time.png")]
 
 
-def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str) -> int:
+def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str, meta: Mapping[str, Any]) -> int:
     """Mean +- 95% interval of `metric` against x on `panel`, one line per value of the other
     axes. Numeric x: positions are the values; categorical x: evenly spaced, points offset per
     line so error bars don't overlap. Returns the number of lines."""
@@ -195,7 +207,7 @@ def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str) -> i
     lines = sorted(((k if isinstance(k, tuple) else (k,), g) for k, g in lines), key=lambda kg: tuple(map(sort_key, kg[0])))
     numeric = is_numeric(final[x])
     cats = sorted(final[x].unique(), key=sort_key)
-    colors, _ = _colors(hue, [k for k, _ in lines], final) if hue else (["C0"], None)
+    colors, _ = _colors(hue, [k for k, _ in lines], final, meta) if hue else (["C0"], None)
     for i, ((key, g), color) in enumerate(zip(lines, colors)):
         g = g.sort_values(x, key=lambda s: s.map(sort_key)) if not numeric else g.sort_values(x)
         if numeric:
@@ -206,7 +218,7 @@ def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str) -> i
         panel.errorbar(pos, g["mean"], yerr=np.nan_to_num(err), color=color, marker="o", ms=4, capsize=3,
                        ls="-" if numeric and len(g) <= MAX_LINE_POINTS else "none", label=combo_label(hue, key) if hue else None)
     if numeric:
-        if wants_log(final[x]):
+        if log_axis(meta, x, final[x]):
             panel.set_xscale("log")
     else:
         panel.set_xticks(range(len(cats)), [fmt_value(c) for c in cats], rotation=30 if len(cats) > 5 else 0)
@@ -225,8 +237,8 @@ def _final_vs_x(results, trials, meta, out_dir, metrics: tuple[str, ...], stem: 
     fig, ax = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6), squeeze=False)
     ax = ax[0]
     for panel, metric in zip(ax, metrics):
-        n_lines = _vs_x(panel, final, axes, x, metric)
-    fig.suptitle(_title(meta, f"{what} at the last epoch ({_spread(final, axes)})"), fontsize="medium")
+        n_lines = _vs_x(panel, final, axes, x, metric, meta)
+    fig.suptitle(_title(meta, f"{what} at the last epoch ({_spread(final, axes)})", metrics), fontsize="medium")
     fig.tight_layout()
     if n_lines > 1:
         _legend(fig, ax, [a for a in axes if a != x], n_lines, None)
@@ -261,9 +273,17 @@ def plot_prediction_grid(predictions: pd.DataFrame | None, meta: Mapping[str, An
                         color="black" if label == pred else "red", fontsize="small")
     for panel in ax.ravel():
         panel.axis("off")
-    trial = f" of trial {preds['trial_id'].iloc[0]}" if "trial_id" in preds.columns else ""
-    fig.suptitle(_title(meta, f"test predictions{trial}: label / predicted (probability), wrong in red"), fontsize="medium")
+    fig.suptitle(_title(meta, f"test predictions of {_which_trial(preds)}: label / predicted (probability), wrong in red"),
+                 fontsize="medium")
     return [_save(fig, out_dir / "predictions.png")]
+
+
+def _which_trial(preds: pd.DataFrame) -> str:
+    """"the best trial (width=400)": its swept values, or its id in files written before they were stored."""
+    config = preds["trial_config"].iloc[0] if "trial_config" in preds.columns else ""
+    if config:
+        return f"the best trial ({config})"
+    return f"trial {preds['trial_id'].iloc[0]}" if "trial_id" in preds.columns else "the best trial"
 
 
 def make_all_plots(results_dir: str | Path) -> list[Path]:

@@ -17,15 +17,21 @@ def latest_checkpoint(trial_folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def model_of_trial(exp_dir: Path, trial_id: str) -> torch.nn.Module | None:
-    """The trained model of a trial (or of member `_mNN` of a fused population), from its
-    latest checkpoint; None when it has none."""
+def checkpoint_of_trial(exp_dir: Path, trial_id: str) -> tuple[dict, torch.nn.Module] | None:
+    """(checkpoint state, trained model) of a trial (or of member `_mNN` of a fused population),
+    from its latest checkpoint; None when it has none."""
     tune_id, fused, member = trial_id.partition("_m")
     checkpoint = latest_checkpoint(Path(exp_dir) / f"trial_{tune_id}")
     if checkpoint is None:
         return None
     state = load_checkpoint(checkpoint)
-    return rebuild_model(state, int(member) if fused else 0)
+    return state, rebuild_model(state, int(member) if fused else 0)
+
+
+def model_of_trial(exp_dir: Path, trial_id: str) -> torch.nn.Module | None:
+    """The trained model of a trial (see checkpoint_of_trial); None when it has no checkpoint."""
+    found = checkpoint_of_trial(exp_dir, trial_id)
+    return found[1] if found else None
 
 
 @torch.no_grad()

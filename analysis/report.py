@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
-from analysis.grid_plots import grid_markdown_frame
+from analysis.grid_plots import grid_markdown_frame, headline_label
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -29,8 +29,8 @@ CAPTIONS = {
     "time": "Total training time against {x}",
     "loss_vs_epoch": "Loss per epoch",
     "accuracy_per_epoch": "Accuracy per epoch",
-    "heatmap": "Final test accuracy over the grid",
-    "parallel_coordinates": "Parallel coordinates: swept values and final test accuracy",
+    "heatmap": "{headline} over the grid",
+    "parallel_coordinates": "Parallel coordinates: swept values and {headline}",
     "decision_boundaries": "Decision boundaries",
     "loss_vs_time": "Loss against wall time",
     "predictions": "Sample test predictions",
@@ -84,8 +84,8 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
               _table(best_table(results, trials, meta))]
     grid = grid_markdown_frame(results, trials, meta)
     if grid is not None:
-        parts += ["## Final test accuracy over the grid",
-                  "Mean ±95% interval across seeds of each configuration's last-epoch test accuracy.",
+        parts += [f"## {headline_label(meta).capitalize()} over the grid",
+                  f"Mean ±95% interval across seeds of each configuration's {headline_label(meta)}.",
                   _table(grid)]
     if plots:
         parts += ["## Plots", "\n\n".join(_image(p, meta) for p in plots)]
@@ -159,7 +159,8 @@ def _image(path: Path, meta: Mapping[str, Any]) -> str:
     stem = path.stem
     kind = stem.split("_vs_")[0] if stem.startswith(("accuracy_vs_", "time_vs_")) else stem
     x = stem.split("_vs_", 1)[1] if kind != stem else ""
-    caption = CAPTIONS.get(kind, stem.replace("_", " ")).format(x=x)
+    caption = CAPTIONS.get(kind, stem.replace("_", " ")).format(x=x, headline=headline_label(meta))
+    caption = caption[0].upper() + caption[1:]
     return f"### {caption}\n\n![{caption}]({path.as_posix()})"
 
 

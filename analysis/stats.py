@@ -118,3 +118,11 @@ def final_rows(results: pd.DataFrame, trials: pd.DataFrame | None = None) -> pd.
     if rows.empty:
         return rows
     return rows.sort_values([M.TRIAL_ID, M.EPOCH]).groupby(M.TRIAL_ID, sort=False).tail(1).reset_index(drop=True)
+
+
+def best_trials(trials: pd.DataFrame, metric: str, mode: str, n: int = 3) -> pd.DataFrame:
+    """The n trials (rows of trials.parquet) with the best final `metric`, errored ones left out."""
+    ok = trials[trials.get(STATUS, "") != ERROR] if STATUS in trials else trials
+    if metric not in ok:
+        return ok.head(0)
+    return ok[ok[metric].notna()].sort_values(metric, ascending=(mode == "min")).head(n)

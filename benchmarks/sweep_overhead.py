@@ -29,7 +29,7 @@ def main() -> None:
 
     args = parse_flags("sweeps.mnist_width", "", ["--storage-path", tempfile.mkdtemp(), *sys.argv[1:]])
     plan = make_plan(SWEEP, args, gpu_available=False)
-    data = load_datasets(SWEEP.dataset, args.data_dir, SWEEP.data, SWEEP.data_axes, plan.points())
+    data = load_datasets(SWEEP.dataset, args.data_dir, plan.data, SWEEP.data_axes, plan.points())
     mark("data load (once per sweep)")
     validate_plan(plan, data)
     order_by_cost(plan, data)
@@ -41,7 +41,7 @@ def main() -> None:
     runner.fit(plan, data, args, exp_dir)
     mark("Tune fit (trials incl. worker start)")
     stopping = runner.ray_session.stop_ray_in_background()  # as the runner does
-    trials = finish(plan, data, exp_dir, command="benchmark")
+    trials = finish(plan, data, exp_dir, {"command": "benchmark"})
     stopping.join()
     mark("ray.shutdown || collect + predictions + plots + report")
     train = trials["time_total_s"].sum()

@@ -45,6 +45,9 @@ class DataMeta:
     notes: tuple[str, ...] = field(default=())
     outputs: int = 0
     """Regression data (no classes): the target's width, which is the model's output width."""
+    warnings: tuple[str, ...] = field(default=())
+    """What the user should know about how the data was found (e.g. a fallback); printed by the
+    runner once the configuration is known to be valid, so an error stays one line."""
 
     @property
     def num_classes(self) -> int:

@@ -29,6 +29,11 @@ class Datasets:
         return {k: v for k, v in config.items() if k not in self.axes}
 
     @property
+    def warnings(self) -> list[str]:
+        """Every distinct warning of the loaded bundles, in order."""
+        return list(dict.fromkeys(w for b in self.bundles.values() for w in b.meta.warnings))
+
+    @property
     def first(self) -> DataBundle:
         return next(iter(self.bundles.values()))
 

@@ -59,7 +59,8 @@ def read_manifest(path: Path) -> tuple[bytes, list[Row], list[tuple[int, str]]]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"manifest {path} does not exist; pass --data-dir or the manifest name") from None
+        raise DataError(f"manifest {path} does not exist; allowed: --data-dir FOLDER (the folder holding "
+                        f"{path.name}) and, for another file name, --set manifest=NAME.csv") from None
     except OSError as e:
         raise DataError(f"manifest {path} cannot be read ({e.strerror or e})") from None
     try:

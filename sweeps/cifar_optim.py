@@ -4,7 +4,7 @@ RMSProp, Adam, and SGD with dropout 0.5 on the FC layers; cost and accuracy curv
     python -m sweeps.cifar_optim --base-from results/cifar_channels   # the best (c1, c2) found there
     python -m sweeps.cifar_optim --set c1=70 --set c2=80               # or given by hand
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

@@ -3,7 +3,7 @@ and Adagrad at 1e-4, long runs under ASHA (hopeless rates are ended early).
 
     python -m sweeps.cifar_vgg [--max-epochs 100] [--data-dir DIR] [--smoke-test]
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

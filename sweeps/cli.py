@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 class UsageError(ValueError):
@@ -28,14 +29,36 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _non_negative_float(text: str) -> float:
+def _number(text: str) -> float:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _non_negative_float(text: str) -> float:
+    value = _number(text)
     if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; use a number >= 0")
+        raise argparse.ArgumentTypeError(f"{value:g} is not allowed; use a number >= 0")
     return value
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
+    if not value > 0:  # Ray cannot place a trial that asks for no resources at all
+        raise argparse.ArgumentTypeError(f"{value:g} is not allowed; use a number > 0 (fractions allowed)")
+    return value
+
+
+def _existing_folder(text: str) -> str:
+    """A folder the user names must exist: a typo would otherwise train on the fallback data."""
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(f"{text} does not exist; allowed: an existing folder "
+                                         "(only the default, $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data, is created)")
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; allowed: an existing folder")
+    return str(path)
 
 
 def parse_value(text: str):
@@ -53,8 +76,8 @@ def _assignment(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial (default: the sweep's)")
     p.add_argument("--num-samples", type=_positive_int, help="Tune num_samples: grid repeats, or Optuna trials")
     p.add_argument("--repeats", type=_positive_int, default=1, help="seeds per configuration (0..N-1)")
@@ -67,13 +90,19 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
                    help="train same-shape trials (differing only in lr, momentum, weight decay, dropout, "
                         "seed, label noise) as one stacked population per worker (default: when possible)")
     p.add_argument("--population-size", type=_positive_int, default=32, help="most trials fused into one population")
-    p.add_argument("--cpus-per-trial", type=_non_negative_float, default=1.0, help="CPUs (torch threads) per trial")
+    p.add_argument("--cpus-per-trial", type=_positive_float, default=1.0,
+                   help="CPUs (torch threads) per trial, fractions allowed (default: 1)")
     p.add_argument("--gpus-per-trial", type=_non_negative_float,
-                   help="GPUs per trial, fractions allowed (default: 1 when a GPU exists, else 0)")
+                   help="GPUs per trial, fractions allowed (default: when Ray has a GPU, the share that packs "
+                        "trials by their estimated memory, else 0)")
     p.add_argument("--storage-path", default="results", help="folder holding one results folder per sweep run")
-    p.add_argument("--data-dir", help="dataset folder (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    p.add_argument("--data-dir", type=_existing_folder,
+                   help="dataset folder, which must exist (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data, "
+                        "created when missing)")
     p.add_argument("--name", help="results folder name (default: the sweep's name, numbered if taken)")
-    p.add_argument("--resume", action="store_true", help="continue the run named by --name (default: the latest)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the run named by --name (default: the latest) in --storage-path, with the "
+                        "settings it was started with")
     p.add_argument("--address", help="join a running Ray cluster (e.g. auto) instead of starting one")
     p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
     p.add_argument("--base-from", metavar="RESULTS_DIR",
@@ -84,5 +113,5 @@ def build_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
-def parse_flags(prog: str, description: str, argv: list[str] | None) -> argparse.Namespace:
-    return build_parser(prog, description).parse_args(sys.argv[1:] if argv is None else argv)
+def parse_flags(prog: str, description: str, argv: list[str] | None, epilog: str | None = None) -> argparse.Namespace:
+    return build_parser(prog, description, epilog).parse_args(sys.argv[1:] if argv is None else argv)

@@ -1,10 +1,12 @@
 """DogSet learning rates: an MLP with two hidden layers (128-64) on flattened 64x64x3 images from a
-CSV manifest (image, label, partition), batch 10, SGD lr 1e-5 / 2e-5 / 1e-4, at most 100 epochs,
-stopped when the validation loss improves by less than 1e-4.
+CSV manifest (columns: file, path, image or filename; label; partition: train, valid or test),
+batch 10, SGD lr 1e-5 / 2e-5 / 1e-4, at most 100 epochs, stopped when the validation loss
+improves by less than 1e-4.
 
     python -m sweeps.dogset_lr --data-dir FOLDER_WITH_dogs.csv [--smoke-test]
+    python -m sweeps.dogset_lr --data-dir FOLDER --set manifest=cats.csv   # another manifest
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

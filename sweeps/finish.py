@@ -1,7 +1,6 @@
 """After Tune: Parquet tables, sample predictions of the best trial, plots, report, summary."""
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -9,40 +8,42 @@ import pandas as pd
 from analysis.collect import collect
 from analysis.predictions import model_of_trial, one_per_class
 from analysis.report import build_report
+from analysis.stats import best_trials, fmt_value
 from analysis.tables import PREDICTIONS_FILE, write_parquet
 from analysis.boundaries import BOUNDARIES_FILE, boundary_rows
 from data_modules.collection import Datasets
 from sweeps.plan import Plan
+from sweeps.progress import fmt_metric
 from trainables import metrics as M
 
 
-def sweep_meta(plan: Plan, command: str) -> dict:
+def sweep_meta(plan: Plan, run_facts: dict) -> dict:
+    """The sweep's description stored with its Parquet files; `run_facts`: the command and where
+    the data came from (sweeps.runner.data_location)."""
     s = plan.sweep
+    log_axes = [k for k, (kind, _, _) in s.optuna.items() if kind == "loguniform"]
     return {
         "sweep": s.name, "title": s.title, "description": s.description, "axes": plan.axes,
         "x": s.x or (plan.axes[0] if plan.axes else None), "metric": s.metric, "mode": s.mode,
-        "primary": M.TEST_ACC, "notes": plan.notes, "command": command,
+        "primary": s.headline, "log_axes": log_axes, "notes": plan.notes, **run_facts,
     }
 
 
-def best_trials(trials: pd.DataFrame, metric: str, mode: str, n: int = 3) -> pd.DataFrame:
-    ok = trials[trials.get("status", "") != "ERROR"] if "status" in trials else trials
-    if metric not in ok:
-        return ok.head(0)
-    return ok[ok[metric].notna()].sort_values(metric, ascending=(mode == "min")).head(n)
-
-
-def finish(plan: Plan, data: Datasets, exp_dir: Path, command: str) -> pd.DataFrame:
+def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.DataFrame:
     """Write tables, predictions, plots and report; print the summary; return the trials table."""
-    meta = sweep_meta(plan, command)
+    meta = sweep_meta(plan, run_facts)
     results, trials = collect(exp_dir, meta)
+    if results.empty:  # interrupted before any result: no plots or report of nothing
+        print(f"\n{plan.sweep.name}: no trial has reported a result yet")
+        return trials
     best = best_trials(trials, plan.sweep.metric, plan.sweep.mode)
     if len(best):
         row = best.iloc[0]
         model = model_of_trial(exp_dir, row[M.TRIAL_ID])
         bundle = data.for_config(row)
         if model is not None and len(bundle.meta.input_shape) == 3:  # images
-            write_parquet(one_per_class(model, bundle, row[M.TRIAL_ID]), exp_dir / PREDICTIONS_FILE)
+            predictions = one_per_class(model, bundle, row[M.TRIAL_ID]).assign(trial_config=config_label(plan, row))
+            write_parquet(predictions, exp_dir / PREDICTIONS_FILE)
     if len(trials) and all(len(b.meta.input_shape) == 1 and b.meta.input_shape[0] == 2 for b in data.bundles.values()):
         write_boundaries(plan, data, trials, exp_dir)
     report = build_report(exp_dir)
@@ -59,8 +60,8 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
         if model is None:
             continue
         test = data.for_config(row).test
-        label = " ".join(f"{a}={_fmt(row.get(a))}" for a in plan.axes) or row[M.TRIAL_ID]
-        frames.append(boundary_rows(model, test.x, test.y, f"{label}\ntest acc {_fmt(row.get(M.TEST_ACC))}"))
+        label = config_label(plan, row, with_seed=False) or row[M.TRIAL_ID]
+        frames.append(boundary_rows(model, test.x, test.y, f"{label}\ntest acc {fmt_metric(M.TEST_ACC, row.get(M.TEST_ACC))}"))
     if frames:
         write_parquet(pd.concat(frames, ignore_index=True), exp_dir / BOUNDARIES_FILE)
 
@@ -68,16 +69,16 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:
     counts = trials["status"].value_counts().to_dict() if len(trials) else {}
     print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
-    keys = plan.axes + (["seed"] if "seed" in plan.grid else [])
+    metrics = list(dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]))
     for rank, (_, row) in enumerate(best.iterrows(), 1):
-        label = " ".join(f"{k}={_fmt(row.get(k))}" for k in keys) or "trial"
-        print(f"  best {rank}: {label:<30} {plan.sweep.metric} {_fmt(row.get(plan.sweep.metric))}"
-              f"  val_acc {_fmt(row.get(M.VAL_ACC))}  test_acc {_fmt(row.get(M.TEST_ACC))}  epochs {row.get('epochs')}")
+        label = config_label(plan, row) or "trial"
+        scores = "  ".join(f"{m} {fmt_metric(m, row.get(m))}" for m in metrics)
+        print(f"  best {rank}: {label:<30} {scores}  epochs {row.get('epochs')}")
     print(f"results: {exp_dir / 'results.parquet'}\n         {exp_dir / 'trials.parquet'}")
     print(f"plots:   {exp_dir / 'plots'}\nreport:  {report}")
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.4g}"
-    return str(v)
+def config_label(plan: Plan, row, with_seed: bool = True) -> str:
+    """"width=400 seed=1": the swept values of a trial (empty when nothing is swept)."""
+    keys = plan.axes + (["seed"] if with_seed and "seed" in plan.grid else [])
+    return " ".join(f"{k}={fmt_value(row.get(k))}" for k in keys)

@@ -5,8 +5,9 @@ skipped with a note in the output and the report.
     python -m sweeps.mnist_cpu_gpu [--smoke-test]
 """
 from sweeps.classic import MNIST_MLP
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
+from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_cpu_gpu",
@@ -16,6 +17,7 @@ SWEEP = Sweep(
     grid={"model_size": ["small", "large"], "device": ["cpu", "cuda"]},
     presets={"model_size": {"small": {"depth": 2, "width": 400}, "large": {"depth": 4, "width": 800}}},
     smoke={"max_epochs": 2},
+    headline=M.TIME_TOTAL_S,  # the study is about training time, not accuracy
 )
 
 main = main_for(SWEEP, __doc__)

@@ -3,7 +3,7 @@
     python -m sweeps.mnist_depth [--repeats 3] [--smoke-test]
 """
 from sweeps.classic import MNIST_MLP
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

@@ -4,7 +4,7 @@
     python -m sweeps.mnist_lr --search grid      # lr 1e-4 .. 1 on a grid instead
 """
 from sweeps.classic import MNIST_MLP
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

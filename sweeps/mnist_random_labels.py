@@ -3,7 +3,7 @@ training accuracy up by memorising, while validation and test accuracy stay at c
 
     python -m sweeps.mnist_random_labels [--max-epochs 200] [--smoke-test]
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

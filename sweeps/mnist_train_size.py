@@ -3,7 +3,7 @@ class-balanced training images, tested on 1000 images: accuracy-vs-size and time
 
     python -m sweeps.mnist_train_size [--repeats 3] [--smoke-test]
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

@@ -5,7 +5,7 @@
     python -m sweeps.mnist_width --smoke-test
 """
 from sweeps.classic import MNIST_MLP
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

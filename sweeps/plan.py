@@ -33,6 +33,8 @@ class Plan:
     gpu_available: bool = False
     populations: list[list[dict[str, Any]]] = field(default_factory=list)
     """Fused populations (lists of member configs); empty when trials run one by one."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Arguments of the dataset loader: the sweep's, with any --set of them (e.g. manifest=cats.csv)."""
 
     @property
     def axes(self) -> list[str]:
@@ -62,6 +64,7 @@ class Plan:
 def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Plan:
     fixed = {"max_epochs": 5, "seed": 0, **sweep.fixed}
     grid = {k: list(v) for k, v in sweep.grid.items()}
+    data = dict(sweep.data)
     for table in sweep.presets.values():  # a preset's settings win over fixed ones, so drop those
         for settings in table.values():
             for key in settings:
@@ -75,10 +78,12 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         if key in grid:
             grid[key] = [parse_value(v) for v in _split_top_level(text)]
         else:
-            fixed[key] = parse_value(text)
+            (data if key in data else fixed)[key] = parse_value(text)
     if args.max_epochs:
         fixed["max_epochs"] = args.max_epochs
     search = args.search or sweep.search
+    if search == "optuna" and not sweep.optuna:
+        raise UsageError(optuna_refusal(sweep))
     if search == "optuna" and args.repeats > 1:
         raise UsageError(f"--repeats {args.repeats} is not allowed with --search optuna; allowed: --repeats 1")
     if args.repeats > 1:
@@ -98,8 +103,23 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
     return Plan(
         sweep, fixed, grid, search, args.scheduler or sweep.scheduler, args.num_samples or default_samples,
         min_delta=sweep.min_delta if args.min_delta is None else args.min_delta,
-        patience=args.patience or sweep.patience, notes=notes, gpu_available=gpu_available,
+        patience=args.patience or sweep.patience, notes=notes, gpu_available=gpu_available, data=data,
     )
+
+
+def optuna_refusal(sweep: Sweep) -> str:
+    """Why --search optuna is refused on a grid-only sweep, and where it can be used. Optuna
+    samples ranges; on a grid it would draw the same few values again and again (mnist_width ran
+    width=50 twice) and leave out others, while the study is about the whole curve, which
+    --search grid runs once per point."""
+    from sweeps.catalog import all_sweeps
+
+    grid = "; ".join(f"{k} = {', '.join(map(str, v))}" for k, v in sweep.grid.items())
+    searchable = [f"{s.name} ({', '.join(f'{k}: {kind} {lo:g}..{hi:g}' for k, (kind, lo, hi) in s.optuna.items())})"
+                  for s in all_sweeps().values() if s.optuna]
+    return (f"--search optuna is not allowed for {sweep.name}: it has no range for Optuna to sample, only a grid "
+            f"({grid}) that --search grid runs in full; allowed: --search grid, or --search optuna on "
+            f"{', '.join(searchable) or 'a sweep with Optuna ranges'}")
 
 
 def best_settings(results_dir: str) -> dict[str, Any]:
@@ -145,8 +165,6 @@ def resolve(plan: Plan, data: Datasets | DataBundle, point: Mapping[str, Any]):
 
 def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
     """Check every point against the config schema, the model and the data; raise one-line errors."""
-    if plan.search == "optuna" and not plan.sweep.optuna and not plan.grid:
-        raise UsageError("--search optuna needs at least one axis to search; this sweep has none")
     seen_sizes: dict[tuple, tuple[int, int, int]] = {}
     for point in plan.points():
         cfg, model_kwargs, bundle = resolve(plan, data, point)

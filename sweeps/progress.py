@@ -2,33 +2,46 @@
 instead of Tune's pages of tables."""
 from __future__ import annotations
 
+import math
 import sys
 import time
 
 from ray.tune import Callback
 
+from analysis.stats import fmt_value
 from trainables import metrics as M
+
+# Decimals a metric prints with, everywhere on the console: losses 4, accuracies 3, seconds 2.
+DECIMALS = {M.TRAIN_LOSS: 4, M.VAL_LOSS: 4, M.TEST_LOSS: 4, M.TRAIN_ACC: 3, M.VAL_ACC: 3, M.TEST_ACC: 3,
+            M.EPOCH_TIME_S: 2, M.TIME_TOTAL_S: 2}
+
+
+def fmt_metric(name: str, value) -> str:
+    """A metric value with its fixed number of decimals (0.9175 and 0.92 never side by side)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "nan" if value is None else str(value)
+    return "nan" if math.isnan(value) else f"{value:.{DECIMALS.get(name, 4)}f}"
 
 
 def trial_label(config: dict, keys: list[str]) -> str:
-    parts = []
-    for k in keys:
-        v = config.get(k)
-        parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
-    return " ".join(parts) or "trial"
+    return " ".join(f"{k}={fmt_value(config.get(k))}" for k in keys) or "trial"
 
 
 def metrics_text(row: dict) -> str:
     """The losses and accuracies a row has (a regression row has losses only)."""
-    parts = [f"{name} {row[key]:.4f}" for name, key in (("loss", M.TRAIN_LOSS), ("val_loss", M.VAL_LOSS)) if key in row]
-    parts += [f"{key} {row[key]:.3f}" for key in (M.VAL_ACC, M.TEST_ACC) if key in row]
+    parts = [f"{name} {fmt_metric(key, row[key])}" for name, key in (("loss", M.TRAIN_LOSS), ("val_loss", M.VAL_LOSS))
+             if key in row]
+    parts += [f"{key} {fmt_metric(key, row[key])}" for key in (M.VAL_ACC, M.TEST_ACC) if key in row]
     return "  ".join(parts)
 
 
 class ProgressLine(Callback):
-    def __init__(self, keys: list[str], max_epochs: int, max_steps: int | None = None):
+    """One line per epoch and per finished trial; `total` is the number of trials the run will
+    have (Optuna creates them one at a time, so Tune's list is no count of them)."""
+
+    def __init__(self, keys: list[str], max_epochs: int, total: int, max_steps: int | None = None):
         # No stream attribute: Tune pickles callbacks with its state, and sys.stdout is looked up per line.
-        self.keys, self.max_epochs, self.max_steps = keys, max_epochs, max_steps
+        self.keys, self.max_epochs, self.total, self.max_steps = keys, max_epochs, total, max_steps
         self.start = time.monotonic()
         self.done = 0
 
@@ -64,14 +77,13 @@ class ProgressLine(Callback):
         last = trial.last_result or {}
         members = trial.config.get(M.MEMBERS)
         if members and len(members) > 1:
-            self._say(f"population of {len(members)} finished  ({self.done}/{len(trials)} trials done)")
+            self._say(f"population of {len(members)} finished  ({self.done}/{self.total} trials done)")
             return
         row = last[M.MEMBERS][0] if M.MEMBERS in last else last
         config = members[0] if members else trial.config
-        score = f"  test_acc {row[M.TEST_ACC]:.3f}" if M.TEST_ACC in row else (
-            f"  test_loss {row[M.TEST_LOSS]:.4g}" if M.TEST_LOSS in row else "")
+        score = next((f"  {key} {fmt_metric(key, row[key])}" for key in (M.TEST_ACC, M.TEST_LOSS) if key in row), "")
         self._say(f"{trial_label(config, self.keys):<28} finished after {last.get(M.EPOCH, 0)} epochs{score}"
-                  f"  ({self.done}/{len(trials)} trials done)")
+                  f"  ({self.done}/{self.total} trials done)")
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.done += 1

@@ -12,10 +12,13 @@ credentials among them) to the trials.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import threading
+
+from sweeps import interrupt
 
 # What a trial worker imports anyway, imported before it takes a trial.
 WARM_MODULES = ("torch", "trainables.families")
@@ -37,9 +40,41 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
         # Ray ends workers idle for 1 s by default: keep the warm ones until the first trials come.
         options = {"num_cpus": num_cpus, "_system_config": {"preload_python_modules": list(WARM_MODULES),
                                                              "idle_worker_killing_time_threshold_ms": 60_000}}
-    ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, configure_logging=True,
-             log_to_driver=True, **options)
+    before = _child_processes()
+    try:
+        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, configure_logging=True,
+                 log_to_driver=True, **options)
+    except BaseException:  # e.g. Ctrl-C half-way: ray.shutdown() knows nothing of what has started yet
+        with interrupt.shielded(raise_after=False):
+            _end_processes(_child_processes() - before)
+        raise
     return True
+
+
+def _child_processes() -> set:
+    """This process's descendants (psutil, which Ray ships); empty where psutil is missing."""
+    try:
+        import psutil  # importable once ray is: Ray puts its bundled copy on sys.path
+
+        return set(psutil.Process().children(recursive=True))
+    except Exception:
+        return set()
+
+
+def _end_processes(processes: set) -> None:
+    """Terminate, then kill, what a half-started Ray left: its agents would otherwise linger for
+    a minute after the driver has gone (its GCS and raylet die with the driver)."""
+    if not processes:
+        return
+    import psutil
+
+    for p in processes:
+        with contextlib.suppress(psutil.Error):
+            p.terminate()
+    _, alive = psutil.wait_procs(processes, timeout=3)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
 
 
 def cpus_for(trials: int, cpus_per_trial: float) -> int | None:
@@ -48,14 +83,18 @@ def cpus_for(trials: int, cpus_per_trial: float) -> int | None:
     CPU, each holding torch (about 0.3 GB), so 5 trials on a 16-core machine should not start 16."""
     if cpus_per_trial <= 0:
         return None
+    needed = max(1, math.ceil(trials * cpus_per_trial))
+    return needed if needed < machine_cpus() else None
+
+
+def machine_cpus() -> int:
+    """The CPUs a local Ray detects on this machine."""
     try:
         from ray._private.utils import get_num_cpus  # Ray's own count, aware of cgroup quotas
 
-        cores = int(get_num_cpus())
+        return int(get_num_cpus())
     except Exception:
-        cores = os.cpu_count() or 1
-    needed = max(1, math.ceil(trials * cpus_per_trial))
-    return needed if needed < cores else None
+        return os.cpu_count() or 1
 
 
 def stop_ray() -> None:

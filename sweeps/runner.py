@@ -4,15 +4,23 @@ tables, plots and report.md."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.collect import tune_statuses
 from data_modules import DataError
 from data_modules.collection import Datasets, load_datasets
+from data_modules.download import default_data_dir
 from models import UnknownNameError
-from sweeps import ray_session
-from sweeps.cli import UsageError, parse_flags
+from sweeps import interrupt, ray_session
+from sweeps.cli import UsageError, build_parser
 from sweeps.plan import Plan, decide_fusion, make_plan, order_by_cost, validate_plan
+from sweeps.resources import check_resources
+from sweeps.run_record import read_record, resume_command, resumed_args, write_record
+from sweeps.settings_help import set_keys_help
 from sweeps.spec import Sweep
 from trainables import metrics as M
 from trainables.config import ConfigError
@@ -28,73 +36,162 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
 
 
+@dataclass
+class Run:
+    """What this invocation has set up so far: what an interruption must undo or report."""
+
+    prog: str
+    exp_dir: Path | None = None
+    new_dir: bool = False  # exp_dir was made by this run: removed again if it holds nothing to resume
+    ray_started: bool = False
+    stopping: threading.Thread | None = None  # Ray stopping in the background while finish() writes
+
+
 def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
-    """Entry point of a sweep module; returns the process exit code."""
-    prog = f"python -m sweeps.{sweep.name}"
+    """Entry point of a sweep module; returns the process exit code: 0 done, 1 a trial failed,
+    2 bad input, 130 interrupted (Ctrl-C, at any moment)."""
+    state = Run(prog=f"python -m sweeps.{sweep.name}")
     try:
-        args = parse_flags(prog, doc or sweep.title, argv)
-        if args.address:  # a cluster's GPUs are known only once we have joined it
-            start_ray(args)
-        plan = make_plan(sweep, args, gpu_available=gpus_available(args))
-        data = load_datasets(sweep.dataset, args.data_dir, sweep.data, sweep.data_axes, plan.points())
-        exp_dir = experiment_dir(sweep, args)
-        validate_plan(plan, data)
-        order_by_cost(plan, data)
-        decide_fusion(plan, data, args.fuse, args.population_size)
+        return run_sweep(sweep, sys.argv[1:] if argv is None else list(argv), doc, state)
     except USER_ERRORS as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        stop_started_ray(state)
+        print(f"{state.prog}: error: {e}", file=sys.stderr)
         return 2
-    command = " ".join([prog, *(sys.argv[1:] if argv is None else argv)])
-    trials = fit_and_finish(plan, data, args, exp_dir, command, stop_ray=start_ray(args, plan))
-    return exit_code(trials, prog, exp_dir)
+    except KeyboardInterrupt:
+        return interrupted(state)
 
 
-def fit_and_finish(plan: Plan, data: Datasets, args, exp_dir: Path, command: str, stop_ray: bool):
-    """Run the trials, then write tables, plots and report; returns the trials table."""
+def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
+    """Flags -> plan validated against the data -> resources checked -> Ray -> Tune -> finish."""
+    parser = build_parser(state.prog, doc or sweep.title, epilog=set_keys_help(sweep))
+    args = parser.parse_args(argv)
+    record = None
+    if args.resume:
+        state.exp_dir = resume_target(sweep, args)
+        record = read_record(state.exp_dir)
+        args = resumed_args(parser, args, record, sweep.name, state.exp_dir)
+    if args.address:  # a cluster's GPUs are known only once we have joined it
+        state.ray_started = start_ray(args)
+    plan = make_plan(sweep, args, gpu_available=gpus_available(args))
+    data = load_datasets(sweep.dataset, args.data_dir, plan.data, sweep.data_axes, plan.points())
+    validate_plan(plan, data)
+    order_by_cost(plan, data)
+    decide_fusion(plan, data, args.fuse, args.population_size)
+    local_cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) or ray_session.machine_cpus()
+    check_resources(plan.points(), args.cpus_per_trial, args.gpus_per_trial, local_cpus)
+    for warning in data.warnings:
+        print(f"sweeplab: warning: {warning}", file=sys.stderr)
+    if not args.resume:
+        state.exp_dir = experiment_dir(sweep, args)
+    state.ray_started |= start_ray(args, plan)
+    location = data_location(sweep, args, plan)
+    if not args.resume:
+        state.new_dir = not state.exp_dir.exists()
+        write_record(state.exp_dir, sweep.name, argv, location)
+    command = " ".join([state.prog, *(record["argv"] if record else argv)])
+    tune_interrupted = fit(plan, data, args, state.exp_dir)
+    trials = finish_run(plan, data, state, {"command": command, **location})
+    ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
+    return exit_code(trials, state, tune_interrupted, all_ended=len(ended) >= plan.trial_count)
+
+
+def data_location(sweep: Sweep, args, plan: Plan) -> dict:
+    """Where the sweep's data came from, for the record and the results: tools that reopen a
+    checkpoint (analysis.feature_maps) load the same data from there."""
+    folder = Path(args.data_dir).resolve() if args.data_dir else default_data_dir()
+    return {"dataset": sweep.dataset, "data_dir": str(folder), "loader_args": dict(plan.data)}
+
+
+def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
+    """Tables, plots and report, while Ray stops in the background; returns the trials table."""
     from sweeps.finish import finish
 
-    try:
-        fit(plan, data, args, exp_dir)
-    except BaseException:
-        if stop_ray:
+    if state.ray_started:
+        state.stopping, state.ray_started = ray_session.stop_ray_in_background(), False
+    trials = finish(plan, data, state.exp_dir, run_facts)
+    with interrupt.shielded():
+        join_stopping(state)
+    return trials
+
+
+def stop_started_ray(state: Run) -> None:
+    """Stop the Ray this run started (or wait for it to stop), holding Ctrl-C meanwhile."""
+    with interrupt.shielded(raise_after=False):
+        join_stopping(state)
+        if state.ray_started:
             ray_session.stop_ray()
-        raise
-    stopping = ray_session.stop_ray_in_background() if stop_ray else None
-    try:
-        return finish(plan, data, exp_dir, command)
-    finally:
-        if stopping:
-            stopping.join()
+            state.ray_started = False
 
 
-def exit_code(trials, prog: str, exp_dir: Path) -> int:
-    """0 when every trial finished, 130 after an interruption (resumable), 1 if any failed."""
+def join_stopping(state: Run) -> None:
+    if state.stopping is not None:
+        state.stopping.join()
+        state.stopping = None
+
+
+def interrupted(state: Run) -> int:
+    """Ctrl-C: stop Ray, then say how to continue, or that there is nothing to continue."""
+    stop_started_ray(state)
+    if state.exp_dir is not None and resumable(state.exp_dir):
+        print_resume_hint(state)
+    else:
+        if state.new_dir and state.exp_dir is not None:
+            shutil.rmtree(state.exp_dir, ignore_errors=True)  # made by this run, and nothing in it to resume
+        print(f"{state.prog}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
+    return 130
+
+
+def print_resume_hint(state: Run) -> None:
+    print(f"interrupted: continue with  {resume_command(state.prog, state.exp_dir)}", flush=True)
+
+
+def resumable(exp_dir: Path) -> bool:
+    from ray.tune import Tuner
+
+    return Tuner.can_restore(str(exp_dir))
+
+
+def exit_code(trials, state: Run, was_interrupted: bool, all_ended: bool = True) -> int:
+    """0 when every trial finished, 130 after an interruption (with the command that resumes
+    the run, if anything is left to run), 1 if any failed."""
     status = list(trials["status"]) if "status" in trials else []
-    if "UNFINISHED" in status:
-        print(f"interrupted: continue with  {prog} --resume --name {exp_dir.name}")
+    if "UNFINISHED" in status or (was_interrupted and not all_ended):
+        print_resume_hint(state)
+        return 130
+    if was_interrupted:
+        print("interrupted once every trial had ended: the results above are complete", flush=True)
         return 130
     if "ERROR" in status:
-        print(f"{status.count('ERROR')} trial(s) failed: their error.txt is in {exp_dir}/trial_*/", file=sys.stderr)
+        print(f"{status.count('ERROR')} trial(s) failed: their error.txt is in {state.exp_dir}/trial_*/", file=sys.stderr)
         return 1
     return 0
 
 
+def resume_target(sweep: Sweep, args) -> Path:
+    """The results folder --resume continues: --name, else the sweep's latest."""
+    root = Path(args.storage_path).expanduser().resolve()
+    taken = numbered_folders(root, sweep.name)
+    target = root / args.name if args.name else (taken[-1] if taken else root / sweep.name)
+    if not resumable(target):
+        found = sorted(p.parent.name for p in root.glob("*/tuner.pkl")) if root.is_dir() else []
+        raise UsageError(f"--resume: no sweep to resume at {target}; sweeps that can be resumed in {root}: "
+                         f"{', '.join(found) or 'none'}")
+    return target
+
+
 def experiment_dir(sweep: Sweep, args) -> Path:
-    """Where this run's results go: a new numbered folder, or the one to resume."""
+    """Where a new run's results go: the sweep's name (or --name), numbered -2, -3... if taken."""
     root = Path(args.storage_path).expanduser().resolve()
     base = args.name or sweep.name
-    taken = sorted((p for p in root.glob(f"{base}*") if p.is_dir() and _numbered(p.name, base)), key=lambda p: _number(p.name, base))
-    if args.resume:
-        target = root / args.name if args.name else (taken[-1] if taken else root / base)
-        from ray.tune import Tuner
-
-        if not Tuner.can_restore(str(target)):
-            found = ", ".join(p.name for p in taken) or "none"
-            raise UsageError(f"--resume: no sweep to resume at {target}; sweeps found in {root}: {found}")
-        return target
     if not (root / base).exists():
         return root / base
-    return root / f"{base}-{_number(taken[-1].name, base) + 1}"
+    return root / f"{base}-{_number(numbered_folders(root, base)[-1].name, base) + 1}"
+
+
+def numbered_folders(root: Path, base: str) -> list[Path]:
+    """base, base-2, base-3... in root, in order."""
+    found = (p for p in root.glob(f"{base}*") if p.is_dir() and _numbered(p.name, base))
+    return sorted(found, key=lambda p: _number(p.name, base))
 
 
 def _numbered(name: str, base: str) -> bool:
@@ -118,18 +215,23 @@ def gpus_available(args) -> bool:
 def start_ray(args, plan: Plan | None = None) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it."""
     cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) if plan else None
-    return ray_session.start_ray(args.address, num_cpus=cpus)
+    try:
+        return ray_session.start_ray(args.address, num_cpus=cpus)
+    except ConnectionError as e:  # --address names no running Ray
+        raise UsageError(f"--address {args.address}: {str(e).splitlines()[0]}; allowed: the address of a running "
+                         "Ray cluster (started with `ray start --head`), or no --address for a local Ray") from None
 
 
-def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> None:
-    """Run (or resume) the Tune experiment. Ctrl-C makes Tune save its state and return early."""
+def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> bool:
+    """Run (or resume) the Tune experiment; True when Ctrl-C ended it (Tune then saves its
+    state, which says which trials ended, and returns early)."""
     from sweeps.tune_setup import build_tuner
 
     tuner = build_tuner(plan, data, args, exp_dir, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
     print(f"{plan.sweep.name}: {describe(plan)} -> {exp_dir}", flush=True)
     for note in plan.notes:
         print(f"note: {note}", flush=True)
-    tuner.fit()
+    return interrupt.tune_fit(tuner)[1]
 
 
 def describe(plan: Plan) -> str:
@@ -142,10 +244,3 @@ def describe(plan: Plan) -> str:
     return f"{axes}{opt}{sched}{stop}, up to {plan.max_epochs} epochs"
 
 
-def main_for(sweep: Sweep, doc: str):
-    """`main(argv=None)` for a sweep module."""
-
-    def main(argv: list[str] | None = None) -> int:
-        return run(sweep, argv, doc)
-
-    return main

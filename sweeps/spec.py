@@ -74,6 +74,8 @@ class Sweep:
     metric: str = M.VAL_LOSS
     """Metric that ranks trials (and drives Optuna, ASHA and stopping)."""
     mode: str = "min"
+    headline: str = M.TEST_ACC
+    """What the study is about: the metric of its grid plots (heatmap, parallel coordinates)."""
     x: str | None = None
     """Axis on the x of comparison plots (default: the first grid axis)."""
     family: str = "classification"

@@ -4,7 +4,7 @@ decision-boundary plot per set and model.
 
     python -m sweeps.toy2d [--repeats 3] [--smoke-test]
 """
-from sweeps.runner import main_for
+from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
 SWEEP = Sweep(

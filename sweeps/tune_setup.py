@@ -2,17 +2,20 @@
 resources and run config. The only module (with analysis.collect) that knows Tune's shapes."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
-from ray.tune import CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
+from ray.tune import Callback, CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
 
 from data_modules import split_sizes
 from data_modules.collection import Datasets
+from sweeps import interrupt
 from sweeps.plan import Plan, resolve
 from sweeps.progress import ProgressLine
+from sweeps.resources import trial_bundle
 from trainables import metrics as M
 from trainables.families import FAMILIES
 from trainables.memory import gpu_share, trial_memory_bytes
@@ -40,6 +43,7 @@ def search_algorithm(plan: Plan):
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # not "A new study created in memory"
     # A seeded TPE sampler makes the sequence of proposals reproducible.
     return OptunaSearch(sampler=optuna.samplers.TPESampler(seed=0))
 
@@ -64,9 +68,7 @@ class TrialResources:
         self.cpus, self.gpus = cpus, gpus
 
     def __call__(self, config: dict) -> PlacementGroupFactory:
-        device = config[MEMBERS][0].get("device", "auto") if MEMBERS in config else config.get("device", "auto")
-        gpus = 0 if device == "cpu" else (self.gpus or (1 if device == "cuda" else 0))
-        return PlacementGroupFactory([{"CPU": self.cpus, "GPU": gpus}])
+        return PlacementGroupFactory([trial_bundle(config, self.cpus, self.gpus)])
 
 
 def default_gpu_share(plan: Plan, data: Datasets) -> float:
@@ -84,6 +86,30 @@ def default_gpu_share(plan: Plan, data: Datasets) -> float:
     return gpu_share(need, gpu_bytes)
 
 
+class VanishedTempFileFilter(logging.Filter):
+    """Tune copies its experiment state to the results folder in the background while it writes
+    the next state (a tmp- file, then a rename); a copy that listed the tmp- file and then
+    misses it fails with FileNotFoundError, and Tune logs the traceback, though the copy it
+    starts right after takes the renamed file. Drops that error, and only it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(error, FileNotFoundError) and "tmp-" in str(error))
+
+
+def quiet_state_sync_races() -> None:
+    state_logger = logging.getLogger("ray.tune.execution.experiment_state")
+    if not any(isinstance(f, VanishedTempFileFilter) for f in state_logger.filters):
+        state_logger.addFilter(VanishedTempFileFilter())
+
+
+class CtrlCToTune(Callback):
+    """At Tune's first loop step, hands Tune a Ctrl-C pressed during its set-up (sweeps.interrupt)."""
+
+    def on_step_begin(self, iteration, trials, **info):
+        interrupt.forward_to_tune()
+
+
 def trial_name(trial) -> str:
     return f"trial_{trial.trial_id}"
 
@@ -91,6 +117,7 @@ def trial_name(trial) -> str:
 def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dict[str, str]) -> Tuner:
     import ray
 
+    quiet_state_sync_races()
     gpus = args.gpus_per_trial
     if gpus is None:
         gpus = default_gpu_share(plan, data) if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
@@ -102,7 +129,8 @@ def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dic
                              gpus=gpus, presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
     )
-    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.fixed.get("max_steps"))
+    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
+                            plan.fixed.get("max_steps"))
     if args.resume:
         return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True)
     stop = None if plan.populations else min_delta  # a population stops its members itself
@@ -116,7 +144,7 @@ def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dic
         ),
         run_config=RunConfig(
             name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop, verbose=0,
-            callbacks=[progress, JsonLoggerCallback(), CSVLoggerCallback()],
+            callbacks=[progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback()],
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             failure_config=FailureConfig(max_failures=1),
         ),

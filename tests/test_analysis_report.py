@@ -236,3 +236,59 @@ def test_grid_table_pivots_final_test_accuracy():
     mean, half, _ = mean_ci([0.30 + 0.04, 0.30 + 0.04 + 0.01])
     assert table.loc["30", "40"] == f"{mean:.3f} ±{half:.3f}"
     assert list(table.columns) == ["20", "40"] and list(table.index) == ["10", "30"]
+
+
+# --- what each plot claims -------------------------------------------------------------------------
+
+def test_log_uniform_axis_is_log_scaled_even_within_two_decades():
+    import matplotlib.pyplot as plt
+
+    from analysis.plots import _vs_x, log_axis
+
+    results, trials = make_sweep({"lr": [0.004, 0.01, 0.03, 0.2]}, seeds=1, epochs=1)  # 50x: not two decades
+    assert not log_axis({}, "lr", results["lr"]) and log_axis({"log_axes": ["lr"]}, "lr", results["lr"])
+    assert log_axis({}, "weight_decay", [1e-4, 1e-3, 1e-1]) and not log_axis({"log_axes": ["momentum"]}, "momentum", [0, 0.9])
+    for meta, scale in (({"log_axes": ["lr"]}, "log"), ({}, "linear")):
+        fig, panel = plt.subplots()
+        _vs_x(panel, results, ["lr"], "lr", M.TEST_ACC, meta)
+        assert panel.get_xscale() == scale
+        plt.close(fig)
+
+
+def test_grid_plots_need_two_varying_axes_and_show_the_headline_metric(tmp_path):
+    """Like mnist_cpu_gpu without a GPU: the second axis took one value, so no heatmap or
+    parallel coordinates; with two values they show total training time, the study's headline."""
+    from analysis.grid_plots import grid_table
+
+    meta = {"sweep": "cpu_gpu", "title": "CPU vs GPU training time", "axes": ["model_size", "precision"],
+            "x": "model_size", "metric": M.VAL_LOSS, "mode": "min", "primary": M.TIME_TOTAL_S}
+
+    def report(folder: Path, precisions: list[str]):
+        results, trials = make_sweep({"model_size": ["small", "large"], "precision": precisions}, seeds=1)
+        folder.mkdir()
+        write_parquet(results, folder / RESULTS_FILE, meta)
+        write_parquet(trials, folder / TRIALS_FILE, meta)
+        return results, trials, R.build_report(folder).read_text()
+
+    results, trials, _ = report(tmp_path / "one", ["fp32"])
+    assert grid_table(results, trials, meta) is None
+    assert not {"heatmap.png", "parallel_coordinates.png"} & {p.name for p in (tmp_path / "one" / "plots").iterdir()}
+
+    results, trials, text = report(tmp_path / "two", ["fp32", "bf16"])
+    table = grid_table(results, trials, meta).set_index(["model_size", "precision"])
+    final = results[results[M.EPOCH] == 3].set_index(["model_size", "precision"])[M.TIME_TOTAL_S]
+    assert table["mean"].to_dict() == pytest.approx(final.to_dict())
+    assert_real_pngs(tmp_path / "two", {"heatmap.png", "parallel_coordinates.png"})
+    assert "## Final total training time (s) over the grid" in text and "Final test accuracy over the grid" not in text
+
+
+def test_titles_claim_only_what_the_plot_shows():
+    from analysis.plots import _title, _which_trial
+
+    meta = {"sweep": "mnist_width", "title": "MNIST: test accuracy vs hidden width", "primary": M.TEST_ACC}
+    assert _title(meta, "accuracy at the last epoch", (M.TEST_ACC, M.VAL_ACC)).startswith("MNIST: test accuracy")
+    loss = _title(meta, "loss per epoch", (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS))
+    assert loss == "mnist_width\nloss per epoch" and "accuracy" not in loss
+    preds = pd.DataFrame({"trial_id": ["a1b2c_00003"], "trial_config": ["width=400"]})
+    assert _which_trial(preds) == "the best trial (width=400)"
+    assert _which_trial(preds.drop(columns="trial_config")) == "trial a1b2c_00003"  # results written before

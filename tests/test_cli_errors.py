@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from sweeps import cifar_mlp, mnist_train_size, mnist_width, runner, toy2d
+from sweeps import cifar_mlp, dogset_lr, mnist_train_size, mnist_width, runner, toy2d
 from tests.conftest import make_mnist_dir
 
 
@@ -38,6 +38,15 @@ CASES = [
     (toy2d, ["--set", "toy_set=spirals"], "unknown toy2d kind 'spirals'; allowed: circles, classification, moons"),
     (cifar_mlp, [], "CIFAR-10 is not in"),
     (mnist_width, ["--base-from", "/nonexistent/results"], "--base-from /nonexistent/results: no trials.parquet there"),
+    (mnist_width, ["--cpus-per-trial", "0"], "argument --cpus-per-trial: 0 is not allowed; use a number > 0 (fractions allowed)"),
+    (mnist_width, ["--cpus-per-trial", "-2"], "argument --cpus-per-trial: -2 is not allowed; use a number > 0"),
+    (mnist_width, ["--gpus-per-trial", "-1"], "argument --gpus-per-trial: -1 is not allowed; use a number >= 0"),
+    (mnist_width, ["--data-dir", "/nonexistent/data"],
+     "argument --data-dir: /nonexistent/data does not exist; allowed: an existing folder (only the default"),
+    (mnist_width, ["--search", "optuna"],
+     "--search optuna is not allowed for mnist_width: it has no range for Optuna to sample, only a grid (width = 50, "
+     "100, 200, 400, 800) that --search grid runs in full; allowed: --search grid, or --search optuna on mnist_lr "
+     "(lr: loguniform 0.0001..1)"),
 ]
 
 
@@ -46,9 +55,9 @@ def test_bad_input_is_one_line_and_exit_2(no_ray, capsys, module, argv, message)
     code = module.main([*argv, "--storage-path", str(no_ray / "results")])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2
-    assert err[-1].startswith(f"python -m sweeps.{module.SWEEP.name}: error: ")
-    assert message in err[-1]
-    assert not any("Traceback" in line for line in err)
+    assert len(err) == 1, err  # the error alone: no data-fallback warning before it
+    assert err[0].startswith(f"python -m sweeps.{module.SWEEP.name}: error: ")
+    assert message in err[0]
     assert not (no_ray / "results").exists()
 
 
@@ -80,3 +89,38 @@ def test_cuda_requested_without_gpu_is_refused(no_ray, capsys):
         pytest.skip("this machine has a GPU")
     assert mnist_width.main(["--set", "device=cuda", "--storage-path", str(no_ray / "results")]) == 2
     assert "device 'cuda' is not allowed: no CUDA GPU" in capsys.readouterr().err
+
+
+def test_data_dir_must_be_a_folder(no_ray, capsys):
+    a_file = no_ray / "data.txt"
+    a_file.write_text("not a folder")
+    assert mnist_width.main(["--data-dir", str(a_file), "--storage-path", str(no_ray / "results")]) == 2
+    assert f"argument --data-dir: {a_file} is a file; allowed: an existing folder" in capsys.readouterr().err
+
+
+def test_gpus_or_cpus_this_machine_never_has_are_refused_before_ray(no_ray, capsys):
+    """Ray would queue such trials for ever; the local Ray is judged before it starts."""
+    import torch
+
+    from sweeps.ray_session import machine_cpus
+
+    argv = ["--storage-path", str(no_ray / "results")]
+    if not torch.cuda.is_available():
+        assert mnist_width.main(["--gpus-per-trial", "1", *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "each trial needs 1 CPU and 1 GPU on one node" in err[0]
+        assert err[0].endswith("allowed: --gpus-per-trial 0")
+    too_many = machine_cpus() + 1
+    assert mnist_width.main(["--cpus-per-trial", str(too_many), *argv]) == 2
+    err = capsys.readouterr().err
+    assert f"each trial needs {too_many} CPUs" in err and f"allowed: --cpus-per-trial up to {too_many - 1}" in err
+
+
+def test_dogset_error_suggests_what_works_and_set_manifest_is_one_of_them(no_ray, capsys):
+    """The manifest name is a --set-able loader option: the error names it, and the loader looks for it."""
+    argv = ["--data-dir", str(no_ray), "--storage-path", str(no_ray / "results")]
+    assert dogset_lr.main(argv) == 2
+    assert "dogs.csv does not exist; allowed: --data-dir FOLDER (the folder holding dogs.csv) and, for another " \
+           "file name, --set manifest=NAME.csv" in capsys.readouterr().err
+    assert dogset_lr.main(["--set", "manifest=cats.csv", *argv]) == 2
+    assert f"manifest {no_ray / 'cats.csv'} does not exist" in capsys.readouterr().err

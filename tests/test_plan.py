@@ -1,4 +1,6 @@
 """Sweep plans without Ray: flags, --set overrides, presets, smoke mode and typed configs."""
+import re
+
 import pytest
 
 from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width
@@ -99,3 +101,49 @@ def test_trial_count_and_the_cpus_a_local_ray_gets():
     assert cpus_for(1, 0.5) == 1
     assert cpus_for(10_000, 1.0) is None  # more than the machine has: Ray counts the cores itself
     assert cpus_for(3, 0.0) is None
+
+
+def test_set_reaches_the_data_loaders_options():
+    from sweeps import dogset_lr
+
+    plan = plan_for(dogset_lr, "--set", "manifest=cats.csv", "--set", "momentum=0.5")
+    assert plan.data == {"manifest": "cats.csv", "image_size": 64} and plan.fixed["momentum"] == 0.5
+    assert "manifest" not in plan.fixed  # a loader option, not a training setting
+
+
+@pytest.mark.parametrize("module", [mnist_width, mnist_cpu_gpu, mnist_lr])
+def test_help_lists_keys_set_accepts_with_values_that_validate(module, capsys):
+    """Every KEY=VALUE the --help epilog shows (training and model lines) is accepted by the
+    config schema as it stands there, and every key the unknown-key error allows is shown."""
+    from sweeps.cli import parse_value
+
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    epilog = out.split("--set KEY=VALUE accepts these keys", 1)[1]
+    shown = dict(re.findall(r"(\w+)=(\S*)", "\n".join(l for l in epilog.splitlines() if "swept" not in l)))
+    point = plan_for(module).points()[0]
+    for key, value in shown.items():
+        if key not in module.SWEEP.data:
+            split_config(expand_presets({**point, key: parse_value(value)}, module.SWEEP.presets))
+    with pytest.raises(ConfigError) as unknown:
+        split_config({"no_such_key": 1})
+    allowed = str(unknown.value).split("allowed: ")[1].split(", ")
+    set_by_presets = re.findall(r"set by \w+: (.+)", epilog)
+    listed = set(shown) | set(module.SWEEP.grid) | {k for line in set_by_presets for k in line.split(", ")}
+    assert set(allowed) <= listed
+
+
+def test_progress_counts_trials_the_run_will_have(capsys):
+    """Optuna creates trials one by one: the counter's total is the plan's, not Tune's list so far."""
+    from types import SimpleNamespace
+
+    from sweeps.progress import ProgressLine, fmt_metric
+
+    line = ProgressLine(["lr"], max_epochs=2, total=plan_for(mnist_lr, "--smoke-test").trial_count)
+    trial = SimpleNamespace(config={"lr": 0.0123}, last_result={"epoch": 2, "test_acc": 0.9})
+    line.on_trial_complete(0, [trial], trial)  # Tune has created one trial so far
+    out = capsys.readouterr().out
+    assert re.search(r"lr=0.0123 +finished after 2 epochs  test_acc 0.900  \(1/3 trials done\)$", out.rstrip()), out
+    assert fmt_metric("val_acc", 0.92) == "0.920" and fmt_metric("val_loss", 0.32) == "0.3200"

@@ -10,6 +10,7 @@ trial rows; any other config is a plain trial reporting a flat row.
 from __future__ import annotations
 
 import logging
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -30,8 +31,23 @@ ROW_ONLY = ("config", *M.POPULATION_COLUMNS)  # what a plain trial's flat row le
 
 
 def _quiet_checkpoint_logs() -> None:
-    # Ray logs one INFO line per saved checkpoint; the sweep's progress display says enough.
-    logging.getLogger("ray.train._internal.storage").setLevel(logging.WARNING)
+    # Ray logs one INFO line per saved checkpoint, and one per trial restored from a checkpoint
+    # (colour-coded, on resume); the sweep's progress display says enough.
+    for name in ("ray.train._internal.storage", "ray.tune.trainable.trainable"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """When Ray ends a trial's worker (SIGTERM at the end of a run or on Ctrl-C), its handler
+    raises SystemExit, and if that lands in a garbage-collection callback Python prints an
+    "Exception ignored ... Traceback" that Ray forwards to the sweep's console. The exception
+    is dropped either way (Ray then kills the worker); only the noise goes."""
+    if not isinstance(unraisable.exc_value, SystemExit):
+        sys.__unraisablehook__(unraisable)
+
+
+_quiet_checkpoint_logs()  # at import: Tune restores a trial's checkpoint before its function runs
+sys.unraisablehook = _quiet_unraisable
 
 
 def _restored() -> dict[str, Any] | None:
