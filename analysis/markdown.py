@@ -13,7 +13,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from analysis.stats import configurations, final_rows, fmt_value, mean_ci, summarize, sweep_axes, usable_rows
+from analysis.stats import configurations, final_rows, fmt_value, mean_ci, summarize, sweep_axes, trained_rows, usable_rows
 from trainables import metrics as M
 
 MAX_EPOCH_COLUMNS = 20  # wider tables wrap unreadably; beyond this show evenly spaced epochs + the last
@@ -86,7 +86,7 @@ def time_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping
     rows = []
     for _, config in configs.iterrows():
         mask_all, mask_final = _match(df, config, axes), _match(final, config, axes)
-        every, last = df[mask_all], final[mask_final]
+        every, last = trained_rows(df[mask_all]), final[mask_final]
         rows.append({
             "total time (s)": _cell(last.get(M.TIME_TOTAL_S, pd.Series(dtype=float)), 1),
             "epoch time (s)": _mean(every, M.EPOCH_TIME_S, "{:.2f}"),
@@ -153,7 +153,8 @@ def speedup_table(results: pd.DataFrame, meta: Mapping[str, Any], slow: str = "c
     if M.DEVICE not in axes or not {slow, fast} <= set(results[M.DEVICE]):
         return None
     index = [a for a in axes if a != M.DEVICE] or ["config"]
-    frame = results.assign(config="all trials") if index == ["config"] else results
+    trained = trained_rows(results)
+    frame = trained.assign(config="all trials") if index == ["config"] else trained
     times = frame.pivot_table(index=index, columns=M.DEVICE, values=M.EPOCH_TIME_S, aggfunc="mean", sort=False)
     times = times.dropna(subset=[slow, fast]).reset_index()
     table = pd.DataFrame({a: [fmt_value(v) for v in times[a]] for a in index})

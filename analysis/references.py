@@ -116,26 +116,68 @@ def _linear(ref, results):
 
 
 def _compare(sign: int):
+    """Ours at `where` against ours at `than`; an "epoch" in `than` compares with that epoch
+    (e.g. the last epoch against epoch 150: still rising at the end)."""
     def check(ref, results):
+        than = {k: v for k, v in ref.than.items() if k != M.EPOCH}
         mine, mine_text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
-        other, other_text = _summary(per_trial(matching(results, ref.than), ref.metric, ref.epoch))
+        other, other_text = _summary(per_trial(matching(results, {**ref.where, **than}) if M.EPOCH in ref.than else
+                                               matching(results, than), ref.metric, ref.than.get(M.EPOCH, ref.epoch)))
         if math.isnan(mine) or math.isnan(other):
             return "no matching trials", "", None
         return f"{mine_text} vs {other_text}", f"{mine - other:+.4g}", (mine - other) * sign > 0
     return check
 
 
+def _each_near(ref, results):
+    """Every matching trial's value (not only their mean) within value ± tolerance."""
+    values = per_trial(matching(results, ref.where), ref.metric, ref.epoch)
+    if values.empty:
+        return "no matching trials", "", None
+    inside = ((values - ref.value).abs() <= ref.tolerance).sum()
+    return f"{values.min():.4g} .. {values.max():.4g} ({inside} of {len(values)} inside)", "", bool(inside == len(values))
+
+
+def _best(ref, results):
+    """The configuration with the best mean (by the metric's mode) over the settings named in
+    `where` is `where` itself."""
+    keys = list(ref.where)
+    if not keys or any(k not in results for k in keys) or ref.metric not in results:
+        return "no matching trials", "", None
+    if ref.epoch is not None:
+        results = results[results[M.EPOCH] == ref.epoch]
+    last = results.sort_values(M.EPOCH).groupby(M.TRIAL_ID).tail(1)
+    means = last.groupby(keys)[ref.metric].mean()
+    best = means.idxmax() if M.MODES.get(ref.metric, "max") == "max" else means.idxmin()
+    best = best if isinstance(best, tuple) else (best,)
+    found = dict(zip(keys, best))
+    text = ", ".join(f"{k}={v}" for k, v in found.items()) + f" ({means.max() if M.MODES.get(ref.metric, 'max') == 'max' else means.min():.4g})"
+    return text, "", all(str(found[k]) == str(v) for k, v in ref.where.items())
+
+
+def _best_at_least(ref, results):
+    """The best matching trial (not the mean) reaches `value`: what a search finds."""
+    values = per_trial(matching(results, ref.where), ref.metric, ref.epoch)
+    if values.empty:
+        return "no matching trials", "", None
+    best = values.max()
+    return f"{best:.4g} (best of {len(values)})", f"{best - ref.value:+.4g}", best >= ref.value - ref.tolerance
+
+
 CHECKS: dict[str, Callable[[Reference, pd.DataFrame], tuple[str, str, bool | None]]] = {
     "near": _near, "at_least": _at_least, "at_most": _at_most, "reaches": _reaches,
     "increasing": _monotone(+1), "decreasing": _monotone(-1), "linear": _linear,
-    "less_than": _compare(-1), "greater_than": _compare(+1),
+    "less_than": _compare(-1), "greater_than": _compare(+1), "each_near": _each_near, "best": _best,
+    "best_at_least": _best_at_least,
 }
 
 
 def source_text(ref: Reference) -> str:
-    if ref.check in ("near", "at_least", "at_most"):
-        bound = {"near": "±", "at_least": "≥ -", "at_most": "≤ +"}[ref.check]
+    if ref.check in ("near", "at_least", "at_most", "each_near", "best_at_least"):
+        bound = {"near": "±", "each_near": "each ±", "at_least": "≥ -", "at_most": "≤ +", "best_at_least": "best ≥ -"}[ref.check]
         return f"{ref.value:.4g} ({bound}{ref.tolerance:.2g})"
+    if ref.check == "best":
+        return "best: " + ", ".join(f"{k}={v}" for k, v in ref.where.items())
     if ref.check == "reaches":
         return f"{ref.value:.4g} by epoch {ref.epoch}"
     return {"linear": f"linear (R² ≥ {ref.tolerance:g})", "less_than": "lower", "greater_than": "higher"}.get(ref.check, ref.check)
@@ -151,18 +193,31 @@ def check_references(results: pd.DataFrame, references: Sequence[Reference]) -> 
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
+def references_of(meta: Mapping[str, Any]) -> list[Reference]:
+    """The references a sweep stored with its results (sweeps.finish.sweep_meta)."""
+    return [Reference(**r) for r in meta.get("references") or []]
+
+
+def scorecard(table: pd.DataFrame) -> tuple[int, int]:
+    """(reproduced, checked): references with a verdict either way, of which reproduced."""
+    checked = table[table["verdict"] != NO_DATA]
+    return int((checked["verdict"] == REPRODUCED).sum()), len(checked)
+
+
 def check_declaration(references: Sequence[Reference]) -> list[str]:
     """Problems with a sweep's references that need no results: unknown checks, missing values."""
     problems = []
     for ref in references:
         if ref.check not in CHECKS:
             problems.append(f"{ref.claim!r}: check {ref.check!r} is not one of {', '.join(CHECKS)}")
-        if ref.check in ("near", "at_least", "at_most", "reaches") and ref.value is None:
+        if ref.check in ("near", "at_least", "at_most", "reaches", "each_near", "best_at_least") and ref.value is None:
             problems.append(f"{ref.claim!r}: a {ref.check} check needs a value")
         if ref.check in ("increasing", "decreasing", "linear") and not ref.along:
             problems.append(f"{ref.claim!r}: a {ref.check} check needs `along`")
         if ref.check in ("less_than", "greater_than") and not ref.than:
             problems.append(f"{ref.claim!r}: a {ref.check} check needs `than`")
+        if ref.check == "best" and not ref.where:
+            problems.append(f"{ref.claim!r}: a best check needs `where`")
         if ref.check == "reaches" and ref.epoch is None:
             problems.append(f"{ref.claim!r}: a reaches check needs an epoch")
     return problems

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
+from analysis.references import check_references, references_of, scorecard
 from analysis.grid_plots import grid_markdown_frame, headline_label
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
@@ -77,6 +78,7 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
     parts += ["## Run", "\n".join(f"- **{k}:** {v}" for k, v in _run_facts(results, trials, meta) if v)]
     if meta.get("notes"):
         parts += ["## Notes", "\n".join(f"- {note}" for note in meta["notes"])]
+    parts += reference_section(results, meta)
     metric = meta.get("metric") or M.VAL_LOSS
     parts += ["## Best configurations",
               f"Ranked by `{metric}` at each trial's last epoch ({meta.get('mode') or M.MODES.get(metric, 'min')}); "
@@ -101,6 +103,21 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
         parts += ["## GPU speed-up", "Mean epoch time per device and model; speed-up = CPU time / GPU time.",
                   _table(speedup)]
     return "\n\n".join(parts) + "\n"
+
+
+def reference_section(results: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
+    """The source's results beside ours, with a verdict each (analysis.references)."""
+    references = references_of(meta)
+    if not references:
+        return []
+    table = check_references(results, references)
+    reproduced, checked = scorecard(table)
+    source = f"Source: {meta['source']}. " if meta.get("source") else ""
+    return ["## Reference vs this run",
+            f"{source}Ours: mean ±95% interval over seeds of each matching trial, at the source's epoch "
+            f"(its last when none is given). **{reproduced} of {checked} reference values reproduced**"
+            + (f"; {len(table) - checked} without data in this run." if checked < len(table) else "."),
+            _table(table)]
 
 
 def _run_facts(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> list[tuple[str, str]]:

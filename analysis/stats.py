@@ -112,6 +112,12 @@ def usable_rows(results: pd.DataFrame, trials: pd.DataFrame | None) -> pd.DataFr
     return kept if not kept.empty else results
 
 
+def trained_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows that report training (not the epoch-0 evaluation of the untrained model, which has no
+    epoch time or throughput)."""
+    return df[df[M.STEP] > 0] if M.STEP in df.columns else df
+
+
 def final_rows(results: pd.DataFrame, trials: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each usable trial's last reported epoch, one row per trial."""
     rows = usable_rows(results, trials)

@@ -11,7 +11,10 @@ from typing import Sequence
 import torch
 import torch.nn as nn
 
-from models.registry import register_model
+from models.registry import check_name, register_model
+
+# dropout_on -> the FC layers whose inputs drop out (first: the flattened maps; second: the hidden units)
+DROPOUT_PLACES = {"both": ("first", "second"), "second": ("second",)}
 
 
 def _positive_int(name: str, value) -> int:
@@ -59,9 +62,11 @@ class CNN(nn.Module):
         fc: int = 300,
         dropout: float = 0.0,
         batch_norm: bool = False,
+        dropout_on: str = "both",
     ):
         super().__init__()
         channels, height, width = _image_shape("cnn", input_shape)
+        check_name("dropout_on", dropout_on, DROPOUT_PLACES)
         if not isinstance(batch_norm, bool):
             raise ValueError(f"batch_norm must be true or false, got {batch_norm!r}")
         c1, c2, fc = _positive_int("c1", c1), _positive_int("c2", c2), _positive_int("fc", fc)
@@ -86,9 +91,10 @@ class CNN(nn.Module):
         ]))
         # Dropout modules even at rate 0 (identities then): one structure for every rate, so
         # members with different rates stack into one population (trainables.engines).
+        first, second = (dropout if place in DROPOUT_PLACES[dropout_on] else 0.0 for place in ("first", "second"))
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout), nn.Linear(c2 * side[0] * side[1], fc), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(fc, num_classes),
+            nn.Flatten(), nn.Dropout(first), nn.Linear(c2 * side[0] * side[1], fc), nn.ReLU(),
+            nn.Dropout(second), nn.Linear(fc, num_classes),
         )
 
     @classmethod

@@ -105,6 +105,9 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
                         "settings it was started with")
     p.add_argument("--address", help="join a running Ray cluster (e.g. auto) instead of starting one")
     p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the plan and its estimated wall time (a few steps timed on this machine), then exit "
+                        "without starting Ray or training")
     p.add_argument("--base-from", metavar="RESULTS_DIR",
                    help="start from the best configuration of a finished sweep (its swept values become fixed)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_assignment,

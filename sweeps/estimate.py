@@ -105,7 +105,7 @@ def jobs_of(plan: Plan, data: Datasets) -> list[Job]:
     return jobs * plan.num_samples
 
 
-def time_job(plan: Plan, data: Datasets, job: Job, threads: int) -> tuple[float, float, str]:
+def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
     """(seconds per step, seconds per evaluation, label) of one job, timed on its device."""
     from trainables.loop import build_trainer
 
@@ -113,7 +113,7 @@ def time_job(plan: Plan, data: Datasets, job: Job, threads: int) -> tuple[float,
     flats = [resolve_flat(plan, data, p) for p in job.points]
     trainer = build_trainer(flats, bundle, lambda rows, state: None, objective=plan.sweep.family, threads=threads)
     first = trainer.time_steps(1, warmup=1)
-    steps = max(1, min(20, int(TIMING_BUDGET_S / max(first, 1e-6))))
+    steps = max(1, min(20, int(budget / max(first, 1e-6))))
     step_s = trainer.time_steps(steps, warmup=0) if steps > 1 else first
     eval_s = trainer.time_evaluation()
     label = " ".join(f"{a}={job.points[0].get(a)}" for a in plan.axes) or "the configuration"
@@ -138,7 +138,7 @@ def makespan(durations: list[float], slots: int) -> float:
 
 
 def estimate_plan(plan: Plan, data: Datasets | Any, cpus_per_trial: float, gpus_per_trial: float,
-                  cpus: int | None = None, gpus: int | None = None) -> Estimate:
+                  cpus: int | None = None, gpus: int | None = None, budget: float = TIMING_BUDGET_S) -> Estimate:
     """Time the costliest and the cheapest trial, interpolate the rest by FLOPs, pack them."""
     import os
 
@@ -159,7 +159,7 @@ def estimate_plan(plan: Plan, data: Datasets | Any, cpus_per_trial: float, gpus_
         for group in by_model.values():
             ends = sorted(group, key=lambda j: j.flops)
             ends = [ends[-1]] if ends[0].flops == ends[-1].flops else [ends[-1], ends[0]]
-            timings = [(j.flops, *time_job(plan, data, j, threads)) for j in ends]
+            timings = [(j.flops, *time_job(plan, data, j, threads, budget)) for j in ends]
             step_at, eval_at = _line([(f, s) for f, s, _, _ in timings]), _line([(f, e) for f, _, e, _ in timings])
             for job in group:
                 job.seconds = TRIAL_START_S + job.steps * step_at(job.flops) + job.rows * eval_at(job.flops)

@@ -1,6 +1,7 @@
 """After Tune: Parquet tables, sample predictions of the best trial, plots, report, summary."""
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,8 @@ def sweep_meta(plan: Plan, run_facts: dict) -> dict:
     return {
         "sweep": s.name, "title": s.title, "description": s.description, "axes": plan.axes,
         "x": s.x or (plan.axes[0] if plan.axes else None), "metric": s.metric, "mode": s.mode,
-        "primary": s.headline, "log_axes": log_axes, "notes": plan.notes, **run_facts,
+        "primary": s.headline, "log_axes": log_axes, "notes": plan.notes,
+        "source": s.source, "references": [asdict(r) for r in s.references], **run_facts,
     }
 
 

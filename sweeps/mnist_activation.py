@@ -2,7 +2,7 @@
 
     python -m sweeps.mnist_activation [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP
+from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
 from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
@@ -11,6 +11,8 @@ SWEEP = Sweep(
     title="MNIST: activation function (2 x 400 MLP, SGD momentum 0.8)",
     description="Saturating sigmoid trains slowest; a linear network is only a linear classifier however deep.",
     fixed=MNIST_MLP,
+    source=MNIST_SOURCE,
+    references=small_model_curve({"activation": "relu"}),
     grid={"activation": ["relu", "tanh", "sigmoid", "elu", "leaky_relu", "gelu", "linear"]},
     smoke={"activation": ["relu", "linear"], "max_epochs": 2},
 )

@@ -2,7 +2,7 @@
 
     python -m sweeps.mnist_batch [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP
+from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
 from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
@@ -11,6 +11,8 @@ SWEEP = Sweep(
     title="MNIST: batch size (2 x 400 ReLU MLP, SGD lr 0.01, momentum 0.8)",
     description="Large batches take fewer, cheaper-per-sample steps per epoch: faster epochs, lower accuracy after a fixed number of epochs.",
     fixed=MNIST_MLP,
+    source=MNIST_SOURCE,
+    references=small_model_curve({"batch_size": 64}),
     grid={"batch_size": [16, 64, 256, 1024]},
     smoke={"batch_size": [64, 1024], "max_epochs": 2},
 )

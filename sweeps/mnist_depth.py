@@ -2,7 +2,7 @@
 
     python -m sweeps.mnist_depth [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP
+from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
 from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
@@ -11,6 +11,8 @@ SWEEP = Sweep(
     title="MNIST: test accuracy vs depth (D x 400 ReLU MLP)",
     description="More hidden layers add capacity, but past two they train slower per epoch for little gain on MNIST.",
     fixed=MNIST_MLP,
+    source=MNIST_SOURCE,
+    references=small_model_curve({"depth": 2}),
     grid={"depth": [1, 2, 3, 4]},
     smoke={"depth": [1, 2], "max_epochs": 2},
 )

@@ -3,9 +3,10 @@
     python -m sweeps.mnist_lr [--num-samples 24] [--smoke-test]
     python -m sweeps.mnist_lr --search grid      # lr 1e-4 .. 1 on a grid instead
 """
-from sweeps.classic import MNIST_MLP
+from sweeps.classic import MNIST_MLP, MNIST_SOURCE, SAMPLE_DIFFERS, SMALL_CURVE, TOLERANCE
 from sweeps.entry import main_for
-from sweeps.spec import Sweep
+from sweeps.spec import Reference, Sweep
+from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_lr",
@@ -18,6 +19,11 @@ SWEEP = Sweep(
     scheduler="asha",
     num_samples=16,
     smoke={"lr": [1e-3, 1e-1], "max_epochs": 2},
+    source=MNIST_SOURCE,
+    references=(
+        Reference("a tuned rate does at least as well as the assignment's lr 0.01 after 5 epochs", M.TEST_ACC,
+                  SMALL_CURVE[5], check="best_at_least", epoch=5, tolerance=TOLERANCE, differs=SAMPLE_DIFFERS),
+    ),
 )
 
 main = main_for(SWEEP, __doc__)

@@ -2,7 +2,7 @@
 
     python -m sweeps.mnist_momentum [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP
+from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
 from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
@@ -11,6 +11,8 @@ SWEEP = Sweep(
     title="MNIST: SGD momentum (2 x 400 ReLU MLP, lr 0.01)",
     description="Momentum speeds up SGD at a fixed learning rate until, near 1, it overshoots and oscillates.",
     fixed=MNIST_MLP,
+    source=MNIST_SOURCE,
+    references=small_model_curve({"momentum": 0.8}),
     grid={"momentum": [0.0, 0.5, 0.8, 0.9, 0.99]},
     smoke={"momentum": [0.0, 0.9], "max_epochs": 2},
 )

@@ -4,7 +4,7 @@
     python -m sweeps.mnist_width --repeats 3      # mean and 95% interval over 3 seeds
     python -m sweeps.mnist_width --smoke-test
 """
-from sweeps.classic import MNIST_MLP
+from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
 from sweeps.entry import main_for
 from sweeps.spec import Sweep
 
@@ -13,6 +13,8 @@ SWEEP = Sweep(
     title="MNIST: test accuracy vs hidden width (2 x W ReLU MLP)",
     description="Wider hidden layers fit MNIST better, with diminishing returns past a few hundred units.",
     fixed=MNIST_MLP,
+    source=MNIST_SOURCE,
+    references=small_model_curve({"width": 400}),
     grid={"width": [50, 100, 200, 400, 800]},
     smoke={"width": [50, 200], "max_epochs": 2},
 )

@@ -62,7 +62,7 @@ class Plan:
 
 
 def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Plan:
-    fixed = {"max_epochs": 5, "seed": 0, **sweep.fixed}
+    fixed = sweep.settings
     grid = {k: list(v) for k, v in sweep.grid.items()}
     data = dict(sweep.data)
     for table in sweep.presets.values():  # a preset's settings win over fixed ones, so drop those

@@ -82,6 +82,10 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     for warning in data.warnings:
         print(f"sweeplab: warning: {warning}", file=sys.stderr)
     if not args.resume:
+        preview(plan, data, args, local_cpus)
+    if args.dry_run:
+        return 0
+    if not args.resume:
         state.exp_dir = experiment_dir(sweep, args)
     state.ray_started |= start_ray(args, plan)
     location = data_location(sweep, args, plan)
@@ -93,6 +97,21 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     trials = finish_run(plan, data, state, {"command": command, **location})
     ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
     return exit_code(trials, state, tune_interrupted, all_ended=len(ended) >= plan.trial_count)
+
+
+def preview(plan: Plan, data: Datasets, args, cpus: int) -> None:
+    """The plan and its estimated wall time, before Ray starts (sweeps.estimate)."""
+    from sweeps.estimate import estimate_plan
+
+    gpus = args.gpus_per_trial
+    if gpus is None and plan.gpu_available:
+        from sweeps.tune_setup import default_gpu_share
+
+        gpus = default_gpu_share(plan, data)
+    budget = 0.2 if args.smoke_test else 1.0  # seconds of timing per timed configuration
+    estimate = estimate_plan(plan, data, args.cpus_per_trial, gpus or 0.0, cpus=cpus, budget=budget)
+    for line in estimate.lines():
+        print(line, flush=True)
 
 
 def data_location(sweep: Sweep, args, plan: Plan) -> dict:

@@ -31,7 +31,7 @@ def _models(sweep: Sweep) -> list[str]:
 
 def set_keys_help(sweep: Sweep) -> str:
     """Every key --set accepts for this sweep, grouped, with the value the sweep uses."""
-    fixed = {"max_epochs": 5, "seed": 0, **sweep.fixed}
+    fixed = sweep.settings
     from_presets = {k for table in sweep.presets.values() for settings in table.values() for k in settings}
     lines = ["--set KEY=VALUE accepts these keys (values as this sweep sets them):"]
     lines.append(_line("swept (comma-separated values replace the grid)",

@@ -7,15 +7,22 @@ from typing import Any, Mapping, Sequence
 from trainables import metrics as M
 
 
+# Settings every sweep starts from (its `fixed` overrides them): the sources' tables begin with
+# the untrained model, so every run evaluates it too (a row at epoch 0).
+RUN_DEFAULTS = {"max_epochs": 5, "seed": 0, "eval_at_start": True}
+
+
 @dataclass(frozen=True)
 class Reference:
     """One result the source experiment reported, checked against this run's results table.
 
-    A value (`check` near, at_least or at_most, with `value` and `tolerance`), a race (reaches:
-    `metric` >= `value` by `epoch`), a shape along a swept axis (increasing, decreasing,
-    linear: R^2 of a straight-line fit >= `tolerance`), or a comparison with another
-    configuration (less_than / greater_than `than`). Ours is the mean over the matching trials
-    (seeds) of each trial's row at `epoch` (its last row when None).
+    A value (`check` near, at_least or at_most, with `value` and `tolerance`; each_near: every
+    matching trial, not only their mean), a race (reaches: `metric` >= `value` by `epoch`), a
+    shape along a swept axis (increasing, decreasing, linear: R^2 of a straight-line fit >=
+    `tolerance`), a comparison with another configuration or epoch (less_than / greater_than
+    `than`), or the winner (best: `where` has the best mean over the settings it names;
+    best_at_least: the best matching trial reaches `value`, what a search finds). Ours is
+    the mean over the matching trials (seeds) of each trial's row at `epoch` (its last when None).
 
         Reference("test accuracy of the 4 x 800 model after 5 epochs", M.TEST_ACC, 0.9148,
                   where={"model_size": "large"}, epoch=5, tolerance=0.02, differs="full MNIST; ours: 5k sample")
@@ -32,13 +39,15 @@ class Reference:
     epoch: int | None = None
     """The epoch of the value (None: each trial's last row); for `reaches`, the latest epoch allowed."""
     check: str = "near"
-    """near | at_least | at_most | reaches | increasing | decreasing | linear | less_than | greater_than."""
+    """near | at_least | at_most | each_near | reaches | increasing | decreasing | linear |
+    less_than | greater_than | best | best_at_least."""
     tolerance: float = 0.0
     """Allowed distance from `value` (the metric's unit); for `linear`, the smallest R^2."""
     along: str | None = None
     """The swept setting of a shape claim (increasing, decreasing, linear)."""
     than: Mapping[str, Any] = field(default_factory=dict)
-    """The other configuration of a comparison claim."""
+    """The other configuration of a comparison claim; with "epoch", the same configuration at
+    that epoch (still rising at the end: the last epoch greater_than {"epoch": 150})."""
     differs: str = ""
     """What this run does differently from the source (data variant, epochs, hardware)."""
 
@@ -90,6 +99,11 @@ class Sweep:
     """The source experiment in words (course and year), never a file name."""
     references: Sequence[Reference] = ()
     """What the source reported, compared with this run in the report."""
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The run defaults with this sweep's fixed settings over them."""
+        return {**RUN_DEFAULTS, **self.fixed}
 
     @property
     def axes(self) -> list[str]:

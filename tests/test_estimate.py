@@ -16,7 +16,8 @@ def test_jobs_have_the_plans_steps_and_rows(mnist_sample):
     plan = plan_for(mnist_train_size, "--set", "eval_every=2", "--max-epochs", "6")
     jobs = jobs_of(plan, mnist_sample)
     assert [j.steps for j in jobs] == [500 // 10 * 6, 1000 // 10 * 6, 1500 // 10 * 6, 2000 // 10 * 6]
-    assert all(j.rows == 3 for j in jobs) and len({j.flops for j in jobs}) == 1  # same model, same batch
+    assert all(j.rows == 3 + 1 for j in jobs)  # every 2nd of 6 epochs, and epoch 0
+    assert len({j.flops for j in jobs}) == 1  # same model, same batch
 
 
 def test_estimate_times_the_extremes_and_adds_the_fixed_costs(mnist_sample):
@@ -39,3 +40,17 @@ def test_a_fused_population_is_one_job(mnist_sample):
     plan = fusion_of(mnist_momentum, "--max-epochs", "1", data=mnist_sample)
     jobs = jobs_of(plan, mnist_sample)
     assert len(jobs) == 1 and len(jobs[0].points) == 5
+
+
+def test_dry_run_prints_plan_and_estimate_and_starts_nothing(monkeypatch, tmp_path, capsys):
+    from sweeps import mnist_width, runner
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("Ray was started by --dry-run")
+
+    monkeypatch.setattr(runner, "start_ray", forbidden)
+    code = mnist_width.main(["--dry-run", "--max-epochs", "1", "--storage-path", str(tmp_path / "results")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "plan: 5 trial(s)" in out and "estimated wall time" in out and "timed on this machine: width=800" in out
+    assert not (tmp_path / "results").exists()  # nothing written

@@ -154,7 +154,7 @@ def test_each_member_applies_its_own_dropout_rate(cifar):
     from trainables.engines import Functional
 
     models = [create_model("cnn", input_shape=(3, 32, 32), c1=4, c2=6, fc=512, dropout=p) for p in (0.0, 0.5)]
-    engine = Functional(models, [0.0, 0.5])
+    engine = Functional(models)
     x = torch.randn(2, 8, 3, 32, 32)
     hidden = {}
     engine.template.head[3].register_forward_hook(lambda m, i, o: hidden.setdefault("relu", o))  # ReLU before dropout 2

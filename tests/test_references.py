@@ -71,3 +71,24 @@ def test_declaration_problems_are_named():
     problems = check_declaration([Reference("a", M.TEST_ACC, check="nearly"), Reference("b", M.TEST_ACC),
                                   Reference("c", M.TEST_ACC, check="increasing"), Reference("d", M.TEST_ACC, 1.0, check="reaches")])
     assert len(problems) == 4 and "check 'nearly' is not one of near" in problems[0]
+
+
+def test_every_trial_within_a_band_and_the_winner():
+    assert verdicts(
+        Reference("all final accuracies in 0.746..0.906", M.TEST_ACC, 0.826, check="each_near", tolerance=0.08),
+        Reference("all final accuracies near 0.8", M.TEST_ACC, 0.8, check="each_near", tolerance=0.05),
+        Reference("size 2000 is best", M.TEST_ACC, check="best", where={"train_size": 2000}),
+        Reference("size 500 is best", M.TEST_ACC, check="best", where={"train_size": 500}),
+    ) == [REPRODUCED, NOT_REPRODUCED, REPRODUCED, NOT_REPRODUCED]
+
+
+def test_still_rising_compares_the_last_epoch_with_an_earlier_one():
+    assert verdicts(
+        Reference("rising at the end", M.TEST_ACC, check="greater_than", where={"train_size": 500}, than={"epoch": 2}),
+        Reference("falling at the end", M.TEST_ACC, check="less_than", where={"train_size": 500}, than={"epoch": 2}),
+    ) == [REPRODUCED, NOT_REPRODUCED]
+
+
+def test_best_trial_of_a_search():
+    assert verdicts(Reference("best reaches 0.9", M.TEST_ACC, 0.9, check="best_at_least"),
+                    Reference("best reaches 0.95", M.TEST_ACC, 0.95, check="best_at_least")) == [REPRODUCED, NOT_REPRODUCED]

@@ -7,7 +7,7 @@ evaluation, give (P, B or N, ...). Three kinds, chosen by `make_engine`:
 - `Single`: one ordinary nn.Module (P = 1), exactly what a plain PyTorch loop runs.
 - `Functional`: any model, through torch.func (stack_module_state + functional_call under
   vmap, randomness "different" so every member draws its own dropout masks); BatchNorm running
-  statistics are per member. Dropout modules read their rate from a per-member buffer.
+  statistics are per member. Each Dropout module reads every member's own rate for it.
 - `StackedMLP`: the MLP as batched matmuls, kept because it beats vmap for MLPs on the CPU
   (benchmarks/fused_population.py --engine).
 
@@ -109,22 +109,22 @@ class Functional(Engine):
     """Any model, stacked with torch.func: the members' parameters and buffers are (P, ...)
     tensors fed to one template module by functional_call under vmap."""
 
-    def __init__(self, models: Sequence[nn.Module], dropout: Sequence[float]):
+    def __init__(self, models: Sequence[nn.Module]):
         from torch.func import functional_call, stack_module_state, vmap
 
         super().__init__(len(models))
         self.params, self.buffer_map = stack_module_state(list(models))
         self.template = copy.deepcopy(models[0]).to("meta")
+        device = next(iter(self.params.values())).device
         self.rates = {}
-        any_dropout = any(p > 0 for p in dropout)
-        rates = torch.tensor([float(p) for p in dropout], device=next(iter(self.params.values())).device)
         for name, module in list(self.template.named_modules()):
-            if isinstance(module, nn.Dropout):
+            if isinstance(module, nn.Dropout):  # each member's own rate for this module
+                rates = [float(m.get_submodule(name).p) for m in models]
                 parent, _, attr = name.rpartition(".")
                 setattr(self.template.get_submodule(parent) if parent else self.template, attr,
-                        MemberDropout() if any_dropout else nn.Identity())
-                if any_dropout:
-                    self.rates[f"{name}.rate"] = rates
+                        MemberDropout() if any(rates) else nn.Identity())
+                if any(rates):
+                    self.rates[f"{name}.rate"] = torch.tensor(rates, device=device)
         tensors = {**self.buffer_map, **self.rates}
 
         def call(params, buffers, x):
@@ -158,7 +158,7 @@ class StackedMLP(Engine):
     """P MLPs as batched matmuls: layer l holds W (P, in, out) (the layout bmm reads without a
     copy) and b (P, out). Dropout has one rate per member."""
 
-    def __init__(self, models: Sequence[MLP], activation: str, dropout: Sequence[float]):
+    def __init__(self, models: Sequence[MLP], activation: str):
         super().__init__(len(models))
         linears = [[m for m in model.net if isinstance(m, nn.Linear)] for model in models]
         self.keys = [name for name, m in models[0].net.named_children() if isinstance(m, nn.Linear)]
@@ -166,8 +166,9 @@ class StackedMLP(Engine):
         self.weights = [torch.stack([ls[i].weight.detach().t() for ls in linears]).contiguous().requires_grad_() for i in layers]
         self.biases = [torch.stack([ls[i].bias.detach() for ls in linears]).requires_grad_() for i in layers]
         self.act = ACTIVATIONS[activation]()
-        self.dropout = torch.tensor([float(p) for p in dropout], device=self.weights[0].device)  # (P,) rates
-        self.has_dropout = any(p > 0 for p in dropout)  # decided once: no host sync inside a CUDA graph
+        rates = [next((float(m.p) for m in model.modules() if isinstance(m, nn.Dropout)), 0.0) for model in models]
+        self.dropout = torch.tensor(rates, device=self.weights[0].device)  # (P,) rates
+        self.has_dropout = any(rates)  # decided once: no host sync inside a CUDA graph
 
     def parameters(self):
         return [t for pair in zip(self.weights, self.biases) for t in pair]
@@ -195,18 +196,18 @@ class StackedMLP(Engine):
         return self.state_dict()
 
 
-def make_engine(models: Sequence[nn.Module], model_name: str, model_kwargs: dict, dropout: Sequence[float]) -> Engine:
+def make_engine(models: Sequence[nn.Module], model_name: str, model_kwargs: dict) -> Engine:
     """Single for one model, the MLP fast path for MLPs, torch.func for everything else."""
     if len(models) == 1:
         return Single(models[0])
     if model_name in FAST_PATHS:
-        return FAST_PATHS[model_name](models, model_kwargs, dropout)
-    return Functional(models, dropout)
+        return FAST_PATHS[model_name](models, model_kwargs)
+    return Functional(models)
 
 
 # Hand-written population forwards that beat vmap (benchmarks/fused_population.py --engine).
 FAST_PATHS: dict[str, Callable[..., Engine]] = {
-    "mlp": lambda models, kwargs, dropout: StackedMLP(models, kwargs.get("activation", "relu"), dropout),
+    "mlp": lambda models, kwargs: StackedMLP(models, kwargs.get("activation", "relu")),
 }
 
 

@@ -141,7 +141,7 @@ def build_trainer(
     for c, kw in zip(members.configs, members.model_kwargs):
         seed_everything(c.seed)  # each member's initial weights come from its own seed, as unfused
         models.append(build_model(c, kw, meta.input_shape, meta.num_classes, device=device))
-    engine = make_engine(models, first.model, members.model_kwargs[0], [kw.get("dropout", 0.0) for kw in members.model_kwargs])
+    engine = make_engine(models, first.model, members.model_kwargs[0])
     active = torch.ones(P, device=device)
     opt = (build_optimizer(engine.parameters(), first) if P == 1 else
            MemberOptimizer(first.optimizer, engine.parameters(), members.vector("lr", device),

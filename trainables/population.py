@@ -51,7 +51,7 @@ def why_not_vmappable(cfg: TrainConfig, model_kwargs: Mapping[str, Any], bundle:
     # images arrive as uint8 and train as floats; token ids stay integers
     dtype = torch.float32 if bundle.train.x.dtype in (torch.uint8, torch.float32, torch.float64) else bundle.train.x.dtype
     try:
-        engine = Functional(models, [0.5, 0.5])
+        engine = Functional(models)
         engine.forward(torch.zeros((2, 2, *meta.input_shape), device="meta", dtype=dtype), train=True).sum().backward()
     except Exception as e:  # any failure means the generic population cannot run this model
         return f"model {cfg.model!r} cannot run under torch.func.vmap ({str(e).splitlines()[0][:120]})"

@@ -1,0 +1,34 @@
+"""Every sweep names its source and the results the source reported, and those references name
+real configurations and metrics of the sweep (so a report can check them)."""
+import pytest
+
+from analysis.references import check_declaration
+from sweeps.catalog import all_sweeps
+from trainables import metrics as M
+
+SWEEPS = all_sweeps()
+METRICS = {v for k, v in vars(M).items() if k.isupper() and isinstance(v, str)}
+
+
+def test_the_catalogue_finds_the_sweeps():
+    assert {"mnist_width", "toy2d", "cifar_channels", "dogset_lr"} <= set(SWEEPS)
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+def test_source_and_references_name_real_configurations_and_metrics(name):
+    sweep = SWEEPS[name]
+    assert sweep.source and sweep.references, f"{name} declares no source or no references"
+    assert check_declaration(sweep.references) == []
+    settings = {**sweep.settings, **{k: None for k in sweep.data_axes}}
+    for ref in sweep.references:
+        assert ref.metric in METRICS, (ref.claim, ref.metric)
+        for key, value in {**ref.where, **ref.than}.items():
+            if key == M.EPOCH:
+                continue
+            assert key in sweep.grid or key in settings or key in sweep.presets, (ref.claim, key)
+            if key in sweep.grid:
+                assert value in sweep.grid[key], (ref.claim, key, value)
+        if ref.along:
+            assert ref.along in sweep.grid, (ref.claim, ref.along)
+        if ref.epoch is not None:
+            assert 0 <= ref.epoch <= sweep.settings.get("max_epochs", 5), (ref.claim, ref.epoch)
