@@ -73,12 +73,34 @@ class DataBundle:
         return torch.bincount(self.train.y, minlength=self.meta.num_classes).tolist()
 
 
+@dataclass(frozen=True)
+class DataPeek:
+    """What loading a dataset would give, found without loading it (file checks, a CSV's rows):
+    for the catalogue's estimates and the curriculum's choice of sweeps."""
+
+    variant: str
+    n_train: int
+    n_test: int
+    input_shape: tuple[int, ...]
+    num_classes: int
+    tokens: bool = False
+    """Inputs are integer token ids (else images or features, float on the device)."""
+    available: bool = True
+    why: str = ""
+    """Why the dataset cannot be loaded here, when it cannot."""
+
+
 _DATASETS: dict[str, Callable[..., DataBundle]] = {}
+_PEEKS: dict[str, Callable[..., DataPeek]] = {}
 
 
-def register_dataset(name: str):
+def register_dataset(name: str, peek: Callable[..., DataPeek] | None = None):
+    """Decorator: make a loader loadable by name; `peek(**same kwargs)` answers without loading."""
+
     def wrap(loader):
         _DATASETS[name] = loader
+        if peek is not None:
+            _PEEKS[name] = peek
         return loader
 
     return wrap
@@ -91,3 +113,17 @@ def list_datasets() -> list[str]:
 def load_dataset(name: str, **kwargs) -> DataBundle:
     """Load a registered dataset by name (e.g. `load_dataset("mnist", data_dir=...)`)."""
     return _DATASETS[check_name("dataset", name, _DATASETS)](**kwargs)
+
+
+def peek_dataset(name: str, **kwargs) -> DataPeek:
+    """The dataset's sizes and availability: its peek when it has one, else by loading it."""
+    check_name("dataset", name, _DATASETS)
+    if name in _PEEKS:
+        return _PEEKS[name](**kwargs)
+    try:
+        bundle = load_dataset(name, **kwargs)
+    except DataError as e:
+        return DataPeek(name, 0, 0, (), 0, available=False, why=str(e))
+    n_train = len(bundle.train) + (len(bundle.val) if bundle.val is not None else 0)
+    return DataPeek(bundle.meta.variant, n_train, len(bundle.test), tuple(bundle.meta.input_shape),
+                    bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8)

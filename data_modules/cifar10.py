@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
-from data_modules.download import default_data_dir, read_or_download, try_download
+from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
+from data_modules.download import default_data_dir, reachable, read_or_download, try_download
 
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -142,7 +142,17 @@ def _download(data_dir: Path) -> str | None:
     return try_download(data_dir, _fetch, HOST, ".cifar10.lock", done=lambda: (data_dir / FOLDER).is_dir())
 
 
-@register_dataset("cifar10")
+def peek_cifar10(data_dir: str | Path | None = None, download: bool = True) -> DataPeek:
+    """Available when its folder is complete, or when it could be downloaded (its host resolves)."""
+    data_dir = Path(data_dir) if data_dir else default_data_dir()
+    folder = data_dir / FOLDER
+    why = None if all((folder / n).is_file() for n in (*TRAIN_FILES, TEST_FILE, META_FILE)) else (
+        reachable(HOST) if download else "download disabled")
+    message = f"CIFAR-10 is not in {folder} and cannot be downloaded ({why})" if why else ""
+    return DataPeek("cifar10", 50_000, 10_000, (3, 32, 32), 10, available=why is None, why=message)
+
+
+@register_dataset("cifar10", peek=peek_cifar10)
 def load_cifar10(data_dir: str | Path | None = None, download: bool = True) -> DataBundle:
     """The 50,000/10,000 CIFAR-10 images from `data_dir` (downloaded there if possible) as uint8 (N, 3, 32, 32)."""
     data_dir = Path(data_dir) if data_dir else default_data_dir()

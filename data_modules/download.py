@@ -16,17 +16,25 @@ def default_data_dir() -> Path:
     return Path(os.environ.get("SWEEPLAB_DATA_DIR", Path.home() / ".cache" / "sweeplab" / "data"))
 
 
-def try_download(data_dir: Path, fetch: Callable[[str], None], host: str, lock_name: str,
-                 done: Callable[[], bool] = lambda: False) -> str | None:
-    """Run `fetch(data_dir)` under `data_dir/lock_name`; None on success, else why not. `host`
-    is resolved first: offline, that answers at once instead of after every mirror's timeout.
-    `done()` says whether another process finished the download while this one waited."""
+def reachable(host: str) -> str | None:
+    """None when a download from `host` can be tried, else why not (offline: in milliseconds)."""
     if os.environ.get("SWEEPLAB_OFFLINE"):
         return "SWEEPLAB_OFFLINE is set"
     try:
         socket.getaddrinfo(host, 443)
     except OSError as e:
         return f"cannot resolve {host}: {e.strerror or e}"
+    return None
+
+
+def try_download(data_dir: Path, fetch: Callable[[str], None], host: str, lock_name: str,
+                 done: Callable[[], bool] = lambda: False) -> str | None:
+    """Run `fetch(data_dir)` under `data_dir/lock_name`; None on success, else why not. `host`
+    is resolved first: offline, that answers at once instead of after every mirror's timeout.
+    `done()` says whether another process finished the download while this one waited."""
+    why = reachable(host)
+    if why:
+        return why
     from filelock import FileLock
 
     try:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
+from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
 from data_modules.download import default_data_dir
 
 FILE_COLUMNS = ("file", "path", "image", "filename")
@@ -189,7 +189,21 @@ def _mean_std(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     return tuple(round(v, 4) for v in mean.tolist()), tuple(round(v, 4) for v in std.tolist())
 
 
-@register_dataset("manifest")
+def peek_manifest(data_dir: str | Path | None = None, manifest: str = "dogs.csv", image_size: int = 64,
+                  download: bool = True) -> DataPeek:
+    """Row counts from the CSV alone (no image is opened); unavailable without the CSV."""
+    path = (Path(data_dir) if data_dir else default_data_dir()) / manifest
+    shape = (3, image_size, image_size)
+    try:
+        _, rows, _ = read_manifest(path)
+    except DataError as e:
+        return DataPeek(f"manifest:{manifest}", 0, 0, shape, 0, available=False, why=str(e))
+    counts = {part: sum(r.partition == part for r in rows) for part in ORDER}
+    return DataPeek(f"manifest:{manifest}:{image_size}x{image_size}", counts["train"] + counts["valid"], counts["test"],
+                    shape, len({r.label for r in rows}))
+
+
+@register_dataset("manifest", peek=peek_manifest)
 def load_manifest(
     data_dir: str | Path | None = None, manifest: str = "dogs.csv", image_size: int = 64, download: bool = True
 ) -> DataBundle:

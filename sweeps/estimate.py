@@ -74,16 +74,21 @@ def fmt_seconds(seconds: float) -> str:
 
 
 def step_flops(cfg: TrainConfig, model_kwargs: dict, bundle, members: int = 1) -> float:
-    """FLOPs of one training step, counted on the meta device (no memory, no compute)."""
+    """FLOPs of one training step on this data (every member's)."""
+    tokens = not (bundle.train.x.dtype.is_floating_point or bundle.train.x.dtype == torch.uint8)
+    return step_flops_of(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, tokens) * members
+
+
+def step_flops_of(cfg: TrainConfig, model_kwargs: dict, input_shape, num_classes: int, tokens: bool = False) -> float:
+    """FLOPs of one training step (forward and backward), counted on the meta device: no memory,
+    no compute."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    meta = bundle.meta
-    model = build_model(cfg, model_kwargs, meta.input_shape, meta.num_classes, device="meta")
-    dtype = torch.float32 if bundle.train.x.dtype in (torch.uint8, torch.float32, torch.float64) else bundle.train.x.dtype
-    x = torch.zeros((cfg.batch_size, *meta.input_shape), device="meta", dtype=dtype)
+    model = build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
+    x = torch.zeros((cfg.batch_size, *input_shape), device="meta", dtype=torch.long if tokens else torch.float32)
     with FlopCounterMode(display=False) as counter:
         model(x).float().sum().backward()
-    return float(counter.get_total_flops()) * members
+    return float(counter.get_total_flops())
 
 
 def jobs_of(plan: Plan, data: Datasets) -> list[Job]:

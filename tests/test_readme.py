@@ -29,6 +29,13 @@ def test_sweep_table_is_one_table_of_every_sweep():
     assert not re.search(r"^\| `python -m sweeps\.", "\n".join(lines[2 + len(rows):]), re.M)  # no rows after a gap
 
 
+def test_sweep_table_is_the_one_the_declarations_generate():
+    from sweeps.catalog import readme_table
+
+    table = "\n".join(line for line in section("Sweeps").strip().splitlines() if line.startswith("|"))
+    assert table.startswith(readme_table()), "README's sweep table is stale: paste `python -m sweeps --markdown`"
+
+
 def test_flag_defaults_agree_with_help():
     parser = build_parser("python -m sweeps.x", "")
     helps = {o: a.help for a in parser._actions for o in a.option_strings}

@@ -1,0 +1,44 @@
+"""The catalogue: every sweep with its title, source, size and the wall time it would take on this
+machine (from a cached calibration: FLOPs counted, data sizes peeked, nothing trained).
+
+    python -m sweeps                   # the catalogue
+    python -m sweeps --markdown        # the README's table of sweeps
+    python -m sweeps --recalibrate     # measure this machine again, then the catalogue
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sweeps", description=__doc__.splitlines()[0])
+    parser.add_argument("--markdown", action="store_true", help="print the README's table of sweeps and exit")
+    parser.add_argument("--recalibrate", action="store_true", help="measure this machine's speed again (about 5 s)")
+    parser.add_argument("--data-dir", help="dataset folder to look in (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    args = parser.parse_args(argv)
+    from sweeps.catalog import catalogue, readme_table
+
+    if args.markdown:
+        print(readme_table())
+        return 0
+    from sweeps.calibration import calibration, describe
+    from sweeps.estimate import fmt_seconds
+
+    calibrated = calibration(remeasure=args.recalibrate)
+    entries = catalogue(args.data_dir, calibrated)
+    print(f"{'sweep':<22} {'trials x length':<22} {'estimate here':<14} title; source")
+    for e in entries:
+        estimate = fmt_seconds(e.seconds) if e.seconds is not None else "data not here"
+        print(f"{e.name:<22} {f'{e.trials} x {e.epochs}':<22} {estimate:<14} {e.sweep.title}")
+        print(textwrap.fill(f"source: {e.sweep.source}", 120, initial_indent=" " * 60, subsequent_indent=" " * 60))
+    print(f"\nestimates: {describe(calibrated)} (cached; --recalibrate measures again); run one with python -m sweeps.NAME")
+    missing = [e for e in entries if e.seconds is None]
+    for e in missing:
+        print(f"{e.name}: {e.why.splitlines()[0] if e.why else 'data not here'}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
