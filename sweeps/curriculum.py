@@ -1,0 +1,190 @@
+"""The curriculum: every sweep whose data is here, one after another in one Ray session, then an
+index of them all with the source's results checked ("N of M reference values reproduced").
+
+    python -m sweeps.curriculum                        # every sweep whose data is available
+    python -m sweeps.curriculum --smoke-test           # the whole path in a few minutes
+    python -m sweeps.curriculum --only mnist_width,toy2d --max-epochs 3
+    python -m sweeps.curriculum --resume               # continue: finished sweeps are never rerun
+
+Results: results/curriculum/<sweep>/ (as `python -m sweeps.<sweep>` writes them) and
+results/curriculum/index.md; state.json there says which sweeps finished.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from sweeps import interrupt
+from sweeps.entry import INTERRUPTED, exit_interrupted
+
+PROG = "python -m sweeps.curriculum"
+FOLDER = "curriculum"
+STATE_FILE, INDEX_FILE = "state.json", "index.md"
+DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "interrupted", "skipped"
+
+
+def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
+    from sweeps.cli import UsageError, _Parser, _positive_int
+
+    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    p.add_argument("--only", help="comma-separated sweeps to run (default: all)")
+    p.add_argument("--skip", help="comma-separated sweeps to leave out")
+    p.add_argument("--smoke-test", action="store_true", help="every sweep in its smoke-test size")
+    p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial for every sweep")
+    p.add_argument("--resume", action="store_true", help="continue the curriculum in --storage-path (finished sweeps stay)")
+    p.add_argument("--storage-path", default="results", help=f"results go to STORAGE_PATH/{FOLDER} (default: results)")
+    p.add_argument("--data-dir", help="dataset folder (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    args = p.parse_args(sys.argv[1:] if argv is None else argv)
+    for flag in ("only", "skip"):
+        for name in filter(None, (getattr(args, flag) or "").split(",")):
+            if name not in names:
+                raise UsageError(f"--{flag}: unknown sweep {name!r}; allowed: {', '.join(names)}")
+    return args
+
+
+def chosen(args, names: list[str]) -> list[str]:
+    only = set(filter(None, (args.only or "").split(","))) or set(names)
+    skip = set(filter(None, (args.skip or "").split(",")))
+    return [n for n in names if n in only and n not in skip]
+
+
+def unavailable(sweep, data_dir) -> str:
+    """Why the sweep's data is not here (empty when it is)."""
+    from data_modules import peek_dataset
+
+    values = {k: v for k, v in sweep.settings.items() if k in sweep.data_axes}
+    kinds = [dict(zip(sweep.data_axes, combo)) for combo in _data_combos(sweep, values)]
+    for combo in kinds:
+        loader = {**sweep.data, **{sweep.data_axes[k]: v for k, v in combo.items()}}
+        peek = peek_dataset(sweep.dataset, data_dir=data_dir, **loader)
+        if not peek.available:
+            return peek.why.splitlines()[0]
+    return ""
+
+
+def _data_combos(sweep, fixed: dict) -> list[tuple]:
+    import itertools
+
+    axes = [sweep.grid.get(k, [fixed.get(k)]) for k in sweep.data_axes]
+    return list(itertools.product(*axes)) if axes else [()]
+
+
+def sweep_argv(name: str, args, root: Path, resume: bool) -> list[str]:
+    argv = ["--storage-path", str(root), "--name", name]
+    argv += ["--smoke-test"] if args.smoke_test else []
+    argv += ["--max-epochs", str(args.max_epochs)] if args.max_epochs else []
+    argv += ["--data-dir", args.data_dir] if args.data_dir else []
+    return argv + (["--resume"] if resume else [])
+
+
+def run_one(name: str, args, root: Path, state: dict) -> str:
+    """One sweep through its own main(), in this process and this Ray; returns its status."""
+    from ray.tune import Tuner
+
+    module = importlib.import_module(f"sweeps.{name}")
+    resume = name in state and Tuner.can_restore(str(root / name))
+    if not resume and (root / name).exists():  # an earlier attempt that never got to a trial
+        import shutil
+
+        shutil.rmtree(root / name)
+    print(f"\n=== {name}: {module.SWEEP.title}", flush=True)
+    t0 = time.monotonic()
+    code = module.main(sweep_argv(name, args, root, resume))
+    status = {0: DONE, INTERRUPTED: STOPPED}.get(code, FAILED)
+    state[name] = {"status": status, "wall_s": round(time.monotonic() - t0, 1), "exit_code": code}
+    return status
+
+
+OPTIONS = ("only", "skip", "smoke_test", "max_epochs", "data_dir")  # what --resume keeps
+
+
+def save_state(root: Path, state: dict, args) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{STATE_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps({"options": {k: getattr(args, k) for k in OPTIONS}, "sweeps": state}, indent=1))
+    os.replace(tmp, root / STATE_FILE)
+
+
+def load_state(root: Path) -> dict:
+    try:
+        return json.loads((root / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    with interrupt.armed(ignore_after=argv is None):
+        code = run(argv)
+    if argv is None and code == INTERRUPTED:
+        exit_interrupted()
+    return code
+
+
+def run(argv: list[str] | None) -> int:
+    from sweeps.catalog import all_sweeps
+    from sweeps.cli import UsageError
+
+    sweeps = all_sweeps()
+    try:
+        args = parse(argv, list(sweeps))
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    root = Path(args.storage_path).expanduser().resolve() / FOLDER
+    saved = load_state(root)
+    if saved and not args.resume:
+        print(f"{PROG}: error: {root} holds a curriculum already; allowed: --resume to continue it, or another "
+              "--storage-path", file=sys.stderr)
+        return 2
+    if args.resume:  # the same curriculum as before: its flags, unless given again
+        for key, value in saved.get("options", {}).items():
+            if not getattr(args, key):
+                setattr(args, key, value)
+    state = saved.get("sweeps", {}) if args.resume else {}
+    ray_started, code = False, 0
+    try:
+        for name in chosen(args, list(sweeps)):
+            if state.get(name, {}).get("status") == DONE:
+                print(f"{name}: finished before, kept", flush=True)
+                continue
+            why = unavailable(sweeps[name], args.data_dir)
+            if why:
+                print(f"{name}: skipped: {why}", flush=True)
+                state[name] = {"status": SKIPPED, "why": why}
+                continue
+            if not ray_started:
+                from sweeps.ray_session import start_ray
+
+                with interrupt.shielded():
+                    ray_started = start_ray()
+            status = run_one(name, args, root, state)
+            save_state(root, state, args)
+            if status == STOPPED:
+                code = INTERRUPTED
+                break
+            code = code or (1 if status == FAILED else 0)
+    except KeyboardInterrupt:
+        code = INTERRUPTED
+    finally:
+        if ray_started:
+            from sweeps.ray_session import stop_ray
+
+            with interrupt.shielded(raise_after=False):
+                stop_ray()
+    save_state(root, state, args)
+    from analysis.curriculum_index import write_index
+
+    index = write_index(root, state, sweeps)
+    print(f"\ncurriculum: {index}")
+    if code == INTERRUPTED:
+        print(f"interrupted: continue with  {PROG} --resume --storage-path {args.storage_path}", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
