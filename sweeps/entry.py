@@ -19,6 +19,8 @@ def main_for(sweep: Sweep, doc: str):
         with interrupt.armed(ignore_after=argv is None):  # argv None: the process ends with main()
             try:
                 from sweeps.runner import run
+
+                interrupt.checkpoint()
             except KeyboardInterrupt:
                 print(f"python -m sweeps.{sweep.name}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
                 code = INTERRUPTED

@@ -13,6 +13,7 @@ from analysis.stats import best_trials, fmt_value
 from analysis.tables import PREDICTIONS_FILE, write_parquet
 from analysis.boundaries import BOUNDARIES_FILE, boundary_rows
 from data_modules.collection import Datasets
+from sweeps import interrupt
 from sweeps.plan import Plan
 from sweeps.progress import fmt_metric
 from trainables import metrics as M
@@ -35,6 +36,7 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
     """Write tables, predictions, plots and report; print the summary; return the trials table."""
     meta = sweep_meta(plan, run_facts)
     results, trials = collect(exp_dir, meta)
+    interrupt.checkpoint()  # a Ctrl-C while writing: the tables are there, --resume writes the rest
     if results.empty:  # interrupted before any result: no plots or report of nothing
         print(f"\n{plan.sweep.name}: no trial has reported a result yet")
         return trials
@@ -48,6 +50,7 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
             write_parquet(predictions, exp_dir / PREDICTIONS_FILE)
     if len(trials) and all(len(b.meta.input_shape) == 1 and b.meta.input_shape[0] == 2 for b in data.bundles.values()):
         write_boundaries(plan, data, trials, exp_dir)
+    interrupt.checkpoint()
     report = build_report(exp_dir)
     print_summary(plan, trials, best, exp_dir, report)
     return trials

@@ -1,14 +1,16 @@
-"""Ctrl-C during a sweep: a KeyboardInterrupt the runner turns into a clean exit (code 130), at
-any moment of the run.
+"""Ctrl-C during a sweep: a clean exit (code 130) at any moment of the run.
 
 Ray's own processes block SIGINT (Ray starts them so), so Ctrl-C, which the terminal sends to
-the whole process group, reaches only the driver. There it raises KeyboardInterrupt, except:
-- in `shielded()` blocks (stopping Ray, and ending what a half-started Ray left: interrupted,
-  they would leave processes behind), where it is held until the block ends;
-- inside `tune_fit()`, where Tune ends the run after saving its state. Tune's own handler does
-  that once Tune has installed it; a Ctrl-C before that (Tune's set-up, seconds on a busy
-  machine, where Ray's code may swallow a KeyboardInterrupt) is held, and `forward_to_tune()`,
-  called at Tune's first loop step, hands it to Tune through SIGUSR1, which Tune handles alike.
+the whole process group, reaches only the driver. There a first Ctrl-C is noted and acted on at
+the next `checkpoint()` between the runner's phases (imports, data, Ray's start, Tune, each
+step of writing the results: seconds apart). It is not raised where it lands: a
+KeyboardInterrupt inside library code can leave a lock taken (logging's, which then hangs
+ray.shutdown()) or be swallowed by the library. A second Ctrl-C is raised at once.
+
+Inside `tune_fit()` Tune takes over: once Tune's loop runs, its own handler ends the run after
+saving the experiment state; a Ctrl-C during Tune's set-up, before that handler is installed,
+is handed to it at the loop's first step (`forward_to_tune()`) through SIGUSR1, which Tune
+handles alike. `shielded()` blocks (stopping Ray) hold even a second Ctrl-C until they end.
 """
 from __future__ import annotations
 
@@ -18,25 +20,29 @@ import signal
 import threading
 
 NOTHING_TO_RESUME = "interrupted before any trial started; nothing to resume"
+NOTED = b"\nsweeplab: Ctrl-C: stopping at the next safe point (press it again to stop at once)\n"
 
 
 class _State:
     active = False  # between armed()'s entry and exit
+    requested = False  # a Ctrl-C has come that checkpoint() has not acted on yet
     shielding = 0  # depth of nested shielded() blocks
-    pending = False  # a Ctrl-C arrived while shielded
     in_tune = False  # inside tune_fit()
     tune_looping = False  # Tune's loop has started: its handler is installed
-    held_for_tune = False  # a Ctrl-C arrived during Tune's set-up
+    held_for_tune = False  # a Ctrl-C came during Tune's set-up
 
 
 def _handler(signum, frame) -> None:
-    if _State.shielding:
-        _State.pending = True
-        return
-    if _State.in_tune and not _State.tune_looping and not _State.held_for_tune:
-        _State.held_for_tune = True  # Tune's loop takes it over (forward_to_tune)
-        return
-    raise KeyboardInterrupt  # a first Ctrl-C, or a second one: Tune's handler had the first
+    if _State.in_tune and not _State.shielding:
+        if not _State.tune_looping:
+            _State.held_for_tune = True  # Tune's loop takes it over (forward_to_tune)
+            return
+        raise KeyboardInterrupt  # Tune's handler had the first one and gave ours back: a second
+    if _State.requested and not _State.shielding:
+        raise KeyboardInterrupt  # a second Ctrl-C: at once
+    if not _State.requested:
+        os.write(2, NOTED)  # not print(): the main thread may be inside a print
+    _State.requested = True
 
 
 def _main_thread() -> bool:
@@ -52,7 +58,7 @@ def armed(ignore_after: bool = False):
         yield
         return
     previous = signal.signal(signal.SIGINT, _handler)
-    _State.active, _State.pending = True, False
+    _State.active, _State.requested, _State.shielding = True, False, 0
     try:
         yield
     finally:
@@ -60,18 +66,28 @@ def armed(ignore_after: bool = False):
         signal.signal(signal.SIGINT, signal.SIG_IGN if ignore_after else previous)
 
 
+def checkpoint() -> None:
+    """Act on a Ctrl-C that came since the last checkpoint: raise KeyboardInterrupt."""
+    if _State.requested:
+        raise KeyboardInterrupt
+
+
+def pending() -> bool:
+    """Whether a Ctrl-C has come that no checkpoint has acted on."""
+    return _State.requested
+
+
 @contextlib.contextmanager
 def shielded(raise_after: bool = True):
-    """Hold Ctrl-C until the block is done, then raise it (or, cleaning up after one, drop it)."""
+    """Hold every Ctrl-C until the block is done, then act on it (unless `raise_after` is off:
+    cleaning up after one, or once the results are written)."""
     _State.shielding += 1
     try:
         yield
     finally:
         _State.shielding -= 1
-    if not _State.shielding and _State.pending:
-        _State.pending = False
-        if raise_after:
-            raise KeyboardInterrupt
+    if not _State.shielding and raise_after:
+        checkpoint()
 
 
 def forward_to_tune() -> None:
@@ -91,6 +107,7 @@ def tune_fit(tuner):
     run and, once that handler has caught a Ctrl-C, puts the previous one (ours) back."""
     if not (_State.active and _main_thread()):
         return tuner.fit(), False
+    checkpoint()
     _State.in_tune, _State.tune_looping, _State.held_for_tune = True, False, False
     try:
         result = tuner.fit()

@@ -27,6 +27,8 @@ from trainables.config import ConfigError
 from trainables.provenance import git_commit
 
 USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError)
+# Ray stops in about 1.5 s; after a Ctrl-C, wait at most this long (the driver's exit ends Ray anyway).
+STOP_TIMEOUT_S = 30
 # Tune's legacy reporter is silent at verbose=0; the new one still prints banners. Our
 # ProgressLine callback is the display. Usage stats would prompt on first run.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -74,6 +76,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
         state.ray_started = start_ray(args)
     plan = make_plan(sweep, args, gpu_available=gpus_available(args))
     data = load_datasets(sweep.dataset, args.data_dir, plan.data, sweep.data_axes, plan.points())
+    interrupt.checkpoint()
     validate_plan(plan, data)
     order_by_cost(plan, data)
     decide_fusion(plan, data, args.fuse, args.population_size)
@@ -88,6 +91,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if not args.resume:
         state.exp_dir = experiment_dir(sweep, args)
     state.ray_started |= start_ray(args, plan)
+    interrupt.checkpoint()
     location = data_location(sweep, args, plan)
     if not args.resume:
         state.new_dir = not state.exp_dir.exists()
@@ -96,7 +100,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     tune_interrupted = fit(plan, data, args, state.exp_dir)
     trials = finish_run(plan, data, state, {"command": command, **location})
     ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
-    return exit_code(trials, state, tune_interrupted, all_ended=len(ended) >= plan.trial_count)
+    return exit_code(trials, state, tune_interrupted or interrupt.pending(), all_ended=len(ended) >= plan.trial_count)
 
 
 def preview(plan: Plan, data: Datasets, args, cpus: int) -> None:
@@ -128,7 +132,7 @@ def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
     if state.ray_started:
         state.stopping, state.ray_started = ray_session.stop_ray_in_background(), False
     trials = finish(plan, data, state.exp_dir, run_facts)
-    with interrupt.shielded():
+    with interrupt.shielded(raise_after=False):  # the results are written: a Ctrl-C now only ends the run
         join_stopping(state)
     return trials
 
@@ -136,15 +140,15 @@ def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
 def stop_started_ray(state: Run) -> None:
     """Stop the Ray this run started (or wait for it to stop), holding Ctrl-C meanwhile."""
     with interrupt.shielded(raise_after=False):
-        join_stopping(state)
+        join_stopping(state, timeout=STOP_TIMEOUT_S)
         if state.ray_started:
             ray_session.stop_ray()
             state.ray_started = False
 
 
-def join_stopping(state: Run) -> None:
+def join_stopping(state: Run, timeout: float | None = None) -> None:
     if state.stopping is not None:
-        state.stopping.join()
+        state.stopping.join(timeout)
         state.stopping = None
 
 
