@@ -149,6 +149,7 @@ def run(argv: list[str] | None) -> int:
     ray_started, code = False, 0
     try:
         for name in chosen(args, list(sweeps)):
+            interrupt.checkpoint()  # a Ctrl-C between sweeps ends the curriculum here
             if state.get(name, {}).get("status") == DONE:
                 print(f"{name}: finished before, kept", flush=True)
                 continue
