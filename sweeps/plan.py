@@ -5,14 +5,14 @@ import argparse
 import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from data_modules import DataBundle, split_sizes
 from sweeps.cli import UsageError, parse_value
 from data_modules.collection import Datasets
 from sweeps.spec import Sweep
 from trainables.config import ConfigError, check_model, expand_presets, split_config
-from trainables.population import shape_key, why_not_fusable
+from trainables.population import fusion_speedup, shape_key, why_not_fusable
 
 SEED = "seed"
 
@@ -185,11 +185,14 @@ def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
 
 
 
-def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population_size: int) -> None:
+def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population_size: int, threads: int = 1,
+                  speedup: Callable[[list[dict[str, Any]], DataBundle], float] | None = None) -> None:
     """Group the plan's points by shape (trainables.population.shape_key) into populations that
-    train as one, when some group has two or more members. A group whose model cannot fuse
-    trains one by one (populations of one), with a note saying why; `mode` on makes any
-    impossibility an error, off never fuses."""
+    train as one, when some group has two or more members. With `mode` auto, a group fuses only
+    where a fused step measures faster than its members' steps one by one on this device
+    (`speedup`, by default trainables.population.fusion_speedup); a group that cannot or should
+    not fuse trains one by one (populations of one), with a note saying why. `mode` on fuses
+    whatever can fuse and makes any impossibility an error; off never fuses."""
     if mode == "off":
         return
     data = Datasets.of(data)
@@ -204,10 +207,17 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
         reason = "ASHA schedules whole trials"
     elif max(len(g) for g in groups.values()) < 2:
         reason = "no two trials share all tensor shapes"
+    measure = speedup or (lambda flats, bundle: fusion_speedup(flats, bundle, plan.sweep.family, threads=threads))
     populations, refused = [], None
     for group in groups.values() if reason is None else ():
         expanded = [expand_presets(data.strip(p), plan.sweep.presets) for p in group]
-        why = why_not_fusable(expanded, data.for_config(group[0])) if len(group) > 1 else None
+        bundle = data.for_config(group[0])
+        why = why_not_fusable(expanded, bundle) if len(group) > 1 else None
+        if why is None and len(group) > 1 and mode == "auto":
+            ratio = measure(expanded, bundle)
+            if ratio < 1.0:
+                why = (f"a fused step of {len(expanded[:3])} {expanded[0].get('model', 'mlp')} models measured {ratio:.2f}x "
+                       "the speed of their steps one by one on this device (--fuse on fuses them anyway)")
         refused = refused or why
         k = 1 if why else -(-len(group) // population_size)  # populations, each at most population_size members
         size = 1 if why else -(-len(group) // k)
@@ -217,7 +227,7 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
     if reason is not None or refused:
         if mode == "on":
             raise UsageError(f"--fuse on is not possible here: {reason or refused}; allowed: --fuse auto or off")
-        if refused:  # a model that cannot fuse is worth a word; the other reasons are routine
+        if refused:  # a model that cannot (or should not) fuse is worth a word; the other reasons are routine
             plan.notes.append(f"not fused: {refused}; those trials run one by one")
         if reason is not None:
             return

@@ -79,7 +79,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     interrupt.checkpoint()
     validate_plan(plan, data)
     order_by_cost(plan, data)
-    decide_fusion(plan, data, args.fuse, args.population_size)
+    decide_fusion(plan, data, args.fuse, args.population_size, threads=max(1, int(args.cpus_per_trial)))
     local_cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) or ray_session.machine_cpus()
     check_resources(plan.points(), args.cpus_per_trial, args.gpus_per_trial, local_cpus)
     for warning in data.warnings:

@@ -60,12 +60,14 @@ def test_split_config_types_and_rejects_unknown_keys():
         split_config({"momentum": 1.5})
 
 
-def fusion_of(module, *argv, mode="auto", size=32, data=None):
+def fusion_of(module, *argv, mode="auto", size=32, data=None, speedup=2.0):
+    """The plan after decide_fusion, with fused steps taken to be `speedup` x faster (measuring
+    it is timing, which tests leave to benchmarks)."""
     from data_modules import load_dataset
     from sweeps.plan import decide_fusion
 
     plan = plan_for(module, *argv)
-    decide_fusion(plan, data or load_dataset("mnist"), mode, size)
+    decide_fusion(plan, data or load_dataset("mnist"), mode, size, speedup=lambda flats, bundle: speedup)
     return plan
 
 
@@ -80,6 +82,23 @@ def test_fusion_groups_same_shape_trials():
     assert len(momentum.populations) == 1 and sorted(p["momentum"] for p in momentum.populations[0]) == [0.0, 0.5, 0.8, 0.9, 0.99]
     assert [len(p) for p in fusion_of(mnist_momentum, size=2).populations] == [2, 2, 1]
     assert fusion_of(mnist_momentum, mode="off").populations == []
+
+
+def test_auto_fuses_only_where_a_fused_step_measures_faster_and_on_fuses_anyway():
+    from sweeps import mnist_momentum
+
+    slower = fusion_of(mnist_momentum, speedup=0.6)
+    assert slower.populations == []  # every group refused: trials run one by one
+    assert any(n.startswith("not fused: a fused step of 3 mlp models measured 0.60x the speed") for n in slower.notes)
+    assert len(fusion_of(mnist_momentum, mode="on", speedup=0.6).populations) == 1  # not measured: fused
+
+
+def test_fusion_speedup_is_measured_on_real_steps(mnist_sample):
+    from trainables.population import fusion_speedup
+
+    flats = [{"width": 16, "train_size": 200, "seed": s} for s in range(3)]
+    ratio = fusion_speedup(flats, mnist_sample)
+    assert 0 < ratio < float("inf")  # a ratio of real timings; its size is the benchmark's business
 
 
 def test_fusion_on_where_impossible_says_why():

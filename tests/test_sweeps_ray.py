@@ -57,8 +57,9 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     assert set(results[M.DEVICE]) == {"cpu"}
     for axis in meta["axes"]:
         assert axis in results.columns
-    # one row per trial and trained epoch
-    assert len(results) == trials["epochs"].sum()
+    # one row per trial and epoch, from the untrained model's epoch 0 on (as the sources' tables)
+    assert len(results) == (trials["epochs"] + 1).sum()
+    assert (results.groupby(M.TRIAL_ID)[M.EPOCH].min() == 0).all()
 
     report = (folder / "report.md").read_text()
     pngs = sorted(p.name for p in (folder / "plots").glob("*.png"))
@@ -68,6 +69,8 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
         assert (folder / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{png}" in report
     assert f"results: {folder / 'results.parquet'}" in out and "best 1:" in out
+    assert "## Reference vs this run" in report and "reference values reproduced" in report
+    assert "estimated wall time" in out  # the cost preview came before Ray
 
 
 @pytest.mark.ray
