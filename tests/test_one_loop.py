@@ -132,7 +132,9 @@ def assert_members_match_unfused(bundle, flats, history, rel=1e-4):
 
 
 def test_fused_cnn_with_batchnorm_equals_unfused(cifar):
-    flats = [{**CNN, "lr": 0.05, "seed": 0}, {**CNN, "lr": 0.02, "momentum": 0.5, "seed": 1}]
+    # Small steps: at lr 0.05 this tiny BN net amplifies fp32 reduction-order differences (grouped vs
+    # single convolutions) to 1e-2 within 2 epochs on some CPUs; at 0.01 fused and unfused agree to 1e-7.
+    flats = [{**CNN, "lr": 0.01, "seed": 0}, {**CNN, "lr": 0.005, "momentum": 0.5, "seed": 1}]
     history, states = train(cifar, flats)
     assert history[0][0][M.FUSED_MEMBERS] == 2
     assert_members_match_unfused(cifar, flats, history)
