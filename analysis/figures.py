@@ -74,3 +74,17 @@ def save(fig: plt.Figure, path: Path) -> Path:
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def palette(n: int) -> list:
+    """n distinct colours: tab10 up to 10, tab20 up to 20, then viridis steps."""
+    if n <= 20:
+        cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
+        return [cmap(i) for i in range(n)]
+    return [matplotlib.colormaps["viridis"](v) for v in np.linspace(0, 0.85, n)]
+
+
+def study_x(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:
+    """The sweep's x-axis when a study's table has it with two or more values, else None."""
+    x = meta.get("x")
+    return x if x and x in frame and frame[x].nunique() > 1 else None

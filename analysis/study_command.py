@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Callable
 
-from analysis.sections import StudyInputError, run_study
+from analysis.sections import StudyInputError, get, run_study
 from analysis.trial_models import ALLOWED_PATHS, TrialSelectionError
 from data_modules import DataError
 from models import UnknownNameError
@@ -41,15 +41,14 @@ def positive_int(text) -> int:
     return int(text)
 
 
-def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentParser], None] | None = None,
-               default_trials: str = "all"):
+def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentParser], None] | None = None):
     """main(argv=None) -> exit code, for `python -m analysis.NAME`."""
 
     def main(argv: list[str] | None = None) -> int:
         prog = f"python -m analysis.{name}"
         parser = OneLineParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
         parser.add_argument("path", metavar="RESULTS_DIR", help=ALLOWED_PATHS)
-        parser.add_argument("--trials", help=f"best, all or comma-separated trial ids (default: {default_trials})")
+        parser.add_argument("--trials", help=f"best, all or comma-separated trial ids (default: {get(name).default_trials})")
         parser.add_argument("--data-dir", help="dataset folder (default: the one the sweep recorded)")
         if add_options:
             add_options(parser)

@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
+from analysis.posthoc.pixels import pixel_images, pixel_model
 from analysis.predictions import latest_checkpoint
 from analysis.stats import ERROR, STATUS, best_trials, fmt_value, sort_key
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -47,6 +49,11 @@ class TrialRef:
     values: dict[str, Any] = field(default_factory=dict)  # its swept values
     label: str = ""  # "batch_size=64 lr=0.01", or the trial id when nothing is swept
 
+    @property
+    def columns(self) -> dict[str, Any]:
+        """What every row of a study about this trial starts with: its id, label and swept values."""
+        return {M.TRIAL_ID: self.trial_id, "label": self.label, **self.values}
+
 
 @dataclass(frozen=True)
 class TrialModel:
@@ -60,6 +67,23 @@ class TrialModel:
     @property
     def meta(self) -> DataMeta:
         return self.bundle.meta
+
+    @property
+    def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The trial's training loss: cross-entropy for classes, mean squared error for regression."""
+        return F.cross_entropy if self.meta.is_classification else F.mse_loss
+
+    def pixel_model(self) -> torch.nn.Module:
+        """The model taking [0, 1] pixels (or raw features), its normalisation inside."""
+        return pixel_model(self.model, self.meta)
+
+    def inputs(self, split: str, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs for pixel_model, targets) of the trial's "train", "val" or "test" split, its
+        first `limit` examples when given."""
+        part = getattr(self.data, split)
+        if limit is not None:
+            part = part.take(torch.arange(min(limit, len(part))))
+        return pixel_images(part), part.y
 
 
 @dataclass
