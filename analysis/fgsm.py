@@ -22,7 +22,7 @@ from analysis.sections import Study, StudyInputError, register
 from analysis.study_command import checked, positive_int, study_main
 from trainables import metrics as M
 
-EXAMPLES = 8  # test images in the clean-vs-adversarial grid
+EXAMPLES = 10  # test images in the clean-vs-adversarial grid, one per class
 SHOWN_EPS = 0.1  # the grid's budget when the run includes it (else the largest eps)
 PGD_STEP_SCALE = 2.5  # step = 2.5 eps / steps: Madry et al. 2018's choice, reaches the box edge
 
@@ -68,8 +68,9 @@ def run(selection, eps=DEFAULT_EPSILONS, images: int | None = None, steps: int |
         accuracy = (fgsm_accuracy(model, x, y, eps_values) if not steps else
                     iterative_accuracy(model, x, y, eps_values, positive_int(steps), random_start))
         rows += [{**ref.columns, "attack": attack, "eps": e, M.FGSM_ACC: a, "images": len(y)} for e, a in accuracy.items()]
-        if i == 0:
-            examples = example_rows(model, x[:EXAMPLES], y[:EXAMPLES], eps_values, trial.meta.classes, ref)
+        if i == 0:  # the first test image of each class
+            picks = torch.tensor([int(torch.nonzero(y == c)[0]) for c in y.unique()[:EXAMPLES]])
+            examples = example_rows(model, x[picks], y[picks], eps_values, trial.meta.classes, ref)
     return {"fgsm": pd.DataFrame(rows), "fgsm_examples": pd.DataFrame(examples)}
 
 
