@@ -14,6 +14,7 @@ import pandas as pd
 
 from analysis.figures import save, title
 from analysis.markdown import to_markdown
+from analysis.posthoc.common import threads
 from analysis.posthoc.density import exact_minimal_ratio
 from analysis.posthoc.grad_norm import minimise_gradient_norm
 from analysis.posthoc.hessian import DENSE_LIMIT, full_spectrum, loss_hessian
@@ -34,23 +35,27 @@ def threshold_of(text) -> float:
 
 def run(selection, threshold: float = 1e-3, max_steps: int = 500, subset: int | None = 2000) -> dict[str, pd.DataFrame]:
     threshold, max_steps = threshold_of(threshold), positive_int(max_steps)
-    rows = []
-    for ref in selection.trials:
-        trial = selection.load(ref)
-        model = trial.pixel_model()
-        x, y = trial.inputs("train", subset)
-        params = sum(p.numel() for p in model.parameters())
-        if params > DENSE_LIMIT:
-            raise StudyInputError(f"trial {ref.trial_id} has {params:,} parameters; allowed: models up to "
-                                  f"{DENSE_LIMIT:,} (exact Hessian), or python -m analysis.hessian for an estimate")
-        trained_loss = float(trial.loss_fn(model(x), y))
-        found = minimise_gradient_norm(model, x, y, trial.loss_fn, threshold=threshold, max_steps=max_steps)
-        spectrum = full_spectrum(loss_hessian(model, x, y, trial.loss_fn))
-        rows.append({**ref.columns, "params": params, "examples": len(y), "trained_loss": trained_loss, "loss": found.loss,
-                     M.GRAD_NORM: found.grad_norm, "converged": found.converged, "steps": found.steps,
-                     M.MINIMAL_RATIO: exact_minimal_ratio(spectrum).value,
-                     "min_eigenvalue": float(spectrum[0]), "max_eigenvalue": float(spectrum[-1])})
+    with threads(1):
+        rows = [critical_point(selection.load(ref), threshold, max_steps, subset) for ref in selection.trials]
     return {"minimal_ratio": pd.DataFrame(rows)}
+
+
+def critical_point(trial, threshold: float, max_steps: int, subset: int | None) -> dict:
+    """Move the trial's model to a critical point of its training loss; the exact spectrum there."""
+    ref = trial.ref
+    model = trial.pixel_model()
+    x, y = trial.inputs("train", subset)
+    params = sum(p.numel() for p in model.parameters())
+    if params > DENSE_LIMIT:
+        raise StudyInputError(f"trial {ref.trial_id} has {params:,} parameters; allowed: models up to "
+                              f"{DENSE_LIMIT:,} (exact Hessian), or python -m analysis.hessian for an estimate")
+    trained_loss = float(trial.loss_fn(model(x), y))
+    found = minimise_gradient_norm(model, x, y, trial.loss_fn, threshold=threshold, max_steps=max_steps)
+    spectrum = full_spectrum(loss_hessian(model, x, y, trial.loss_fn))
+    return {**ref.columns, "params": params, "examples": len(y), "trained_loss": trained_loss, "loss": found.loss,
+            M.GRAD_NORM: found.grad_norm, "converged": found.converged, "steps": found.steps,
+            M.MINIMAL_RATIO: exact_minimal_ratio(spectrum).value,
+            "min_eigenvalue": float(spectrum[0]), "max_eigenvalue": float(spectrum[-1])}
 
 
 def figures(frames, meta, out_dir):

@@ -97,7 +97,7 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:
     counts = trials["status"].value_counts().to_dict() if len(trials) else {}
     print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
-    metrics = list(dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]))
+    metrics = [m for m in dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]) if m in trials]
     for rank, (_, row) in enumerate(best.iterrows(), 1):
         label = config_label(plan, row) or "trial"
         scores = "  ".join(f"{m} {fmt_metric(m, row.get(m))}" for m in metrics)

@@ -30,7 +30,7 @@ SWEEP = Sweep(
         Reference("critical points are mostly near-minima (mean minimal ratio at least 0.5)", M.MINIMAL_RATIO, 0.5,
                   check="at_least", differs=NO_NUMBER),
     ),
-    posthoc=(Posthoc("minimal_ratio", options={"subset": None}, smoke={"max_steps": 20}),),
+    posthoc=(Posthoc("minimal_ratio", options={"subset": None}, smoke={"max_steps": 5, "subset": 500}),),
 )
 
 main = main_for(SWEEP, __doc__)
