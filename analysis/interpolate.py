@@ -70,7 +70,9 @@ def run(selection, run_b: str | None = None, along: str | None = None, points: i
         model_a, model_b = a.pixel_model(), b.pixel_model()
         sets = {"train": a.inputs("train"), "test": a.inputs("test")}
         label = pair_label(a_ref, b_ref, along)
-        for row in interpolation_curve(model_a, model_a.state_dict(), model_b.state_dict(), sets, alphas, a.loss_fn):
+        # copies: model_a's own tensors are overwritten by every theta(alpha) along the way
+        state_a, state_b = ({k: v.clone() for k, v in m.state_dict().items()} for m in (model_a, model_b))
+        for row in interpolation_curve(model_a, state_a, state_b, sets, alphas, a.loss_fn):
             if not a.meta.is_classification:
                 row["accuracy"] = math.nan
             rows.append({"pair": label, "run_a": a_ref.trial_id, "run_b": b_ref.trial_id, **row})

@@ -1,5 +1,5 @@
 """The minimal ratio at a critical point near each trained model: minimise the squared gradient
-norm of the training loss (full batch, L-BFGS) until it is below a threshold, then take the exact
+norm of the training loss (full batch, L-BFGS, float64) until it is below a threshold, then take the exact
 Hessian's share of positive eigenvalues there; a scatter of minimal ratio against loss (the
 source's figure) and their distribution. For models up to 5,000 parameters (a dense Hessian).
 
@@ -11,6 +11,7 @@ import math
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import torch
 
 from analysis.figures import save, title
 from analysis.markdown import to_markdown
@@ -43,13 +44,16 @@ def run(selection, threshold: float = 1e-3, max_steps: int = 500, subset: int | 
 def critical_point(trial, threshold: float, max_steps: int, subset: int | None) -> dict:
     """Move the trial's model to a critical point of its training loss; the exact spectrum there."""
     ref = trial.ref
-    model = trial.pixel_model()
-    x, y = trial.inputs("train", subset)
+    # float64: in float32, L-BFGS's line search stalls near ||grad L|| ~ 1e-3 (a 1-16-16-1 tanh net:
+    # 300 steps without reaching it; 28 steps in float64).
+    model = trial.pixel_model().double()
+    x, y = (t.double() for t in trial.inputs("train", subset))
     params = sum(p.numel() for p in model.parameters())
     if params > DENSE_LIMIT:
         raise StudyInputError(f"trial {ref.trial_id} has {params:,} parameters; allowed: models up to "
                               f"{DENSE_LIMIT:,} (exact Hessian), or python -m analysis.hessian for an estimate")
-    trained_loss = float(trial.loss_fn(model(x), y))
+    with torch.no_grad():
+        trained_loss = float(trial.loss_fn(model(x), y))
     found = minimise_gradient_norm(model, x, y, trial.loss_fn, threshold=threshold, max_steps=max_steps)
     spectrum = full_spectrum(loss_hessian(model, x, y, trial.loss_fn))
     return {**ref.columns, "params": params, "examples": len(y), "trained_loss": trained_loss, "loss": found.loss,

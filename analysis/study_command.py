@@ -50,12 +50,14 @@ def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentPars
         parser.add_argument("path", metavar="RESULTS_DIR", help=ALLOWED_PATHS)
         parser.add_argument("--trials", help=f"best, all or comma-separated trial ids (default: {get(name).default_trials})")
         parser.add_argument("--data-dir", help="dataset folder (default: the one the sweep recorded)")
+        parser.add_argument("--no-report", dest="report", action="store_false",
+                            help="write the tables and figures only, not report.md")
         if add_options:
             add_options(parser)
         options = vars(parser.parse_args(argv))
-        path, trials, data_dir = options.pop("path"), options.pop("trials"), options.pop("data_dir")
+        path, trials, data_dir, report = (options.pop(k) for k in ("path", "trials", "data_dir", "report"))
         try:
-            written = run_study(name, path, trials, data_dir, **options)
+            written = run_study(name, path, trials, data_dir, report, **options)
         except STUDY_ERRORS as e:
             print(f"{prog}: error: {e}", file=sys.stderr)
             return 2

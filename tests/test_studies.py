@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from analysis.sections import posthoc_dir, read_frames, studies
@@ -32,7 +33,8 @@ def mnist_results(tmp_path_factory):
 def function_results(tmp_path_factory):
     """Small regression nets on x^3 and sin(5 pi x), the function chosen by a data axis."""
     folder = tmp_path_factory.mktemp("results") / "function_fit"
-    base = dict(depth=1, width=8, optimizer="adam", lr=1e-2, max_epochs=3, batch_size=32, eval_at_start=True)
+    base = dict(depth=1, width=8, activation="tanh", optimizer="adam", lr=1e-2, max_epochs=3, batch_size=32,
+                eval_at_start=True)
     configs = {"c": [{**base, "function": "cubic"}], "s": [{**base, "function": "sin5pi"}]}
     return write_results_dir(folder, configs, ["function"], dataset="function", loader_args={"n_points": 500},
                              objective="regression", data_axes={"function": "kind"})
@@ -72,8 +74,8 @@ def test_studies_evaluate_the_trials_own_test_split(mnist_results):
     trial's test split; so do the sensitivity table's test metrics (a fused member included)."""
     from analysis import fgsm, sensitivity
 
-    assert fgsm.main([str(mnist_results), "--eps", "0,0.3"]) == 0
-    assert sensitivity.main([str(mnist_results)]) == 0
+    assert fgsm.main([str(mnist_results), "--eps", "0,0.3", "--no-report"]) == 0
+    assert sensitivity.main([str(mnist_results), "--no-report"]) == 0
     reported_acc, reported_loss = final(mnist_results, M.TEST_ACC), final(mnist_results, M.TEST_LOSS)
     attacked = read_frames(mnist_results, "fgsm")["fgsm"]
     clean = attacked[attacked["eps"] == 0].set_index(M.TRIAL_ID)[M.FGSM_ACC]
@@ -91,7 +93,7 @@ def test_studies_evaluate_the_trials_own_test_split(mnist_results):
 def test_interpolation_ends_reproduce_the_endpoint_checkpoints(mnist_results):
     from analysis import interpolate
 
-    assert interpolate.main([str(mnist_results), "--trials", "a,p_m01", "--points", "4"]) == 0
+    assert interpolate.main([str(mnist_results), "--trials", "a,p_m01", "--points", "4", "--no-report"]) == 0
     curve = read_frames(mnist_results, "interpolate")["interpolate"]
     test = curve[curve["split"] == "test"].set_index("alpha")["loss"]
     reported = final(mnist_results, M.TEST_LOSS)
@@ -101,19 +103,20 @@ def test_interpolation_ends_reproduce_the_endpoint_checkpoints(mnist_results):
 def test_trajectory_projects_every_record_of_every_member(mnist_results):
     from analysis import trajectory
 
-    assert trajectory.main([str(mnist_results), "--layer", "net.4"]) == 0
+    assert trajectory.main([str(mnist_results), "--layer", "net.4", "--no-report"]) == 0
     df = read_frames(mnist_results, "trajectory")["trajectory"]
     assert set(df["scope"]) == {"whole model", "layer net.4"}
     assert df.groupby(["scope", M.TRIAL_ID]).size().tolist() == [3] * 6  # epochs 0, 1, 2 of three trials
-    assert df.groupby(M.TRIAL_ID)["pc1"].nunique().min() == 3  # the members' own weights, not one member's twice
+    whole = df[df["scope"] == "whole model"].set_index(M.TRIAL_ID)
+    assert not np.allclose(whole.loc["p_m00", "pc1"], whole.loc["p_m01", "pc1"])  # each member's own weights
     assert (df["explained_pc1"] + df["explained_pc2"] <= 1 + 1e-9).all()
 
 
 def test_report_rebuild_keeps_the_study_sections(mnist_results, capsys):
     from analysis import report, sensitivity
 
-    assert sensitivity.main([str(mnist_results)]) == 0
-    (mnist_results / "report.md").unlink()
+    assert sensitivity.main([str(mnist_results), "--no-report"]) == 0
+    (mnist_results / "report.md").unlink(missing_ok=True)
     assert report.main([str(mnist_results)]) == 0
     text = (mnist_results / "report.md").read_text()
     assert "## Input sensitivity" in text and "posthoc/sensitivity.png" in text
@@ -124,16 +127,18 @@ def test_regression_studies_reload_the_data_chosen_by_a_data_axis(function_resul
     loss; minimal_ratio reaches a critical point and counts the exact spectrum."""
     from analysis import fit, minimal_ratio
 
-    assert fit.main([str(function_results)]) == 0
+    assert fit.main([str(function_results), "--no-report"]) == 0
     errors = read_frames(function_results, "fit")["fit_mse"].set_index(M.TRIAL_ID)
     reported = final(function_results, M.TEST_LOSS)
     assert errors.loc["c", "function"] == "function-cubic" and errors.loc["s", "function"] == "function-sin5pi"
     for trial in ("c", "s"):
         assert errors.loc[trial, "test_mse"] == pytest.approx(reported[trial], rel=1e-5)
-    assert minimal_ratio.main([str(function_results), "--max-steps", "200", "--threshold", "1e-3"]) == 0
+    argv = ["--trials", "s", "--max-steps", "100", "--threshold", "1e-3", "--no-report"]
+    assert minimal_ratio.main([str(function_results), *argv]) == 0
     ratios = read_frames(function_results, "minimal_ratio")["minimal_ratio"]
     assert ratios["converged"].all() and (ratios[M.GRAD_NORM] < 1e-3).all()
-    assert ratios[M.MINIMAL_RATIO].between(0, 1).all() and (ratios["params"] == 25).all()
+    assert (ratios["loss"] <= ratios["trained_loss"] * 1.5).all()  # a critical point near the trained model
+    assert ratios[M.MINIMAL_RATIO].between(0, 1).all() and ratios["params"].tolist() == [25]
 
 
 def run_cli(*args):
