@@ -97,9 +97,10 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
     if plots:
         parts += ["## Plots", "\n\n".join(_image(p, meta) for p in plots)]
     parts += list(studies)
-    parts += ["## Test accuracy per epoch",
+    per_epoch = M.TEST_ACC if M.TEST_ACC in results else M.TEST_LOSS  # regression reports losses only
+    parts += [f"## Test {'accuracy' if per_epoch == M.TEST_ACC else 'loss'} per epoch",
               "Columns are epochs; mean ±95% interval across seeds.",
-              _table(epoch_table(results, trials, meta, M.TEST_ACC)),
+              _table(epoch_table(results, trials, meta, per_epoch)),
               "## Training time",
               "Total time at the last epoch (mean ±95% across seeds); epoch time and samples/s averaged "
               "over every epoch.",
