@@ -17,7 +17,7 @@ import torch
 from analysis.figures import palette, save, title
 from analysis.markdown import to_markdown
 from analysis.posthoc.density import density_minimal_ratio, exact_minimal_ratio, spectral_density
-from analysis.posthoc.eigen import hutchinson_trace, lanczos_top_eigenvalues
+from analysis.posthoc.eigen import hutchinson_trace, lanczos_top_eigenvalues, power_iteration
 from analysis.posthoc.hessian import DENSE_LIMIT, full_spectrum, loss_hessian
 from analysis.sections import Study, register
 from analysis.study_command import checked, positive_int, study_main
@@ -39,6 +39,8 @@ def run(selection, subset: int = 1000, k: int = 3, probes: int = 100, density_st
         row = {**ref.columns, "params": op.dim, "images": len(y), M.TOP_EIGENVALUE: float(top.values[0]),
                "top_k": [float(v) for v in top.values], "lanczos_products": top.products,
                "lanczos_s": time.perf_counter() - start}
+        anchor = power_iteration(op, k=1)  # PyHessian's method and tolerance, as a cross-check
+        row.update(power_top=float(anchor.values[0]), power_products=anchor.products)
         if op.dim <= DENSE_LIMIT:
             spectrum = full_spectrum(op)
             ratio = exact_minimal_ratio(spectrum)
@@ -82,13 +84,16 @@ def tables(frames, meta):
     df["minimal ratio"] = [f"{r:.4f} ({m})" for r, m in zip(df[M.MINIMAL_RATIO], df["ratio_method"])]
     df["cost"] = [f"{n} HVPs in all; top eigenvalue: {p} HVPs, {s:.2f} s"
                   for n, p, s in zip(df["products"], df["lanczos_products"], df["lanczos_s"])]
-    return [to_markdown(df[["label", "params", "images", "top eigenvalues", "trace", "minimal ratio", "cost"]])]
+    df["power iteration"] = [f"{v:.4g} ({n} HVPs)" for v, n in zip(df["power_top"], df["power_products"])]
+    columns = ["label", "params", "images", "top eigenvalues", "power iteration", "trace", "minimal ratio", "cost"]
+    return [to_markdown(df[columns])]
 
 
 STUDY = register(Study(
     "hessian", "Hessian of the training loss",
     f"At the trial's last checkpoint, over the first images of its training split (BatchNorm in eval): top "
-    f"eigenvalues by Lanczos (scipy eigsh on Hessian-vector products), trace and minimal ratio (share of positive "
+    f"eigenvalues by Lanczos (scipy eigsh on Hessian-vector products; PyHessian's power iteration beside it, "
+    f"tolerance 1e-3), trace and minimal ratio (share of positive "
     f"eigenvalues) exact from the dense spectrum up to {DENSE_LIMIT:,} parameters, else Hutchinson's trace and "
     "the minimal ratio estimated from the SLQ density.",
     run, figures, tables, default_trials="best", trial_metrics=(M.TOP_EIGENVALUE, M.MINIMAL_RATIO),

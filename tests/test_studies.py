@@ -182,3 +182,26 @@ def test_function_fit_compares_equal_sizes():
     sizes = {k: param_count(create_model("mlp", input_shape=(1,), num_classes=1, depth=v["depth"], width=v["width"]))
              for k, v in CASES.items() if not k.startswith("source")}
     assert len(sizes) == 4 and all(abs(n - 1000) <= 50 for n in sizes.values()), sizes
+
+
+def test_hessian_of_a_small_model_is_exact_and_lanczos_agrees(function_results):
+    """Below 5,000 parameters the trace and minimal ratio come from the dense spectrum, which the
+    Lanczos top eigenvalue and PyHessian's power iteration must match."""
+    import torch
+
+    from analysis import hessian
+    from analysis.posthoc.hessian import full_spectrum, loss_hessian
+    from analysis.trial_models import select
+
+    assert hessian.main([str(function_results), "--trials", "s", "--subset", "300", "--no-report"]) == 0
+    row = read_frames(function_results, "hessian")["hessian"].iloc[0]
+    found = select(function_results, "s")
+    trial = found.load(found.trials[0])
+    x, y = trial.inputs("train", 300)
+    spectrum = full_spectrum(loss_hessian(trial.pixel_model(), x, y, trial.loss_fn))
+    assert row["trace_method"] == "exact" and row["ratio_method"] == "exact"
+    assert row[M.TOP_EIGENVALUE] == pytest.approx(float(spectrum[-1]), rel=1e-3)
+    assert row["power_top"] == pytest.approx(float(spectrum.abs().max()), rel=1e-2)
+    assert row["trace"] == pytest.approx(float(spectrum.sum()), rel=1e-6)
+    assert row[M.MINIMAL_RATIO] == pytest.approx(float((spectrum > 0).double().mean()))
+    assert torch.isfinite(spectrum).all()
