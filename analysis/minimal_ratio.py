@@ -24,6 +24,9 @@ from analysis.study_command import checked, positive_int, study_main
 from trainables import metrics as M
 
 
+NEAR_ZERO = 1e-6  # eigenvalues below this fraction of the largest |eigenvalue| count as zero in the second ratio
+
+
 def threshold_of(text) -> float:
     try:
         value = float(text)
@@ -59,6 +62,8 @@ def critical_point(trial, threshold: float, max_steps: int, subset: int | None) 
     return {**ref.columns, "params": params, "examples": len(y), "trained_loss": trained_loss, "loss": found.loss,
             M.GRAD_NORM: found.grad_norm, "converged": found.converged, "steps": found.steps,
             M.MINIMAL_RATIO: exact_minimal_ratio(spectrum).value,
+            # eigenvalues zero up to rounding fall on either side of 0 by chance: the share clearly positive
+            "ratio_above_1e-6_max": exact_minimal_ratio(spectrum, NEAR_ZERO * float(spectrum.abs().max())).value,
             "min_eigenvalue": float(spectrum[0]), "max_eigenvalue": float(spectrum[-1])}
 
 
@@ -90,6 +95,7 @@ def tables(frames, meta):
         "runs": len(df), "converged": int(df["converged"].sum()), "params": int(df["params"].iloc[0]),
         "minimal ratio mean": round(ratio.mean(), 4), "min": round(ratio.min(), 4), "median": round(ratio.median(), 4),
         "max": round(ratio.max(), 4), "loss median": f"{df['loss'].median():.3g}",
+        "above 1e-6 max, mean": round(df["ratio_above_1e-6_max"].mean(), 4) if "ratio_above_1e-6_max" in df else math.nan,
         "corr(loss, ratio)": round(df["loss"].corr(ratio), 3) if len(df) > 2 else math.nan,
     }])
     return [to_markdown(summary)]
