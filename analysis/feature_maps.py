@@ -22,16 +22,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from analysis.predictions import checkpoint_of_trial, latest_checkpoint  # noqa: E402
-from analysis.stats import best_trials  # noqa: E402
-from analysis.tables import TRIALS_FILE, read_parquet  # noqa: E402
-from data_modules import DataError, load_dataset  # noqa: E402
-from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_model  # noqa: E402
+from analysis.trial_models import TrialSelectionError, select  # noqa: E402
+from data_modules import DataError  # noqa: E402
 from trainables.objectives import to_device  # noqa: E402
 
 
-class FeatureMapError(ValueError):
-    """A checkpoint or dataset the tool cannot use; the message says which and why."""
+class FeatureMapError(TrialSelectionError):
+    """A checkpoint of a model without feature maps."""
 
 
 def _grid(maps: torch.Tensor, title: str, path: Path) -> Path:
@@ -64,61 +61,20 @@ def _image(x: torch.Tensor, title: str, path: Path) -> Path:
     return path
 
 
-def _best_trial(results_dir: Path) -> tuple[dict, torch.nn.Module]:
-    """Checkpoint and model of the best trial of a sweep, ranked as the sweep ranks them."""
-    trials, meta = read_parquet(results_dir / TRIALS_FILE)
-    best = best_trials(trials, meta.get("metric", "val_loss"), meta.get("mode", "min"), n=len(trials))
-    for trial_id in best.get("trial_id", []):  # the best one that has a checkpoint
-        found = checkpoint_of_trial(results_dir, trial_id)
-        if found is not None:
-            return found
-    raise FeatureMapError(f"{results_dir}: no finished trial with a checkpoint")
-
-
-def load_model(path: Path) -> tuple[dict, torch.nn.Module]:
-    """(checkpoint state, model) from a results folder, a trial folder, a checkpoint folder or file."""
-    if not path.exists():
-        raise FeatureMapError(f"not found: {path}; allowed: a results folder, a trial folder or a checkpoint")
-    if (path / TRIALS_FILE).is_file():
-        return _best_trial(path)
-    if path.is_dir() and not (path / CHECKPOINT_FILE).is_file():
-        latest = latest_checkpoint(path)
-        if latest is None:
-            raise FeatureMapError(f"{path} holds no {TRIALS_FILE}, {CHECKPOINT_FILE} or checkpoint_*/{CHECKPOINT_FILE}; "
-                                  "allowed: a results folder, a trial folder or a checkpoint")
-        path = latest
-    state = load_checkpoint(path)
-    return state, rebuild_model(state)
-
-
-def recorded_data(path: Path) -> dict:
-    """Where the sweep whose results hold `path` read its data, as stored with its Parquet files
-    ({} for results written before that was recorded)."""
-    path = path.resolve()
-    for folder in [path, *path.parents]:
-        if (folder / TRIALS_FILE).is_file():
-            meta = read_parquet(folder / TRIALS_FILE)[1]
-            return {k: meta[k] for k in ("dataset", "data_dir", "loader_args") if k in meta}
-    return {}
-
-
 def save_feature_maps(checkpoint: str | Path, out_dir: str | Path, data_dir=None, images: int = 2) -> list[Path]:
-    path = Path(checkpoint)
-    state, model = load_model(path)
-    if not hasattr(model, "feature_maps"):
-        raise FeatureMapError(f"model {state['model']!r} has no feature maps; allowed: a checkpoint of the 'cnn' model")
-    name, recorded = state["data"]["name"], recorded_data(path)
-    loader_args = recorded.get("loader_args", {}) if recorded.get("dataset") == name else {}
-    bundle = load_dataset(name, data_dir=data_dir or recorded.get("data_dir"), **loader_args)
+    found = select(checkpoint, "best", data_dir)
+    trial = found.load(found.trials[0])
+    if not hasattr(trial.model, "feature_maps"):
+        raise FeatureMapError(f"model {trial.model_name!r} has no feature maps; allowed: a checkpoint of the 'cnn' model")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    sample = bundle.test.take(torch.arange(min(images, len(bundle.test))))
-    x, _ = to_device(sample, bundle, torch.device("cpu"))
+    sample = trial.data.test.take(torch.arange(min(images, len(trial.data.test))))
+    x, _ = to_device(sample, trial.bundle, torch.device("cpu"))
     with torch.no_grad():
-        stages = model.feature_maps(x)
+        stages = trial.model.feature_maps(x)
     written = []
     for i in range(len(sample)):
-        label = bundle.meta.classes[int(sample.y[i])]
+        label = trial.meta.classes[int(sample.y[i])]
         written.append(_image(sample.x[i], f"test image {i}: {label}", out / f"image{i}.png"))
         for stage, maps in stages.items():
             written.append(_grid(maps[i], f"test image {i} ({label}): {stage}, {maps.shape[1]} maps of {maps.shape[2]}x{maps.shape[3]}",
@@ -146,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (ckpt if ckpt.is_dir() else ckpt.parent) / "feature_maps"
     try:
         paths = save_feature_maps(ckpt, out, args.data_dir, args.images)
-    except (FeatureMapError, DataError) as e:
+    except (TrialSelectionError, DataError) as e:
         print(f"python -m analysis.feature_maps: error: {e}", file=sys.stderr)
         return 2
     print(f"{len(paths)} PNGs in {out}")

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from analysis.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
 from analysis.references import check_references, references_of, scorecard
+from analysis.sections import report_parts, trial_metrics
 from analysis.grid_plots import grid_markdown_frame, headline_label
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
@@ -48,7 +49,8 @@ def build_report(results_dir: str | Path) -> Path:
     results, meta = _read(results_dir / RESULTS_FILE, required=True)
     trials, _ = _read(results_dir / TRIALS_FILE, required=False)
     plots = make_all_plots(results_dir)
-    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots])
+    studies = report_parts(results_dir, meta)
+    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies, trial_metrics(results_dir))
     path = results_dir / REPORT_FILE
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -69,8 +71,10 @@ def _read(path: Path, required: bool) -> tuple[pd.DataFrame | None, dict[str, An
         raise ReportInputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
 
 
-def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], plots: list[Path]) -> str:
-    """The report's markdown; `plots` are paths relative to the results folder."""
+def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], plots: list[Path],
+           studies: list[str] = (), study_metrics: pd.DataFrame | None = None) -> str:
+    """The report's markdown; `plots` are paths relative to the results folder, `studies` the
+    post-hoc sections (analysis.sections), `study_metrics` their per-trial values for references."""
     title = meta.get("title") or meta.get("sweep") or "Sweep report"
     parts = [f"# {title}"]
     if meta.get("description"):
@@ -78,7 +82,8 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
     parts += ["## Run", "\n".join(f"- **{k}:** {v}" for k, v in _run_facts(results, trials, meta) if v)]
     if meta.get("notes"):
         parts += ["## Notes", "\n".join(f"- {note}" for note in meta["notes"])]
-    parts += reference_section(results, meta)
+    checked = results if study_metrics is None else results.merge(study_metrics, on=M.TRIAL_ID, how="left")
+    parts += reference_section(checked, meta)
     metric = meta.get("metric") or M.VAL_LOSS
     parts += ["## Best configurations",
               f"Ranked by `{metric}` at each trial's last epoch ({meta.get('mode') or M.MODES.get(metric, 'min')}); "
@@ -91,9 +96,11 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
                   _table(grid)]
     if plots:
         parts += ["## Plots", "\n\n".join(_image(p, meta) for p in plots)]
-    parts += ["## Test accuracy per epoch",
+    parts += list(studies)
+    per_epoch = M.TEST_ACC if M.TEST_ACC in results else M.TEST_LOSS  # regression reports losses only
+    parts += [f"## Test {'accuracy' if per_epoch == M.TEST_ACC else 'loss'} per epoch",
               "Columns are epochs; mean ±95% interval across seeds.",
-              _table(epoch_table(results, trials, meta, M.TEST_ACC)),
+              _table(epoch_table(results, trials, meta, per_epoch)),
               "## Training time",
               "Total time at the last epoch (mean ±95% across seeds); epoch time and samples/s averaged "
               "over every epoch.",

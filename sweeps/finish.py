@@ -1,6 +1,8 @@
 """After Tune: Parquet tables, sample predictions of the best trial, plots, report, summary."""
 from __future__ import annotations
 
+import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,7 +30,8 @@ def sweep_meta(plan: Plan, run_facts: dict) -> dict:
         "sweep": s.name, "title": s.title, "description": s.description, "axes": plan.axes,
         "x": s.x or (plan.axes[0] if plan.axes else None), "metric": s.metric, "mode": s.mode,
         "primary": s.headline, "log_axes": log_axes, "notes": plan.notes,
-        "source": s.source, "references": [asdict(r) for r in s.references], **run_facts,
+        "source": s.source, "references": [asdict(r) for r in s.references], "data_axes": dict(s.data_axes),
+        "posthoc": [asdict(step) for step in s.posthoc], **run_facts,
     }
 
 
@@ -51,9 +54,29 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
     if len(trials) and all(len(b.meta.input_shape) == 1 and b.meta.input_shape[0] == 2 for b in data.bundles.values()):
         write_boundaries(plan, data, trials, exp_dir)
     interrupt.checkpoint()
+    run_posthoc(plan, exp_dir)
     report = build_report(exp_dir)
     print_summary(plan, trials, best, exp_dir, report)
     return trials
+
+
+def run_posthoc(plan: Plan, exp_dir: Path) -> None:
+    """The sweep's declared studies on its checkpoints (analysis.sections), each said in one line;
+    a study that fails says why and the others still run: the training results are written."""
+    from analysis.sections import run_study
+
+    for step in plan.sweep.posthoc:
+        options = {**step.options, **(step.smoke if plan.smoke_test else {})}
+        start = time.perf_counter()
+        try:
+            written = run_study(step.name, exp_dir, step.trials, report=False, **options)
+        except Exception as e:  # noqa: BLE001 - one study's failure must not lose the sweep's report
+            print(f"post-hoc {step.name}: failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+                  file=sys.stderr)
+            continue
+        print(f"post-hoc {step.name}: {len(written)} files in {exp_dir / 'posthoc'} ({time.perf_counter() - start:.1f} s)",
+              flush=True)
+        interrupt.checkpoint()
 
 
 def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: Path) -> None:
@@ -74,7 +97,7 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:
     counts = trials["status"].value_counts().to_dict() if len(trials) else {}
     print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
-    metrics = list(dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]))
+    metrics = [m for m in dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]) if m in trials]
     for rank, (_, row) in enumerate(best.iterrows(), 1):
         label = config_label(plan, row) or "trial"
         scores = "  ".join(f"{m} {fmt_metric(m, row.get(m))}" for m in metrics)

@@ -35,6 +35,8 @@ class Plan:
     """Fused populations (lists of member configs); empty when trials run one by one."""
     data: dict[str, Any] = field(default_factory=dict)
     """Arguments of the dataset loader: the sweep's, with any --set of them (e.g. manifest=cats.csv)."""
+    smoke_test: bool = False
+    """--smoke-test: the post-hoc studies take their smoke options too."""
 
     @property
     def axes(self) -> list[str]:
@@ -104,6 +106,7 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         sweep, fixed, grid, search, args.scheduler or sweep.scheduler, args.num_samples or default_samples,
         min_delta=sweep.min_delta if args.min_delta is None else args.min_delta,
         patience=args.patience or sweep.patience, notes=notes, gpu_available=gpu_available, data=data,
+        smoke_test=bool(args.smoke_test),
     )
 
 

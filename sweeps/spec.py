@@ -53,6 +53,24 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Posthoc:
+    """A study the runner runs on the finished sweep (analysis.sections), whose section the report
+    gets: the same as `python -m analysis.NAME RESULTS_DIR --trials TRIALS` with `options`.
+
+        Posthoc("interpolate", options={"along": "batch_size"})
+    """
+
+    name: str
+    """A registered study (analysis.sections): fgsm, hessian, sensitivity, trajectory, ..."""
+    trials: str | None = None
+    """best, all or trial ids (None: the study's own default)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """The study's keyword arguments (its command's flags, with underscores)."""
+    smoke: Mapping[str, Any] = field(default_factory=dict)
+    """--smoke-test overrides of `options` (fewer iterations, images or probes)."""
+
+
+@dataclass(frozen=True)
 class Sweep:
     """One experiment: the runner turns it into a Tune run, Parquet tables, plots and a report."""
 
@@ -99,6 +117,8 @@ class Sweep:
     """The source experiment in words (course and year), never a file name."""
     references: Sequence[Reference] = ()
     """What the source reported, compared with this run in the report."""
+    posthoc: Sequence[Posthoc] = ()
+    """Studies and extra figures run after training, in order; each adds its section to the report."""
 
     @property
     def settings(self) -> dict[str, Any]:

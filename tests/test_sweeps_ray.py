@@ -21,7 +21,9 @@ SWEEP_MODULES = sorted(
 def test_discovers_all_sweeps():
     expected = {"mnist_width", "mnist_depth", "mnist_momentum", "mnist_batch", "mnist_activation",
                 "mnist_lr", "mnist_train_size", "mnist_random_labels", "mnist_cpu_gpu",
-                "cifar_channels", "cifar_optim", "cifar_vgg", "cifar_mlp", "dogset_lr", "toy2d"}
+                "cifar_channels", "cifar_optim", "cifar_vgg", "cifar_mlp", "dogset_lr", "toy2d",
+                "function_fit", "mnist_deep_shallow", "mnist_trajectory", "mnist_grad_norm", "minimal_ratio",
+                "mnist_params_generalization", "mnist_interpolation", "mnist_sensitivity"}
     assert expected <= set(SWEEP_MODULES)
 
 
@@ -68,6 +70,11 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     for png in pngs:
         assert (folder / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{png}" in report
+    for step in module.SWEEP.posthoc:  # the declared studies ran after training, each with its report section
+        assert (folder / "posthoc" / f"{step.name}.parquet").is_file(), f"post-hoc {step.name} did not run"
+        assert f"post-hoc {step.name}: " in out
+    if module.SWEEP.posthoc:
+        assert "](posthoc/" in report
     assert f"results: {folder / 'results.parquet'}" in out and "best 1:" in out
     assert "## Reference vs this run" in report and "reference values reproduced" in report
     assert "estimated wall time" in out  # the cost preview came before Ray

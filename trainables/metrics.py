@@ -26,6 +26,12 @@ EPOCH_METRICS = (
     EPOCH_TIME_S, TIME_TOTAL_S, SAMPLES_PER_S, TRAIN_SAMPLES, PARAM_COUNT, DEVICE, DEVICE_NAME,
 )
 
+# Per-trial results of post-hoc studies (analysis.sections), which references can check.
+SENSITIVITY = "sensitivity"  # mean Frobenius norm of the softmax's input Jacobian over the test set
+MINIMAL_RATIO = "minimal_ratio"  # fraction of positive Hessian eigenvalues at a critical point
+TOP_EIGENVALUE = "top_eigenvalue"  # largest Hessian eigenvalue of the training loss
+FGSM_ACC = "fgsm_acc"  # test accuracy under FGSM, at each eps
+
 # Provenance columns every result row carries.
 SWEEP = "sweep"
 DATASET = "dataset"

@@ -27,6 +27,19 @@ def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
             module.training = training
 
 
+@contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Run with n intra-op threads, then restore the caller's setting. Tiny models (a few hundred
+    parameters) run their many small kernels faster on one thread: a 1-16-16-1 net's
+    Hessian-vector product over 2,880 points took 5 ms on one thread and 30 ms on two."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
 def batch_slices(n: int, batch_size: int | None) -> Iterator[slice]:
     """Consecutive slices covering range(n); one slice when batch_size is None."""
     step = n if batch_size is None else batch_size

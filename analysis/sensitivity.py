@@ -1,0 +1,80 @@
+"""Input sensitivity against the swept value: per trial, the mean over test images of the
+Frobenius norm of the Jacobian of the softmax output with respect to the input (Novak et al.
+2018), with the test loss and accuracy, in pixel units, model in eval mode.
+
+    python -m analysis.sensitivity results/mnist_sensitivity [--trials all] [--images 1000]
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from analysis.figures import axis_label, save, study_x, title
+from analysis.markdown import to_markdown
+from analysis.posthoc.common import loss_and_accuracy
+from analysis.posthoc.sensitivity import input_sensitivity
+from analysis.sections import Study, StudyInputError, register
+from analysis.study_command import checked, positive_int, study_main
+from trainables import metrics as M
+
+
+def run(selection, images: int | None = None) -> dict[str, pd.DataFrame]:
+    rows = []
+    for ref in selection.trials:
+        trial = selection.load(ref)
+        if not trial.meta.is_classification:
+            raise StudyInputError(f"trial {ref.trial_id} is a regression model; allowed: classifiers (a softmax output)")
+        model = trial.pixel_model()
+        x, y = trial.inputs("test", images)
+        loss, accuracy = loss_and_accuracy(model, x, y)
+        rows.append({**ref.columns, M.SENSITIVITY: input_sensitivity(model, x), M.TEST_LOSS: loss, M.TEST_ACC: accuracy,
+                     "images": len(y)})
+    return {"sensitivity": pd.DataFrame(rows)}
+
+
+def figures(frames, meta, out_dir):
+    df = frames["sensitivity"]
+    x = study_x(df, meta)
+    means = df.groupby(x, sort=True)[[M.SENSITIVITY, M.TEST_LOSS, M.TEST_ACC]].mean().reset_index() if x else df
+    position = means[x] if x else range(len(means))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.plot(position, means[M.SENSITIVITY], "o-", color="C0", label="sensitivity ||d softmax / d x||_F")
+    ax.set(xlabel=axis_label(x) if x else "trial", ylabel="mean Jacobian norm (pixel units)")
+    if x and pd.api.types.is_numeric_dtype(means[x]) and means[x].min() > 0 and means[x].max() / means[x].min() >= 10:
+        ax.set_xscale("log")
+    if not x:
+        ax.set_xticks(list(position), list(means["label"]), rotation=30, fontsize="small")
+    twin = ax.twinx()
+    twin.plot(position, means[M.TEST_LOSS], "s--", color="C1", label="test loss")
+    twin.plot(position, means[M.TEST_ACC], "^--", color="C2", label="test accuracy")
+    twin.set_ylabel("test loss / accuracy")
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize="small", loc="best")
+    ax.grid(alpha=0.3)
+    fig.suptitle(title(meta, "input sensitivity (mean over test images) with test loss and accuracy", headline=True),
+                 fontsize="medium")
+    fig.tight_layout()
+    return [save(fig, out_dir / "sensitivity.png")]
+
+
+def tables(frames, meta):
+    df = frames["sensitivity"][["label", M.SENSITIVITY, M.TEST_LOSS, M.TEST_ACC, "images"]]
+    return [to_markdown(df.round(4))]
+
+
+STUDY = register(Study(
+    "sensitivity", "Input sensitivity",
+    "Mean over test images of the Frobenius norm of the softmax output's Jacobian with respect to the input "
+    "(pixels in [0, 1]), per trial (Novak et al. 2018); lower is a flatter function around the data.",
+    run, figures, tables, trial_metrics=(M.SENSITIVITY,),
+))
+
+
+def add_options(parser):
+    parser.add_argument("--images", type=checked(positive_int), help="the first N test images (default: all)")
+
+
+main = study_main("sensitivity", __doc__, add_options)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

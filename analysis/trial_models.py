@@ -1,0 +1,192 @@
+"""Trained models of a sweep's trials, rebuilt from their checkpoints, with the data each one saw:
+what every tool on checkpoints (feature maps, the post-hoc studies) starts from.
+
+    found = select("results/mnist_batch", "all")          # or "best", "ID,ID", a trial folder, a checkpoint
+    for ref in found.trials:
+        trial = found.load(ref)                            # model (eval, CPU), config, the trial's own splits
+        trial.data.test, trial.meta.variant
+
+The data is read from where the sweep recorded it (dataset, folder, loader arguments and the
+config keys that choose the data, stored with its Parquet files), split exactly as the trial
+split it (validation fraction, train/test subsets, shuffled labels).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from analysis.posthoc.pixels import pixel_images, pixel_model
+from analysis.predictions import latest_checkpoint
+from analysis.stats import ERROR, STATUS, best_trials, fmt_value, sort_key
+from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
+from data_modules import DataBundle, DataMeta, TrialData, load_dataset, trial_splits
+from trainables import metrics as M
+from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_model
+from trainables.config import split_config
+
+ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
+
+
+class TrialSelectionError(ValueError):
+    """A path, trial id or checkpoint a tool cannot use; the message names it and what is allowed."""
+
+
+@dataclass(frozen=True)
+class TrialRef:
+    """One trial (or fused member) of a sweep, before anything is loaded."""
+
+    trial_id: str
+    checkpoint: Path
+    folder: Path  # the Tune trial folder (weight records live there)
+    member: int = 0
+    row: dict[str, Any] = field(default_factory=dict)  # its trials.parquet row ({} for a bare checkpoint)
+    values: dict[str, Any] = field(default_factory=dict)  # its swept values
+    label: str = ""  # "batch_size=64 lr=0.01", or the trial id when nothing is swept
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """What every row of a study about this trial starts with: its id, label and swept values."""
+        return {M.TRIAL_ID: self.trial_id, "label": self.label, **self.values}
+
+
+@dataclass(frozen=True)
+class TrialModel:
+    ref: TrialRef
+    model: torch.nn.Module  # eval mode, on the CPU
+    config: dict[str, Any]  # the member's flat training config, as the loop got it
+    data: TrialData  # the splits this trial trained, validated and tested on
+    bundle: DataBundle  # the whole dataset (its meta: classes, normalisation, variant)
+    model_name: str
+
+    @property
+    def meta(self) -> DataMeta:
+        return self.bundle.meta
+
+    @property
+    def loss_fn(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """The trial's training loss: cross-entropy for classes, mean squared error for regression."""
+        return F.cross_entropy if self.meta.is_classification else F.mse_loss
+
+    def pixel_model(self) -> torch.nn.Module:
+        """The model taking [0, 1] pixels (or raw features), its normalisation inside."""
+        return pixel_model(self.model, self.meta)
+
+    def inputs(self, split: str, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs for pixel_model, targets) of the trial's "train", "val" or "test" split, its
+        first `limit` examples when given."""
+        part = getattr(self.data, split)
+        if limit is not None:
+            part = part.take(torch.arange(min(limit, len(part))))
+        return pixel_images(part), part.y
+
+
+@dataclass
+class Selection:
+    """Trials picked from a results folder (or one checkpoint), and where their studies are written."""
+
+    results_dir: Path
+    meta: dict[str, Any]
+    trials: list[TrialRef]
+    data_dir: str | None = None
+    _bundles: dict[str, DataBundle] = field(default_factory=dict)
+
+    def results(self) -> pd.DataFrame | None:
+        """The sweep's per-epoch results table, when this is a sweep's folder."""
+        path = self.results_dir / RESULTS_FILE
+        return read_parquet(path)[0] if path.is_file() else None
+
+    def load(self, ref: TrialRef) -> TrialModel:
+        state = load_checkpoint(ref.checkpoint)
+        config = state["configs"][ref.member]
+        bundle = self.bundle(state["data"], ref.row)
+        cfg, _ = split_config(config)
+        splits = trial_splits(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size, cfg.label_shuffle, cfg.seed)
+        return TrialModel(ref, rebuild_model(state, ref.member), config, splits, bundle, state["model"])
+
+    def bundle(self, data: dict[str, str], row: dict[str, Any]) -> DataBundle:
+        """The dataset a checkpoint names, loaded once, with the sweep's recorded loader arguments
+        and the trial's values of the config keys that choose the data."""
+        name, meta = data["name"], self.meta
+        args = dict(meta.get("loader_args") or {}) if meta.get("dataset") == name else {}
+        args.update({arg: _plain(row[key]) for key, arg in (meta.get("data_axes") or {}).items() if key in row})
+        key = json.dumps([name, args], sort_keys=True, default=str)
+        if key not in self._bundles:
+            self._bundles[key] = load_dataset(name, data_dir=self.data_dir or meta.get("data_dir"), **args)
+        bundle = self._bundles[key]
+        if bundle.meta.variant != data["variant"]:
+            raise TrialSelectionError(f"the checkpoint was trained on {data['variant']!r} but the data found is "
+                                      f"{bundle.meta.variant!r}; allowed: --data-dir with the data the sweep used")
+        return bundle
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def select(path: str | Path, which: str = "best", data_dir: str | None = None) -> Selection:
+    """The trials `which` names ("best", "all" or comma-separated trial ids) of the results folder
+    `path`, or the one trial of a trial folder or checkpoint."""
+    path = Path(path)
+    if not path.exists():
+        raise TrialSelectionError(f"not found: {path}; allowed: {ALLOWED_PATHS}")
+    if (path / TRIALS_FILE).is_file():
+        trials, meta = read_parquet(path / TRIALS_FILE)
+        return Selection(path, meta, pick(path, trials, meta, which), data_dir)
+    checkpoint = path if path.is_file() or (path / CHECKPOINT_FILE).is_file() else latest_checkpoint(path)
+    if checkpoint is None:
+        raise TrialSelectionError(f"{path} holds no {TRIALS_FILE}, {CHECKPOINT_FILE} or checkpoint_*/{CHECKPOINT_FILE}; "
+                                  f"allowed: {ALLOWED_PATHS}")
+    results_dir, meta = recorded(path)
+    folder = checkpoint.parent.parent if checkpoint.parent.name.startswith("checkpoint_") else checkpoint.parent
+    name = folder.name.removeprefix("trial_")
+    out = results_dir or (path if path.is_dir() else path.parent)
+    return Selection(out, meta, [TrialRef(name, checkpoint, folder, label=name)], data_dir)
+
+
+def recorded(path: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The results folder holding `path` and the sweep's stored description ({} if none)."""
+    for folder in [path.resolve(), *path.resolve().parents]:
+        if (folder / TRIALS_FILE).is_file():
+            return folder, read_parquet(folder / TRIALS_FILE)[1]
+    return None, {}
+
+
+def pick(results_dir: Path, trials: pd.DataFrame, meta: dict[str, Any], which: str) -> list[TrialRef]:
+    """TrialRefs of the trials `which` names, in the order of their swept values."""
+    usable = trials[trials[STATUS] != ERROR] if STATUS in trials else trials
+    axes = [a for a in meta.get("axes") or [] if a in trials]
+    if "seed" in trials and trials["seed"].nunique() > 1 and "seed" not in axes:
+        axes.append("seed")
+    refs = {r.trial_id: r for r in (_ref(results_dir, row, axes) for row in usable.to_dict("records")) if r is not None}
+    allowed = f"allowed: best, all, or trial ids: {', '.join(refs) or 'none with a checkpoint'}"
+    if which == "best":
+        ranked = best_trials(usable, meta.get("metric", M.VAL_LOSS), meta.get("mode", "min"), n=len(usable))
+        chosen = [refs[t] for t in ranked.get(M.TRIAL_ID, []) if t in refs][:1]
+    elif which == "all":
+        chosen = sorted(refs.values(), key=lambda r: tuple(sort_key(v) for v in r.values.values()) + (r.trial_id,))
+    else:
+        ids = [t.strip() for t in which.split(",") if t.strip()]
+        unknown = [t for t in ids if t not in refs]
+        if unknown or not ids:
+            raise TrialSelectionError(f"--trials {which!r}: unknown trial id {unknown[0] if unknown else which!r}; {allowed}")
+        chosen = [refs[t] for t in ids]
+    if not chosen:
+        raise TrialSelectionError(f"{results_dir}: no finished trial with a checkpoint; {allowed}")
+    return chosen
+
+
+def _ref(results_dir: Path, row: dict[str, Any], axes: list[str]) -> TrialRef | None:
+    tune_id, fused, member = str(row[M.TRIAL_ID]).partition("_m")
+    folder = results_dir / f"trial_{tune_id}"
+    checkpoint = latest_checkpoint(folder)
+    if checkpoint is None:
+        return None
+    values = {a: _plain(row[a]) for a in axes}
+    label = " ".join(f"{a}={fmt_value(v)}" for a, v in values.items()) or str(row[M.TRIAL_ID])
+    return TrialRef(str(row[M.TRIAL_ID]), checkpoint, folder, int(member) if fused else 0, row, values, label)
