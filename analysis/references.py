@@ -19,6 +19,12 @@ COLUMNS = ("claim", "source", "ours", "difference", "verdict", "differs")
 REPRODUCED, NOT_REPRODUCED, NO_DATA = "reproduced", "not reproduced", "no data"
 
 
+
+def _tol(ref) -> float:
+    """The tolerance plus rounding: 1.0 against 0.995 ± 0.005 is within it, though 1 - 0.995 is
+    0.0050000000000000044 in floating point."""
+    return ref.tolerance + 1e-9
+
 def matching(results: pd.DataFrame, where: Mapping[str, Any]) -> pd.DataFrame:
     """Rows whose settings equal `where` (lists compare as the tables store them: 128-64)."""
     mask = pd.Series(True, index=results.index)
@@ -57,15 +63,15 @@ def _value(ref: Reference, results: pd.DataFrame, test: Callable[[float], bool])
 
 
 def _near(ref, results):
-    return _value(ref, results, lambda m: abs(m - ref.value) <= ref.tolerance)
+    return _value(ref, results, lambda m: abs(m - ref.value) <= _tol(ref))
 
 
 def _at_least(ref, results):
-    return _value(ref, results, lambda m: m >= ref.value - ref.tolerance)
+    return _value(ref, results, lambda m: m >= ref.value - _tol(ref))
 
 
 def _at_most(ref, results):
-    return _value(ref, results, lambda m: m <= ref.value + ref.tolerance)
+    return _value(ref, results, lambda m: m <= ref.value + _tol(ref))
 
 
 def _reaches(ref, results):
@@ -74,7 +80,7 @@ def _reaches(ref, results):
     if rows.empty or ref.metric not in rows:
         return "no matching trials", "", None
     curve = rows.groupby(M.EPOCH)[ref.metric].mean().sort_index()
-    reached = curve[curve >= ref.value - ref.tolerance]
+    reached = curve[curve >= ref.value - _tol(ref)]
     if reached.empty:
         return f"not reached (best {curve.max():.4g})", "", False
     first = int(reached.index[0])
@@ -134,7 +140,7 @@ def _each_near(ref, results):
     values = per_trial(matching(results, ref.where), ref.metric, ref.epoch)
     if values.empty:
         return "no matching trials", "", None
-    inside = ((values - ref.value).abs() <= ref.tolerance).sum()
+    inside = ((values - ref.value).abs() <= _tol(ref)).sum()
     return f"{values.min():.4g} .. {values.max():.4g} ({inside} of {len(values)} inside)", "", bool(inside == len(values))
 
 
@@ -161,7 +167,7 @@ def _best_at_least(ref, results):
     if values.empty:
         return "no matching trials", "", None
     best = values.max()
-    return f"{best:.4g} (best of {len(values)})", f"{best - ref.value:+.4g}", best >= ref.value - ref.tolerance
+    return f"{best:.4g} (best of {len(values)})", f"{best - ref.value:+.4g}", best >= ref.value - _tol(ref)
 
 
 CHECKS: dict[str, Callable[[Reference, pd.DataFrame], tuple[str, str, bool | None]]] = {

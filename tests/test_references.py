@@ -36,6 +36,14 @@ def test_values_at_an_epoch_or_the_last_one():
     ) == [REPRODUCED, NOT_REPRODUCED, REPRODUCED, REPRODUCED, NOT_REPRODUCED, NO_DATA]
 
 
+def test_a_value_exactly_at_the_edge_of_the_tolerance_is_within_it():
+    """toy2d's 1.0 against the source's 0.995 ± 0.005 (1 - 0.995 > 0.005 in floating point)."""
+    table = pd.DataFrame([{M.TRIAL_ID: "t", M.EPOCH: 1, M.TEST_ACC: 1.0}])
+    refs = [Reference("edge", M.TEST_ACC, 0.995, tolerance=0.005),
+            Reference("beyond", M.TEST_ACC, 0.994, tolerance=0.005)]
+    assert list(check_references(table, refs)["verdict"]) == [REPRODUCED, NOT_REPRODUCED]
+
+
 def test_table_reports_ours_with_interval_and_the_difference():
     table = check_references(results(), [Reference("c", M.TEST_ACC, 0.9, where={"train_size": 2000}, tolerance=0.01)])
     row = table.iloc[0]
