@@ -131,3 +131,16 @@ class Regression(Objective):
 
 
 OBJECTIVES: dict[str, Callable[..., Objective]] = {"classification": Classification, "regression": Regression}
+
+
+def register_objective(name: str):
+    """Decorator: make an Objective subclass the objective of family `name` (the sequence
+    families register theirs in trainables.sequence_objectives, which the loop imports)."""
+
+    def wrap(cls):
+        if name in OBJECTIVES:
+            raise ValueError(f"objective {name!r} registered twice")
+        OBJECTIVES[name] = cls
+        return cls
+
+    return wrap
