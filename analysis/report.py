@@ -19,7 +19,8 @@ from analysis.references import check_references, references_of, scorecard
 from analysis.grid_plots import grid_markdown_frame, headline_label
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
-from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
+from analysis.samples import samples_markdown
+from analysis.tables import RESULTS_FILE, SAMPLES_FILE, TRIALS_FILE, read_parquet
 from trainables import metrics as M
 
 REPORT_FILE = "report.md"
@@ -47,8 +48,9 @@ def build_report(results_dir: str | Path) -> Path:
     results_dir = Path(results_dir)
     results, meta = _read(results_dir / RESULTS_FILE, required=True)
     trials, _ = _read(results_dir / TRIALS_FILE, required=False)
+    samples, _ = _read(results_dir / SAMPLES_FILE, required=False)
     plots = make_all_plots(results_dir)
-    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots])
+    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], samples)
     path = results_dir / REPORT_FILE
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -69,7 +71,8 @@ def _read(path: Path, required: bool) -> tuple[pd.DataFrame | None, dict[str, An
         raise ReportInputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
 
 
-def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], plots: list[Path]) -> str:
+def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], plots: list[Path],
+           samples: pd.DataFrame | None = None) -> str:
     """The report's markdown; `plots` are paths relative to the results folder."""
     title = meta.get("title") or meta.get("sweep") or "Sweep report"
     parts = [f"# {title}"]
@@ -98,6 +101,7 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
               "Total time at the last epoch (mean ±95% across seeds); epoch time and samples/s averaged "
               "over every epoch.",
               _table(time_table(results, trials, meta))]
+    parts += samples_markdown(samples)
     speedup = speedup_table(results, meta)
     if speedup is not None:
         parts += ["## GPU speed-up", "Mean epoch time per device and model; speed-up = CPU time / GPU time.",

@@ -59,6 +59,8 @@ class TextCNN(nn.Module):
         if tokens == "char":
             # C1 over one-hot bytes as a lookup: each byte's weights for every filter and offset
             self.c1_taps = nn.Embedding(BYTE_VOCAB, filters * kernel)
+            bound = (BYTE_VOCAB * kernel) ** -0.5  # nn.Conv1d's default init for a 256-channel input
+            nn.init.uniform_(self.c1_taps.weight, -bound, bound)
             self.c1_bias = nn.Parameter(torch.zeros(filters))
         else:
             self.embed = nn.Embedding(WORD_VOCAB, embedding)

@@ -51,6 +51,11 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
             write_parquet(predictions, exp_dir / PREDICTIONS_FILE)
     if len(trials) and all(len(b.meta.input_shape) == 1 and b.meta.input_shape[0] == 2 for b in data.bundles.values()):
         write_boundaries(plan, data, trials, exp_dir)
+    if len(trials) and plan.sample:
+        from analysis.samples import write_samples
+
+        write_samples(exp_dir, trials, plan.sample, lambda row: data.for_config(row).meta.classes,
+                      lambda row: config_label(plan, row))
     interrupt.checkpoint()
     report = build_report(exp_dir)
     print_summary(plan, trials, best, exp_dir, report)
@@ -75,11 +80,12 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:
     counts = trials["status"].value_counts().to_dict() if len(trials) else {}
     print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
-    metrics = list(dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]))
+    metrics = [m for m in dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]) if m in trials]
+    length = ("steps", M.STEP) if plan.fixed.get("max_steps") else ("epochs", "epochs")
     for rank, (_, row) in enumerate(best.iterrows(), 1):
         label = config_label(plan, row) or "trial"
         scores = "  ".join(f"{m} {fmt_metric(m, row.get(m))}" for m in metrics)
-        print(f"  best {rank}: {label:<30} {scores}  epochs {row.get('epochs')}")
+        print(f"  best {rank}: {label:<30} {scores}  {length[0]} {row.get(length[1])}")
     print(f"results: {exp_dir / 'results.parquet'}\n         {exp_dir / 'trials.parquet'}")
     print(f"plots:   {exp_dir / 'plots'}\nreport:  {report}")
 

@@ -99,6 +99,9 @@ class Sweep:
     """The source experiment in words (course and year), never a file name."""
     references: Sequence[Reference] = ()
     """What the source reported, compared with this run in the report."""
+    sample: Mapping[str, Any] = field(default_factory=dict)
+    """Language models: text each trained trial writes into the report (sample_prompt,
+    sample_chars, sample_temperature; --set overrides them)."""
 
     @property
     def settings(self) -> dict[str, Any]:
