@@ -8,7 +8,7 @@ loss against batches and against wall time, bits per character, and a sample per
     python -m sweeps.char_lm --set lm=rnn,lstm_small --set batch_size=100 --set sample_temperature=0.5
     python -m sweeps.char_lm --smoke-test
 """
-from sweeps.char_lm_common import CORPUS, FALLBACK_DIFFERS, LM_SOURCE, LM_TRAINING, SAMPLE
+from sweeps.char_lm_common import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING
 from sweeps.entry import main_for
 from sweeps.spec import Reference, Sweep
 from trainables import metrics as M
@@ -25,20 +25,15 @@ LMS = {
 SWEEP = Sweep(
     name="char_lm",
     title="Character language models: RNN vs MLP-gated LSTMs at batch 1 and 100",
+    **LM_SWEEP,
     description="At batch 1 the LSTMs trail the RNN for their parameter count; at batch 100 every batch costs more "
                 "wall time but the curves are far smoother. Short runs still sample incoherent text.",
-    family="language_model",
-    dataset="char_corpus",
-    data=CORPUS,
     fixed=dict(LM_TRAINING, max_steps=2_000, eval_every=100),
     grid={"lm": list(LMS), "batch_size": [1, 100]},
     presets={"lm": LMS},
     smoke={"lm": ["rnn", "lstm_small"], "batch_size": [1, 4], "max_steps": 10, "eval_every": 5},
-    sample=SAMPLE,
     x="lm",
-    metric=M.VAL_LOSS,
     headline="val_" + M.BITS_PER_CHAR,
-    source=LM_SOURCE,
     references=(
         Reference("at batch 1 the LSTM trails the RNN", M.VAL_LOSS, check="greater_than",
                   where={"lm": "lstm_small", "batch_size": 1}, than={"lm": "rnn", "batch_size": 1},

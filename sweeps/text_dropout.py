@@ -6,7 +6,7 @@ char/word CNN and GRU. Meant for --repeats 3 (the source averaged 3 runs by hand
 """
 from sweeps.entry import main_for
 from sweeps.spec import Reference, Sweep
-from sweeps.text_common import SMOKE, TEXT_DATA, TEXT_MODELS, TEXT_SOURCE, TEXT_TRAINING, accuracies
+from sweeps.text_common import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
 from trainables import metrics as M
 
 WITH_DROPOUT = {"word_gru": 0.923, "char_gru": 0.713, "char_cnn": 0.637, "word_cnn": 0.446}
@@ -15,14 +15,10 @@ SWEEP = Sweep(
     name="text_dropout",
     title="DBpedia text classification: dropout 0.5 vs none, per model",
     description="Dropout helps the word GRU most; the CNNs lose accuracy with it in the source.",
-    dataset="text_csv",
-    data=TEXT_DATA,
-    fixed=TEXT_TRAINING,
+    **FOUR_MODELS,
     grid={"text_model": list(TEXT_MODELS), "dropout": [0.0, 0.5]},
-    presets={"text_model": TEXT_MODELS},
     smoke={**SMOKE, "text_model": ["char_cnn", "word_gru"]},
     x="dropout",
-    source=TEXT_SOURCE,
     references=(
         *accuracies(WITH_DROPOUT, {"dropout": 0.5}, " with dropout 0.5"),
         Reference("word GRU with dropout 0.5: 3-run mean test accuracy", M.TEST_ACC, 0.915,

@@ -6,7 +6,7 @@ and runtime table, and curves. Meant for --repeats 3 (the source averaged 3 runs
 """
 from sweeps.entry import main_for
 from sweeps.spec import Reference, Sweep
-from sweeps.text_common import SMOKE, TEXT_DATA, TEXT_MODELS, TEXT_SOURCE, TEXT_TRAINING, accuracies
+from sweeps.text_common import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
 from trainables import metrics as M
 
 SOURCE_ACC = {"word_gru": 0.863, "char_gru": 0.704, "char_cnn": 0.666, "word_cnn": 0.544}
@@ -15,13 +15,9 @@ SWEEP = Sweep(
     name="text_models",
     title="DBpedia text classification: char/word CNN vs char/word GRU",
     description="Word models see whole words; the word GRU wins. The CNNs train faster per epoch than the GRUs.",
-    dataset="text_csv",
-    data=TEXT_DATA,
-    fixed=TEXT_TRAINING,
+    **FOUR_MODELS,
     grid={"text_model": list(TEXT_MODELS)},
-    presets={"text_model": TEXT_MODELS},
     smoke=SMOKE,
-    source=TEXT_SOURCE,
     references=(
         *accuracies(SOURCE_ACC),
         Reference("word GRU is the best model", M.TEST_ACC, check="best", where={"text_model": "word_gru"}),

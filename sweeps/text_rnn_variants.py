@@ -6,7 +6,7 @@ GRU layers, and a GRU with gradient clipping at 2. Meant for --repeats 3.
 """
 from sweeps.entry import main_for
 from sweeps.spec import Reference, Sweep
-from sweeps.text_common import DIFFERS, SMOKE, TEXT_DATA, TEXT_SOURCE, TEXT_TRAINING, TOLERANCE
+from sweeps.text_common import DIFFERS, SMOKE, TEXT_SWEEP, TEXT_TRAINING, TOLERANCE
 from trainables import metrics as M
 
 VARIANTS = {
@@ -23,14 +23,12 @@ SWEEP = Sweep(
     title="DBpedia text classification: GRU vs vanilla RNN, LSTM, two layers, clipping",
     description="The vanilla RNN stays at chance over 100 steps of text; gating (GRU, LSTM) and clipping make the "
                 "difference.",
-    dataset="text_csv",
-    data=TEXT_DATA,
+    **TEXT_SWEEP,
     fixed=dict(TEXT_TRAINING, model="text_rnn", hidden=20, embedding=20, max_epochs=100),
     grid={"tokens": ["char", "word"], "variant": list(VARIANTS)},
     presets={"variant": VARIANTS},
     smoke={**SMOKE, "variant": ["gru", "gru_clip"]},
     x="variant",
-    source=TEXT_SOURCE,
     references=(
         *(Reference(f"char {variant.replace('_', ' ')}: test accuracy", M.TEST_ACC, value,
                     where={"tokens": "char", "variant": variant}, tolerance=TOLERANCE, differs=DIFFERS)
