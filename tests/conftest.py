@@ -80,7 +80,7 @@ def make_dogs_manifest(root: Path, per_class: int = 12) -> Path:
     return root
 
 
-def make_dbpedia_csvs(root: Path, per_class: int = 10, test_per_class: int = 2) -> Path:
+def make_dbpedia_csvs(root: Path, per_class: int = 12, test_per_class: int = 2) -> Path:
     """train_medium.csv / test_medium.csv in the DBpedia layout (no header; class index 1..14,
     title, content with quoted commas and doubled quotes), with words that tell the class."""
     import csv
