@@ -150,3 +150,21 @@ def test_bad_rows_are_reported_together_with_their_lines(tmp_path):
 def test_missing_text_files_offline_say_where_to_put_them(tmp_path):
     with pytest.raises(DataError, match=f"not in {tmp_path} .*put the course's files there"):
         load_dataset("text_csv", data_dir=tmp_path)
+
+
+@pytest.mark.parametrize("objective, model", [("palindrome", {"model": "digit_rnn", "cell": "lstm", "hidden": 16}),
+                                              ("language_model", {"model": "mlp_lstm", "state": 8, "units": 8})])
+def test_seeds_of_the_sequence_families_fuse_and_train_as_alone(objective, model, tmp_path):
+    bundle = (load_dataset("palindrome", length=6) if objective == "palindrome" else
+              load_dataset("char_corpus", corpus=str(write_corpus(tmp_path))))
+    shared = {k: v for k, v in PALINDROME.items() if k not in ("model", "hidden")}
+    base = {**shared, **model, "max_steps": 6, "eval_every": 3, "clip_grad_norm": 1.0}
+    flats = [{**base, "seed": 0}, {**base, "seed": 1, "lr": 3e-3}]
+    history = []
+    run_training(flats, bundle, lambda r, s: history.append(r), objective=objective)
+    assert history[0][0][M.FUSED_MEMBERS] == 2
+    for j, flat in enumerate(flats):
+        alone = rows_of(bundle, flat, objective)
+        for fused, plain in zip((h[j] for h in history), alone):
+            for key in (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS):
+                assert fused[key] == pytest.approx(plain[key], rel=1e-4), (j, key)
