@@ -42,7 +42,7 @@ def write_samples(exp_dir: Path, trials: pd.DataFrame, settings: Mapping[str, An
             continue
         prompt, text = sample_text(model, vocab_of(row), s["sample_prompt"], s["sample_chars"], s["sample_temperature"])
         rows.append({M.TRIAL_ID: row[M.TRIAL_ID], "trial_config": label_of(row) or row[M.TRIAL_ID],
-                     "val_bits_per_char": row.get("val_bits_per_char"), "prompt": prompt,
+                     M.VAL_BITS_PER_CHAR: row.get(M.VAL_BITS_PER_CHAR), "prompt": prompt,
                      "temperature": float(s["sample_temperature"]), "text": text})
     if not rows:
         return None
@@ -57,7 +57,7 @@ def samples_markdown(samples: pd.DataFrame) -> list[str]:
     parts = ["## Samples", f"{len(samples)} trained model(s), each continuing the prompt {first['prompt']!r} at "
              f"temperature {first['temperature']:g} (seed {SEED}); the prompt is in brackets."]
     for _, row in samples.sort_values("trial_config").iterrows():
-        bpc = row.get("val_bits_per_char")
+        bpc = row.get(M.VAL_BITS_PER_CHAR)
         score = f" — validation {bpc:.3f} bits/char" if pd.notna(bpc) else ""
         body = f"[{row['prompt']}]{row['text']}".replace("```", "'''")
         parts.append(f"### {row['trial_config']}{score}\n\n```text\n{body}\n```")

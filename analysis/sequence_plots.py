@@ -59,7 +59,7 @@ def plot_bits_per_char(results: pd.DataFrame, trials: pd.DataFrame | None, meta:
                        out_dir: Path) -> list[Path]:
     """Validation bits per character against steps (batches) and against wall time."""
     df = usable_rows(results, trials)
-    metric = "val_" + M.BITS_PER_CHAR
+    metric = M.VAL_BITS_PER_CHAR
     if metric not in df or df.empty:
         return []
     axes, _ = sweep_axes(meta, df)

@@ -33,7 +33,7 @@ SWEEP = Sweep(
     presets={"lm": LMS},
     smoke={"lm": ["rnn", "lstm_small"], "batch_size": [1, 4], "max_steps": 10, "eval_every": 5},
     x="lm",
-    headline="val_" + M.BITS_PER_CHAR,
+    headline=M.VAL_BITS_PER_CHAR,
     references=(
         Reference("at batch 1 the LSTM trails the RNN", M.VAL_LOSS, check="greater_than",
                   where={"lm": "lstm_small", "batch_size": 1}, than={"lm": "rnn", "batch_size": 1},

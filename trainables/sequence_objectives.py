@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from data_modules import DataBundle
 from data_modules.palindrome import mirror, random_halves, split_palindromes
+from trainables import metrics as M
 from trainables.config import TrainConfig
 from trainables.objectives import Classification, Objective, register_objective
 from trainables.sampling import Generated, Windows
@@ -69,7 +70,7 @@ class LanguageModel(Objective):
 
     def train_metrics(self, stats, seen):
         loss = stats["loss"].double() / max(seen, 1)
-        return {"train_loss": loss, "train_bits_per_char": loss / LN2}
+        return {M.TRAIN_LOSS: loss, M.TRAIN_BITS_PER_CHAR: loss / LN2}
 
     def sums(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-member sums over windows of each window's mean cross-entropy per character."""
