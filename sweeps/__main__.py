@@ -11,9 +11,11 @@ import argparse
 import sys
 import textwrap
 
+from sweeps.cli import summary
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sweeps", description=summary(__doc__))
     parser.add_argument("--markdown", action="store_true", help="print the README's table of sweeps and exit")
     parser.add_argument("--recalibrate", action="store_true", help="measure this machine's speed again (about 5 s)")
     parser.add_argument("--data-dir", help="dataset folder to look in (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")

@@ -19,6 +19,12 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def summary(doc: str) -> str:
+    """A module docstring's first paragraph as one line: the `--help` description (a first line
+    alone stops mid-sentence when the sentence wraps)."""
+    return " ".join(doc.strip().split("\n\n")[0].split())
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -29,9 +29,9 @@ DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "interrupted", "skipped"
 
 
 def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
-    from sweeps.cli import UsageError, _Parser, _positive_int
+    from sweeps.cli import UsageError, _Parser, _positive_int, summary
 
-    p = _Parser(prog=PROG, description=__doc__.splitlines()[0])
+    p = _Parser(prog=PROG, description=summary(__doc__))
     p.add_argument("--only", help="comma-separated sweeps to run (default: all)")
     p.add_argument("--skip", help="comma-separated sweeps to leave out")
     p.add_argument("--smoke-test", action="store_true", help="every sweep in its smoke-test size")

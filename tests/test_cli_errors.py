@@ -124,3 +124,15 @@ def test_dogset_error_suggests_what_works_and_set_manifest_is_one_of_them(no_ray
            "file name, --set manifest=NAME.csv" in capsys.readouterr().err
     assert dogset_lr.main(["--set", "manifest=cats.csv", *argv]) == 2
     assert f"manifest {no_ray / 'cats.csv'} does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module", ["sweeps.__main__", "sweeps.curriculum", "sweeps.mnist_width"])
+def test_help_description_is_whole_sentences(module, capsys):
+    """The description under `usage:` ends a sentence: a docstring's wrapped first line does not."""
+    import importlib
+
+    with pytest.raises(SystemExit) as ended:
+        importlib.import_module(module).main(["--help"])
+    assert ended.value.code == 0
+    description = capsys.readouterr().out.split("\n\n")[1]
+    assert description.rstrip().endswith((".", ")", '")')), description
