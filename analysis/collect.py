@@ -135,7 +135,7 @@ def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) 
         if len(mine):
             row.update(mine.iloc[-1].to_dict())
             row["best_val_loss"] = float(mine[M.VAL_LOSS].min())
-            if M.VAL_ACC in mine:  # regression reports losses only
+            if M.VAL_ACC in mine:  # losses-only families (regression, language models) have none
                 row["best_val_acc"] = float(mine[M.VAL_ACC].max())
         rows.append(row)
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[M.TRIAL_ID, "status", "epochs"])

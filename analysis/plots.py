@@ -68,11 +68,16 @@ def _marker(df: pd.DataFrame) -> str | None:
     return "o" if df[M.EPOCH].nunique() <= 15 else None
 
 
-def _curves(df: pd.DataFrame, axes: list[str], metric: str) -> list[tuple[tuple, pd.DataFrame]]:
-    """Per combination of the axes: mean and 95% interval of `metric` across seeds per epoch."""
-    summary = summarize(df, [*axes, M.EPOCH], metric)
+def progress_column(meta: Mapping[str, Any]) -> str:
+    """What training length is counted in: optimizer steps for step-based sweeps, else epochs."""
+    return M.STEP if meta.get("unit") == "step" else M.EPOCH
+
+
+def _curves(df: pd.DataFrame, axes: list[str], metric: str, x: str = M.EPOCH) -> list[tuple[tuple, pd.DataFrame]]:
+    """Per combination of the axes: mean and 95% interval of `metric` across seeds per epoch (or step)."""
+    summary = summarize(df, [*axes, x], metric)
     groups = summary.groupby(axes, sort=False, dropna=False) if axes else [((), summary)]
-    out = [(k if isinstance(k, tuple) else (k,), g.sort_values(M.EPOCH)) for k, g in groups]
+    out = [(k if isinstance(k, tuple) else (k,), g.sort_values(x)) for k, g in groups]
     return sorted(out, key=lambda kg: tuple(sort_key(v) for v in kg[0]))
 
 
@@ -83,23 +88,24 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
     if df.empty or not metrics:
         return []
     axes, _ = sweep_axes(meta, df)
+    x = progress_column(meta)
     fig, ax = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False, sharey=True)
     ax = ax[0]
     mappable = None
     for panel, metric in zip(ax, metrics):
-        curves = _curves(df, axes, metric)
+        curves = _curves(df, axes, metric, x)
         colors, mappable = _colors(axes, [k for k, _ in curves], df, meta)
         for (key, c), color in zip(curves, colors):
-            panel.plot(c[M.EPOCH], c["mean"], color=color, marker=_marker(df), ms=3, label=combo_label(axes, key))
+            panel.plot(c[x], c["mean"], color=color, marker=_marker(df), ms=3, label=combo_label(axes, key))
             if (c["n"] > 1).any():
-                panel.fill_between(c[M.EPOCH], c["ci_low"], c["ci_high"], color=color, alpha=0.2, lw=0)
-        panel.set(title=METRIC_LABELS[metric], xlabel="epoch")
+                panel.fill_between(c[x], c["ci_low"], c["ci_high"], color=color, alpha=0.2, lw=0)
+        panel.set(title=METRIC_LABELS.get(metric, metric.replace("_", " ")), xlabel=x)
         panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         panel.grid(alpha=0.3)
     ax[0].set_ylabel(f"{what} (mean across seeds)")
     if what == "loss" and wants_log(df[metrics].to_numpy().ravel()):
         ax[0].set_yscale("log")
-    fig.suptitle(_title(meta, f"{what} per epoch ({_spread(df, axes, 'shaded ')})", tuple(metrics)), fontsize="medium")
+    fig.suptitle(_title(meta, f"{what} per {x} ({_spread(df, axes, 'shaded ')})", tuple(metrics)), fontsize="medium")
     fig.tight_layout()
     _legend(fig, ax, axes, len(curves), mappable)
     return [_save(fig, out_dir / f"{stem}.png")]
@@ -247,7 +253,10 @@ def make_all_plots(results_dir: str | Path) -> list[Path]:
     from analysis.boundaries import plot_boundaries
     from analysis.grid_plots import plot_heatmap, plot_parallel_coordinates
 
+    from analysis.sequence_plots import plot_bits_per_char, plot_steps_to_perfect
+
     for plot in (plot_accuracy_vs_x, plot_heatmap, plot_parallel_coordinates, plot_time_vs_x,
-                 plot_loss_vs_epoch, plot_accuracy_vs_epoch, plot_loss_vs_time):
+                 plot_loss_vs_epoch, plot_accuracy_vs_epoch, plot_loss_vs_time, plot_steps_to_perfect,
+                 plot_bits_per_char):
         paths += plot(results, trials, meta, out_dir)
     return paths + plot_prediction_grid(predictions, meta, out_dir) + plot_boundaries(results_dir, meta, out_dir)

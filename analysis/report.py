@@ -20,7 +20,8 @@ from analysis.sections import report_parts, trial_metrics
 from analysis.grid_plots import grid_markdown_frame, headline_label
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
-from analysis.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
+from analysis.samples import samples_markdown
+from analysis.tables import RESULTS_FILE, SAMPLES_FILE, TRIALS_FILE, read_parquet
 from trainables import metrics as M
 
 REPORT_FILE = "report.md"
@@ -48,9 +49,11 @@ def build_report(results_dir: str | Path) -> Path:
     results_dir = Path(results_dir)
     results, meta = _read(results_dir / RESULTS_FILE, required=True)
     trials, _ = _read(results_dir / TRIALS_FILE, required=False)
+    samples, _ = _read(results_dir / SAMPLES_FILE, required=False)
     plots = make_all_plots(results_dir)
     studies = report_parts(results_dir, meta)
-    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies, trial_metrics(results_dir))
+    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies, trial_metrics(results_dir),
+                  samples)
     path = results_dir / REPORT_FILE
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
@@ -72,9 +75,11 @@ def _read(path: Path, required: bool) -> tuple[pd.DataFrame | None, dict[str, An
 
 
 def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], plots: list[Path],
-           studies: list[str] = (), study_metrics: pd.DataFrame | None = None) -> str:
+           studies: list[str] = (), study_metrics: pd.DataFrame | None = None,
+           samples: pd.DataFrame | None = None) -> str:
     """The report's markdown; `plots` are paths relative to the results folder, `studies` the
-    post-hoc sections (analysis.sections), `study_metrics` their per-trial values for references."""
+    post-hoc sections (analysis.sections), `study_metrics` their per-trial values for references,
+    `samples` the text trained language models wrote."""
     title = meta.get("title") or meta.get("sweep") or "Sweep report"
     parts = [f"# {title}"]
     if meta.get("description"):
@@ -105,6 +110,7 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
               "Total time at the last epoch (mean ±95% across seeds); epoch time and samples/s averaged "
               "over every epoch.",
               _table(time_table(results, trials, meta))]
+    parts += samples_markdown(samples)
     speedup = speedup_table(results, meta)
     if speedup is not None:
         parts += ["## GPU speed-up", "Mean epoch time per device and model; speed-up = CPU time / GPU time.",

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 RESULTS_FILE = "results.parquet"  # one row per trial x epoch
 TRIALS_FILE = "trials.parquet"  # one row per trial
 PREDICTIONS_FILE = "predictions.parquet"  # sample test predictions of the best trial
+SAMPLES_FILE = "samples.parquet"  # text sampled from each trained language model
 META_KEY = b"sweeplab"
 
 

@@ -1,5 +1,5 @@
 """Datasets as in-memory tensors plus metadata, loaded once per sweep: `load_dataset("mnist")`."""
-from data_modules import cifar10, functions, manifest, mnist, toy2d  # noqa: F401  (registers the datasets)
+from data_modules import cifar10, corpus, functions, manifest, mnist, palindrome, text_csv, toy2d  # noqa: F401  (registers the datasets)
 from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, list_datasets, load_dataset, peek_dataset
 from data_modules.cifar10 import write_cifar_dir
 from data_modules.mnist import write_mnist_dir

@@ -1,5 +1,5 @@
 """Pure nn.Modules behind a name registry: `create_model("mlp", width=800)`."""
-from models import cnn, mlp, numpy_mlp, rnn  # noqa: F401  (registers the models)
+from models import char_lm, cnn, mlp, numpy_mlp, palindrome, rnn, text  # noqa: F401  (registers the models)
 from models.registry import (
     UnknownNameError,
     check_name,

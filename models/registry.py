@@ -22,16 +22,23 @@ def check_name(kind: str, name: object, known: Iterable[str]) -> str:
     return name  # type: ignore[return-value]
 
 
-def register_model(name: str):
-    """Decorator: make a builder (class or function) creatable by `create_model(name, ...)`."""
+def registrar(table: dict[str, Callable], kind: str) -> Callable[[str], Callable]:
+    """`register(name)` decorators that add a builder to `table` under `name`, once."""
 
-    def wrap(builder):
-        if name in _MODELS:
-            raise ValueError(f"model {name!r} registered twice")
-        _MODELS[name] = builder
-        return builder
+    def register(name: str):
+        def wrap(builder):
+            if name in table:
+                raise ValueError(f"{kind} {name!r} registered twice")
+            table[name] = builder
+            return builder
 
-    return wrap
+        return wrap
+
+    return register
+
+
+register_model = registrar(_MODELS, "model")
+"""Decorator: make a builder (class or function) creatable by `create_model(name, ...)`."""
 
 
 def list_models() -> list[str]:

@@ -47,18 +47,23 @@ STEPS = {"rnn": _step_rnn, "gru": _step_gru, "lstm": _step_lstm}
 class Recurrent(nn.Module):
     """One recurrent layer over a sequence of precomputed input projections (B, L, gates * H)."""
 
-    def __init__(self, cell: str, hidden: int):
+    def __init__(self, cell: str, hidden: int, bias: bool = True):
         super().__init__()
         self.cell, self.hidden = cell, hidden
-        self.hh = nn.Linear(hidden, GATES[cell] * hidden)
+        # bias False: the input projection carries the only bias (the sources' h = tanh(W x + U h + b))
+        self.hh = nn.Linear(hidden, GATES[cell] * hidden, bias=bias)
 
     def forward(self, gx: torch.Tensor) -> torch.Tensor:
-        h = c = gx.new_zeros(gx.shape[0], self.hidden)
+        h = gx.new_zeros(gx.shape[0], self.hidden)
+        return self.scan(gx, h, h)[0]
+
+    def scan(self, gx: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+        """Run from state (h, c) (c unused but by LSTMs): (outputs (B, L, H), h, c)."""
         step, outputs = STEPS[self.cell], []
         for gx_t in gx.unbind(1):  # unbind: one stack in backward, not one zero-fill per step
             h, c = step(gx_t, self.hh(h), h, c)
             outputs.append(h)
-        return torch.stack(outputs, 1)
+        return torch.stack(outputs, 1), h, c
 
 
 @register_model("rnn_classifier")

@@ -30,6 +30,7 @@ def sweep_meta(plan: Plan, run_facts: dict) -> dict:
         "sweep": s.name, "title": s.title, "description": s.description, "axes": plan.axes,
         "x": s.x or (plan.axes[0] if plan.axes else None), "metric": s.metric, "mode": s.mode,
         "primary": s.headline, "log_axes": log_axes, "notes": plan.notes,
+        "unit": "step" if plan.fixed.get("max_steps") else "epoch", "family": s.family,
         "source": s.source, "references": [asdict(r) for r in s.references], "data_axes": dict(s.data_axes),
         "posthoc": [asdict(step) for step in s.posthoc], **run_facts,
     }
@@ -53,6 +54,11 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
             write_parquet(predictions, exp_dir / PREDICTIONS_FILE)
     if len(trials) and all(len(b.meta.input_shape) == 1 and b.meta.input_shape[0] == 2 for b in data.bundles.values()):
         write_boundaries(plan, data, trials, exp_dir)
+    if len(trials) and plan.sample:
+        from analysis.samples import write_samples
+
+        write_samples(exp_dir, trials, plan.sample, lambda row: data.for_config(row).meta.classes,
+                      lambda row: config_label(plan, row))
     interrupt.checkpoint()
     run_posthoc(plan, exp_dir)
     report = build_report(exp_dir)
@@ -98,10 +104,11 @@ def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir:
     counts = trials["status"].value_counts().to_dict() if len(trials) else {}
     print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
     metrics = [m for m in dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]) if m in trials]
+    length = ("steps", M.STEP) if plan.fixed.get("max_steps") else ("epochs", "epochs")
     for rank, (_, row) in enumerate(best.iterrows(), 1):
         label = config_label(plan, row) or "trial"
         scores = "  ".join(f"{m} {fmt_metric(m, row.get(m))}" for m in metrics)
-        print(f"  best {rank}: {label:<30} {scores}  epochs {row.get('epochs')}")
+        print(f"  best {rank}: {label:<30} {scores}  {length[0]} {row.get(length[1])}")
     print(f"results: {exp_dir / 'results.parquet'}\n         {exp_dir / 'trials.parquet'}")
     print(f"plots:   {exp_dir / 'plots'}\nreport:  {report}")
 

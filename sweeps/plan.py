@@ -37,6 +37,8 @@ class Plan:
     """Arguments of the dataset loader: the sweep's, with any --set of them (e.g. manifest=cats.csv)."""
     smoke_test: bool = False
     """--smoke-test: the post-hoc studies take their smoke options too."""
+    sample: dict[str, Any] = field(default_factory=dict)
+    """What trained language models write into the report (Sweep.sample, with any --set of it)."""
 
     @property
     def axes(self) -> list[str]:
@@ -67,6 +69,7 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
     fixed = sweep.settings
     grid = {k: list(v) for k, v in sweep.grid.items()}
     data = dict(sweep.data)
+    sample = dict(sweep.sample)
     for table in sweep.presets.values():  # a preset's settings win over fixed ones, so drop those
         for settings in table.values():
             for key in settings:
@@ -80,7 +83,7 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         if key in grid:
             grid[key] = [parse_value(v) for v in _split_top_level(text)]
         else:
-            (data if key in data else fixed)[key] = parse_value(text)
+            (data if key in data else sample if key in sample else fixed)[key] = parse_value(text)
     if args.max_epochs:
         fixed["max_epochs"] = args.max_epochs
     search = args.search or sweep.search
@@ -107,7 +110,22 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         min_delta=sweep.min_delta if args.min_delta is None else args.min_delta,
         patience=args.patience or sweep.patience, notes=notes, gpu_available=gpu_available, data=data,
         smoke_test=bool(args.smoke_test),
+        sample=check_sample(sample),
     )
+
+
+def check_sample(sample: dict[str, Any]) -> dict[str, Any]:
+    """The sampling settings, or a one-line error naming the bad one."""
+    checks = {"sample_prompt": (lambda v: isinstance(v, str) and v != "", "a non-empty text"),
+              "sample_chars": (lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 100_000,
+                               "an integer from 1 to 100000"),
+              "sample_temperature": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 100,
+                                     "a number from 0 (most likely character) to 100")}
+    for key, value in sample.items():
+        ok, allowed = checks[key]
+        if not ok(value):
+            raise UsageError(f"{key} {value!r} is not allowed; allowed: {allowed}")
+    return sample
 
 
 def optuna_refusal(sweep: Sweep) -> str:

@@ -82,7 +82,8 @@ class ProgressLine(Callback):
         row = last[M.MEMBERS][0] if M.MEMBERS in last else last
         config = members[0] if members else trial.config
         score = next((f"  {key} {fmt_metric(key, row[key])}" for key in (M.TEST_ACC, M.TEST_LOSS) if key in row), "")
-        self._say(f"{trial_label(config, self.keys):<28} finished after {last.get(M.EPOCH, 0)} epochs{score}"
+        length = f"{last.get(M.STEP, 0)} steps" if self.max_steps else f"{last.get(M.EPOCH, 0)} epochs"
+        self._say(f"{trial_label(config, self.keys):<28} finished after {length}{score}"
                   f"  ({self.done}/{self.total} trials done)")
 
     def on_trial_error(self, iteration, trials, trial, **info):

@@ -264,6 +264,7 @@ def describe(plan: Plan) -> str:
     opt = f", optuna over {', '.join(plan.sweep.optuna)} x {plan.num_samples}" if plan.search == "optuna" else ""
     sched = ", ASHA" if plan.scheduler == "asha" else ""
     stop = f", min-delta {plan.min_delta:g} (patience {plan.patience})" if plan.min_delta is not None else ""
-    return f"{axes}{opt}{sched}{stop}, up to {plan.max_epochs} epochs"
+    steps = plan.fixed.get("max_steps")
+    return f"{axes}{opt}{sched}{stop}, up to " + (f"{steps} steps" if steps else f"{plan.max_epochs} epochs")
 
 

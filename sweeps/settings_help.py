@@ -25,8 +25,10 @@ def _line(title: str, items: dict[str, Any]) -> str:
 
 
 def _models(sweep: Sweep) -> list[str]:
-    names = list(sweep.grid.get("model", [sweep.fixed.get("model", TrainConfig.model)]))
-    return [n for n in names if n in list_models()]
+    """The models the sweep trains: swept, fixed, or named by its presets."""
+    names = list(sweep.grid.get("model", [sweep.fixed["model"]] if "model" in sweep.fixed else []))
+    names += [s["model"] for table in sweep.presets.values() for s in table.values() if "model" in s]
+    return [n for n in dict.fromkeys(names or [TrainConfig.model]) if n in list_models()]
 
 
 def set_keys_help(sweep: Sweep) -> str:
@@ -41,12 +43,15 @@ def set_keys_help(sweep: Sweep) -> str:
     for name in _models(sweep):
         params = {k: p.default for k, p in model_arguments(name).items()
                   if k not in DATA_DERIVED_MODEL_ARGS and k not in sweep.grid and k not in from_presets}
-        lines.append(_line(f"model {name}", {k: fixed.get(k, "" if v is inspect.Parameter.empty else v)
-                                              for k, v in params.items()}))
+        if params:  # a model whose every argument comes from a preset has no line
+            lines.append(_line(f"model {name}", {k: fixed.get(k, "" if v is inspect.Parameter.empty else v)
+                                                  for k, v in params.items()}))
     for axis, table in sweep.presets.items():
         keys = sorted({k for settings in table.values() for k in settings})
         lines.append(f"  set by {axis}: {', '.join(keys)}")
     data = {**sweep.data, **{k: fixed[k] for k in sweep.data_axes if k in fixed and k not in sweep.grid}}
     if data:
         lines.append(_line("data", data))
+    if sweep.sample:
+        lines.append(_line("sampled text in the report", sweep.sample))
     return "\n".join(lines)

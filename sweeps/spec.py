@@ -119,6 +119,9 @@ class Sweep:
     """What the source reported, compared with this run in the report."""
     posthoc: Sequence[Posthoc] = ()
     """Studies and extra figures run after training, in order; each adds its section to the report."""
+    sample: Mapping[str, Any] = field(default_factory=dict)
+    """Language models: text each trained trial writes into the report (sample_prompt,
+    sample_chars, sample_temperature; --set overrides them)."""
 
     @property
     def settings(self) -> dict[str, Any]:

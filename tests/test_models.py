@@ -8,21 +8,35 @@ from models.mlp import ACTIVATIONS
 
 # Models over token ids instead of images: their arguments and an example batch.
 TOKEN_MODELS = {"rnn_classifier": {"input_shape": (12,), "vocab_size": 30}}
+# Sequence models: (arguments, example input (5, ...) with ids below `high`, output shape per example).
+SEQUENCE_MODELS = {
+    "digit_rnn": ({"input_shape": (9,), "cell": "lstm", "hidden": 16}, (9,), 10, (10,)),
+    "char_rnn": ({"input_shape": (7,), "hidden": 16}, (7,), 10, (7, 10)),
+    "mlp_lstm": ({"input_shape": (7,), "state": 8, "units": 6, "gate_layers": 2}, (7,), 10, (7, 10)),
+    "torch_lstm": ({"input_shape": (7,), "hidden": 16}, (7,), 10, (7, 10)),
+    "torch_gru": ({"input_shape": (7,), "hidden": 16}, (7,), 10, (7, 10)),
+    "text_cnn": ({"input_shape": (2, 100), "tokens": "char"}, (2, 100), 256, (10,)),
+    "text_rnn": ({"input_shape": (2, 30), "tokens": "word", "hidden": 8}, (2, 30), 256, (10,)),
+}
 
 
 def example(name: str, n: int = 5):
-    """(model, input batch) for any registered model."""
+    """(model, input batch, output shape) for any registered model."""
+    if name in SEQUENCE_MODELS:
+        kwargs, shape, high, out = SEQUENCE_MODELS[name]
+        return create_model(name, num_classes=10, **kwargs), torch.randint(0, high, (n, *shape)), (n, *out)
     if name in TOKEN_MODELS:
         kwargs = TOKEN_MODELS[name]
-        return create_model(name, num_classes=10, **kwargs), torch.randint(0, kwargs["vocab_size"], (n, *kwargs["input_shape"]))
-    return create_model(name, input_shape=(1, 28, 28), num_classes=10), torch.randn(n, 1, 28, 28)
+        x = torch.randint(0, kwargs["vocab_size"], (n, *kwargs["input_shape"]))
+        return create_model(name, num_classes=10, **kwargs), x, (n, 10)
+    return create_model(name, input_shape=(1, 28, 28), num_classes=10), torch.randn(n, 1, 28, 28), (n, 10)
 
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_model_forward_and_backward(name):
-    model, x = example(name)
+    model, x, shape = example(name)
     out = model(x)
-    assert out.shape == (5, 10)
+    assert out.shape == shape
     assert torch.isfinite(out).all()
     out.sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())

@@ -144,7 +144,7 @@ def test_help_lists_keys_set_accepts_with_values_that_validate(module, capsys):
     shown = dict(re.findall(r"(\w+)=(\S*)", "\n".join(l for l in epilog.splitlines() if "swept" not in l)))
     point = plan_for(module).points()[0]
     for key, value in shown.items():
-        if key not in module.SWEEP.data:
+        if key not in module.SWEEP.data and key not in module.SWEEP.sample:
             split_config(expand_presets({**point, key: parse_value(value)}, module.SWEEP.presets))
     with pytest.raises(ConfigError) as unknown:
         split_config({"no_such_key": 1})
@@ -166,3 +166,25 @@ def test_progress_counts_trials_the_run_will_have(capsys):
     out = capsys.readouterr().out
     assert re.search(r"lr=0.0123 +finished after 2 epochs  test_acc 0.900  \(1/3 trials done\)$", out.rstrip()), out
     assert fmt_metric("val_acc", 0.92) == "0.920" and fmt_metric("val_loss", 0.32) == "0.3200"
+
+
+def test_sample_settings_are_set_and_checked_before_ray():
+    from sweeps import char_lm
+
+    plan = plan_for(char_lm, "--set", "sample_temperature=0.5", "--set", "sample_prompt=to be")
+    assert plan.sample == {"sample_prompt": "to be", "sample_chars": 500, "sample_temperature": 0.5}
+    assert "sample_temperature" not in plan.fixed
+    with pytest.raises(UsageError, match=r"sample_temperature -1 is not allowed; allowed: a number from 0"):
+        plan_for(char_lm, "--set", "sample_temperature=-1")
+    with pytest.raises(UsageError, match=r"sample_chars 0 is not allowed"):
+        plan_for(char_lm, "--set", "sample_chars=0")
+
+
+def test_an_explicit_setting_wins_over_a_presets():
+    from sweeps import text_models
+
+    smoke = plan_for(text_models, "--smoke-test")
+    assert {expand_presets(p, text_models.SWEEP.presets)["max_epochs"] for p in smoke.points()} == {2}
+    full = plan_for(text_models)
+    epochs = {p["text_model"]: expand_presets(p, text_models.SWEEP.presets)["max_epochs"] for p in full.points()}
+    assert epochs == {"char_cnn": 250, "word_cnn": 250, "char_gru": 100, "word_gru": 100}  # the source's

@@ -31,4 +31,5 @@ def test_source_and_references_name_real_configurations_and_metrics(name):
         if ref.along:
             assert ref.along in sweep.grid, (ref.claim, ref.along)
         if ref.epoch is not None:
-            assert 0 <= ref.epoch <= sweep.settings.get("max_epochs", 5), (ref.claim, ref.epoch)
+            length = sweep.settings.get("max_steps") or sweep.settings.get("max_epochs", 5)  # steps when step-based
+            assert 0 <= ref.epoch <= length, (ref.claim, ref.epoch)

@@ -23,17 +23,22 @@ def test_discovers_all_sweeps():
                 "mnist_lr", "mnist_train_size", "mnist_random_labels", "mnist_cpu_gpu",
                 "cifar_channels", "cifar_optim", "cifar_vgg", "cifar_mlp", "dogset_lr", "toy2d",
                 "function_fit", "mnist_deep_shallow", "mnist_trajectory", "mnist_grad_norm", "minimal_ratio",
-                "mnist_params_generalization", "mnist_interpolation", "mnist_sensitivity"}
+                "mnist_params_generalization", "mnist_interpolation", "mnist_sensitivity", "palindrome",
+                "char_rnn_cpu_gpu", "char_lm", "text_models", "text_dropout", "text_rnn_variants"}
     assert expected <= set(SWEEP_MODULES)
 
 
-VARIANTS = {"cifar": "cifar10", "dogset": "manifest:dogs.csv:64x64", "mnist": "mnist-sample-5k"}
+VARIANTS = {"cifar": "cifar10", "dogset": "manifest:dogs.csv:64x64", "mnist": "mnist-sample-5k",
+            "char": "pydoc-topics-fallback", "text": "dbpedia-medium"}
 EXPECTED_PLOTS = {
     "cifar_channels": {"heatmap.png", "parallel_coordinates.png", "accuracy_vs_c1.png"},
     "cifar_optim": {"loss_vs_epoch.png", "accuracy_per_epoch.png", "accuracy_vs_case.png"},
     "toy2d": {"decision_boundaries.png"},
     "mnist_width": {"predictions.png", "accuracy_vs_width.png", "time_vs_width.png"},
     "mnist_train_size": {"accuracy_vs_train_size.png", "time_vs_train_size.png"},
+    "palindrome": {"steps_to_100_vs_length.png", "accuracy_vs_length.png", "accuracy_per_epoch.png"},
+    "char_lm": {"bits_per_char.png", "loss_vs_time.png", "loss_vs_epoch.png"},
+    "text_models": {"accuracy_vs_text_model.png", "time_vs_text_model.png"},
 }
 
 
@@ -59,8 +64,12 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     assert set(results[M.DEVICE]) == {"cpu"}
     for axis in meta["axes"]:
         assert axis in results.columns
-    # one row per trial and epoch, from the untrained model's epoch 0 on (as the sources' tables)
-    assert len(results) == (trials["epochs"] + 1).sum()
+    # one row per trial and epoch (or evaluated step), from the untrained model's epoch 0 on (as the sources' tables)
+    if meta["unit"] == "step":
+        assert not results.duplicated([M.TRIAL_ID, M.STEP]).any()
+        assert (trials[M.STEP] == trials["max_steps"]).all()
+    else:
+        assert len(results) == (trials["epochs"] + 1).sum()
     assert (results.groupby(M.TRIAL_ID)[M.EPOCH].min() == 0).all()
 
     report = (folder / "report.md").read_text()
@@ -77,6 +86,8 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
         assert "](posthoc/" in report
     assert f"results: {folder / 'results.parquet'}" in out and "best 1:" in out
     assert "## Reference vs this run" in report and "reference values reproduced" in report
+    if meta["family"] == "language_model":  # every trained model continues the prompt in the report
+        assert report.count("[once upon a time]") == len(trials) and "## Samples" in report
     assert "estimated wall time" in out  # the cost preview came before Ray
 
 

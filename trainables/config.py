@@ -170,12 +170,14 @@ def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, 
 
 def expand_presets(config: Mapping[str, Any], presets: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:
     """Replace preset labels by their settings, e.g. {"model_size": "small"} ->
-    {"depth": 2, "width": 400}: a sweep can name a bundle of values as one axis."""
+    {"depth": 2, "width": 400}: a sweep can name a bundle of values as one axis. A key the
+    config sets itself wins (the plan drops fixed keys that presets set, so what is left was
+    asked for: --smoke-test's, --max-epochs' or --set's value)."""
     out = {k: v for k, v in config.items() if k not in presets}
     for axis, table in presets.items():
         if axis in config:
             label = config[axis]
             if label not in table:
                 raise ConfigError(f"{axis} {label!r} is not allowed; allowed: {', '.join(map(str, table))}")
-            out.update(table[label])
+            out.update({k: v for k, v in table[label].items() if k not in config})
     return out

@@ -14,4 +14,15 @@ def regression_trainable(config, **kwargs):
     return run_trial(config, objective="regression", **kwargs)
 
 
-FAMILIES = {"classification": classification_trainable, "regression": regression_trainable}
+def palindrome_trainable(config, **kwargs):
+    """Palindromes generated every step: cross-entropy and accuracy on the last digit."""
+    return run_trial(config, objective="palindrome", **kwargs)
+
+
+def language_model_trainable(config, **kwargs):
+    """Random windows of a character stream: cross-entropy per character and bits per character."""
+    return run_trial(config, objective="language_model", **kwargs)
+
+
+FAMILIES = {"classification": classification_trainable, "regression": regression_trainable,
+            "palindrome": palindrome_trainable, "language_model": language_model_trainable}

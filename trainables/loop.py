@@ -28,6 +28,7 @@ from models import param_count
 from trainables import metrics as M
 from trainables.config import TrainConfig, build_model, split_config
 from trainables.engines import make_engine
+from trainables import sequence_objectives  # noqa: F401  (registers the sequence families' objectives)
 from trainables.objectives import OBJECTIVES, Objective
 from trainables.optimizers import MemberOptimizer, build_optimizer
 from trainables.sampling import Sampler

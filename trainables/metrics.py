@@ -18,6 +18,9 @@ DEVICE = "device"
 DEVICE_NAME = "device_name"
 GRAD_NORM = "grad_norm"  # mean L2 norm of the whole gradient over the steps since the last row (track_grad_norm)
 BITS_PER_CHAR = "bits_per_char"  # language models: validation cross-entropy in bits (nats / ln 2)
+TRAIN_BITS_PER_CHAR = "train_" + BITS_PER_CHAR
+VAL_BITS_PER_CHAR = "val_" + BITS_PER_CHAR
+TEST_BITS_PER_CHAR = "test_" + BITS_PER_CHAR
 
 # What the loop reports for a classification trial every epoch, in this order (other
 # objectives report their own metrics in place of the accuracies: trainables.objectives).
@@ -52,4 +55,5 @@ MEMBERS = "members"  # a fused trial's config and results list its members
 POPULATION_COLUMNS = (FUSED_MEMBERS, MEMBER, STOPPED)
 
 # Whether a metric is better when smaller ("min") or larger ("max").
-MODES = {TRAIN_LOSS: "min", VAL_LOSS: "min", TEST_LOSS: "min", TRAIN_ACC: "max", VAL_ACC: "max", TEST_ACC: "max"}
+MODES = {TRAIN_LOSS: "min", VAL_LOSS: "min", TEST_LOSS: "min", TRAIN_ACC: "max", VAL_ACC: "max", TEST_ACC: "max",
+         TRAIN_BITS_PER_CHAR: "min", VAL_BITS_PER_CHAR: "min", TEST_BITS_PER_CHAR: "min"}

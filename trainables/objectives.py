@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from data_modules import DataBundle, Split, shuffle_labels, trial_splits
+from models.registry import registrar
 from trainables.config import TrainConfig
 from trainables.engines import Engine
 from trainables.sampling import Permutation, Sampler
@@ -131,3 +132,8 @@ class Regression(Objective):
 
 
 OBJECTIVES: dict[str, Callable[..., Objective]] = {"classification": Classification, "regression": Regression}
+
+
+register_objective = registrar(OBJECTIVES, "objective")
+"""Decorator: make an Objective subclass the objective of family `name` (the sequence families
+register theirs in trainables.sequence_objectives, which the loop imports)."""

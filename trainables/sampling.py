@@ -110,4 +110,5 @@ class Generated(Sampler):
         self.make, self.batch_size = make, batch_size
 
     def next(self):
-        return torch.stack([self.make(g, self.batch_size, self.device) for g in self.gens]), False
+        # every step is an epoch (steps_per_epoch 1): a run counted in epochs ends too
+        return torch.stack([self.make(g, self.batch_size, self.device) for g in self.gens]), True
