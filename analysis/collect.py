@@ -15,6 +15,8 @@ import pandas as pd
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
 
+ERROR_FILE = "error.txt"  # Tune's record of a trial's failures, one traceback per failure
+ERROR_COLUMN = "error_file"  # trials.parquet: that file, relative to the run folder (None if it never failed)
 MEMBERS = M.MEMBERS  # a fused trial's config and results list its members (trainables.adapter)
 
 # Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
@@ -48,6 +50,12 @@ def _read_json_lines(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def last_error(path: Path) -> str:
+    """The exception line of the latest failure in a trial's error file."""
+    lines = [line.strip() for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(empty error file)"
+
+
 def trial_folders(exp_dir: Path) -> list[Path]:
     return sorted(p.parent for p in Path(exp_dir).glob("*/params.json"))
 
@@ -68,7 +76,7 @@ def tune_statuses(exp_dir: Path) -> dict[str, str]:
 def trial_status(folder: Path, tune_status: str | None, rows: list[dict[str, Any]]) -> str:
     """TERMINATED (ran to its end or was stopped early on purpose), ERROR, or UNFINISHED
     (interrupted or never started: --resume continues it)."""
-    if (folder / "error.txt").exists() or tune_status == "ERROR":
+    if (folder / ERROR_FILE).exists() or tune_status == "ERROR":
         return "ERROR"
     if tune_status == "TERMINATED":
         return "TERMINATED"
@@ -130,6 +138,8 @@ def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) 
     for trial_id, info in configs.items():
         row: dict[str, Any] = {M.TRIAL_ID: trial_id, **{k: _cell(v) for k, v in info["config"].items()}}
         row["status"] = info["status"]
+        error = Path(info["folder"]) / ERROR_FILE
+        row[ERROR_COLUMN] = f"{Path(info['folder']).name}/{ERROR_FILE}" if error.exists() else None
         mine = results[results[M.TRIAL_ID] == trial_id] if len(results) else results
         row["epochs"] = int(mine[M.EPOCH].max()) if len(mine) else 0
         if len(mine):
