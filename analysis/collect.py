@@ -76,10 +76,10 @@ def tune_statuses(exp_dir: Path) -> dict[str, str]:
 def trial_status(folder: Path, tune_status: str | None, rows: list[dict[str, Any]]) -> str:
     """TERMINATED (ran to its end or was stopped early on purpose), ERROR, or UNFINISHED
     (interrupted or never started: --resume continues it)."""
-    if (folder / ERROR_FILE).exists() or tune_status == "ERROR":
+    if tune_status in ("ERROR", "TERMINATED"):  # a trial restarted after a failure has an error file, yet finished
+        return tune_status
+    if tune_status is None and (folder / ERROR_FILE).exists():
         return "ERROR"
-    if tune_status == "TERMINATED":
-        return "TERMINATED"
     if tune_status is None and rows and rows[-1].get("done"):
         return "TERMINATED"
     return "UNFINISHED"
