@@ -46,7 +46,7 @@ def trial_workers(sweep: Sweep) -> list[int]:
     return found
 
 
-def wait(condition, what: str, sweep: Sweep, timeout: float = 60.0, every: float = 0.05):
+def wait(condition, what: str, sweep: Sweep, timeout: float = 120.0, every: float = 0.05):
     """condition()'s first truthy value, polled until `timeout` (the sweep must stay alive)."""
     deadline = time.monotonic() + timeout
     while True:
