@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from analysis.tables import read_parquet, write_parquet
-from tests.fault_helpers import (EIGHT_TRIALS, EPOCHS, assert_exactly_once, raw_rows, toy_sweep, trial_workers,
+from tests.fault_helpers import (EIGHT_SLOWER_TRIALS, EIGHT_TRIALS, EPOCHS, assert_exactly_once, raw_rows, toy_sweep, trial_workers,
                                  tune_state, wait)
 from tests.test_interrupt import HINT, starts_a_sweep
 from trainables.checkpoint import (CorruptCheckpoint, UnsafeCheckpoint, load_checkpoint, restore_from,
@@ -99,6 +99,21 @@ def test_truncated_checkpoint_restarts_from_the_previous_one_then_from_scratch(t
     assert "restarting from scratch (epoch 0)" in warnings[-1] and str(old) in warnings[-1]
 
 
+def end_leftovers(sweep) -> list[str]:
+    """After a SIGKILLed driver its GCS, raylet and workers end; Ray's two agents linger (about a
+    minute). They are this run's: end them, and say what they were."""
+    import time
+
+    deadline = time.monotonic() + 10
+    while any("ray::" not in p.split(" ", 1)[1] or "Agent" not in p for p in sweep.processes_left()):
+        assert time.monotonic() < deadline, f"Ray's processes outlived their driver: {sweep.processes_left()}"
+        time.sleep(0.1)
+    left = sweep.processes_left()
+    for entry in left:
+        os.kill(int(entry.split(" ", 1)[0]), signal.SIGKILL)
+    return [entry.split(" ", 1)[1].strip() for entry in left]
+
+
 # --- a real sweep in its own process ------------------------------------------------------------
 
 @pytest.mark.ray
@@ -124,23 +139,26 @@ def test_sigkilled_trial_workers_restart_from_their_checkpoints(tmp_path):
 
 @pytest.mark.ray
 @starts_a_sweep
-def test_sigkilled_driver_resumes_and_tampered_checkpoints_are_handled(tmp_path):
+def test_sigkilled_driver_resumes_and_tampered_checkpoints_are_handled(tmp_path, monkeypatch):
     """The driver dies mid-sweep; before --resume, one unfinished trial's checkpoints are replaced
     by a pickle carrying code and another's (the one Tune restores from) is cut in half."""
     storage, marker = tmp_path / "results", tmp_path / "code-ran"
+    # Tune saves its experiment state every few seconds; often here, so that the state the test
+    # reads (which checkpoint each trial restores from) is the state --resume finds.
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "0.2")
     exp_dir = storage / "toy2d"
-    sweep = toy_sweep(storage, *EIGHT_TRIALS, "--max-failures", "1")
+    sweep = toy_sweep(storage, *EIGHT_SLOWER_TRIALS, "--max-failures", "1")
 
     def two_restorable():
         state = tune_state(exp_dir)
-        found = [t for t, s in state.items() if s["status"] != "TERMINATED" and (s["checkpoint"] or "") >= "checkpoint_000001"]
+        found = [t for t, s in state.items() if s["status"] != "TERMINATED" and s["checkpoint"]]
         return found if len(found) >= 2 else None
 
-    unsafe, truncated = wait(two_restorable, "two unfinished trials with two checkpoints", sweep, every=0.02)[:2]
+    unsafe, truncated = wait(two_restorable, "two unfinished trials with a checkpoint", sweep, every=0.02)[:2]
     state = tune_state(exp_dir)
     sweep.proc.kill()  # SIGKILL, the driver only
     sweep.finish()
-    sweep.assert_nothing_left()  # Ray's processes follow their driver
+    left = end_leftovers(sweep)
     for checkpoint in exp_dir.glob(f"trial_{unsafe}/checkpoint_*/checkpoint.pt"):
         code_pickle(checkpoint, marker)
     truncate(exp_dir / f"trial_{truncated}" / state[truncated]["checkpoint"] / "checkpoint.pt")
@@ -149,13 +167,14 @@ def test_sigkilled_driver_resumes_and_tampered_checkpoints_are_handled(tmp_path)
     code = resumed.finish()
     out = resumed.output
     assert code == 1 and not marker.exists(), out  # one trial failed; no code from its checkpoint ran
-    refusal = [line for line in out.splitlines() if "refused: not a weights-only file" in line and f"trial_{unsafe}" in line]
+    refusal = [line for line in out.splitlines() if "refused: not a weights-only file" in line and f"trial {unsafe}:" in line]
     assert refusal and f"trial_{unsafe}/checkpoint_" in refusal[0], out
     assert f"error file: {exp_dir}/trial_{unsafe}/error.txt" in out
-    restarted = [line for line in out.splitlines() if f"trial trial_{truncated}:" in line and "truncated or corrupt" in line]
+    restarted = [line for line in out.splitlines() if f"trial {truncated}:" in line and "truncated or corrupt" in line]
     assert restarted and ("restarting from the previous checkpoint" in restarted[0] or "from scratch" in restarted[0]), out
     results = assert_exactly_once(exp_dir, finished=7)
     print(f"\nSIGKILLed the driver once with {sum(s['status'] != 'TERMINATED' for s in state.values())} trials unfinished; "
+          f"left behind by Ray and ended by the test: {left or 'nothing'}; "
           f"{restarted[0].split('; ')[-1]} for {truncated}; {unsafe} ended ERROR (refused); "
           f"{raw_rows(exp_dir)} rows delivered, {len(results)} rows in results.parquet")
     assert not HINT.search(out)

@@ -58,7 +58,7 @@ def _restored() -> dict[str, Any] | None:
     if checkpoint is None:
         return None
     candidates = [(f"{c.path}/{CHECKPOINT_FILE}", lambda c=c: _load(c)) for c in _newest_first(checkpoint)]
-    return restore_from(candidates, tune.get_context().get_trial_name(), lambda line: print(line, file=sys.stderr))
+    return restore_from(candidates, tune.get_context().get_trial_id(), lambda line: print(line, file=sys.stderr))
 
 
 def _load(checkpoint: tune.Checkpoint) -> dict[str, Any]:

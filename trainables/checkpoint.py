@@ -63,7 +63,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             raise UnsafeCheckpoint(f"checkpoint {path} refused: not a weights-only file ({code.group(1)}: it could "
                                    "run code); nothing in it was run") from None
         raise CorruptCheckpoint(f"checkpoint {path} is unreadable: {_first_line(e)}") from None
-    except (RuntimeError, EOFError, ValueError, KeyError) as e:
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:  # OSError: torch on a cut zip
         raise CorruptCheckpoint(f"checkpoint {path} is truncated or corrupt: {_first_line(e)}") from None
 
 
