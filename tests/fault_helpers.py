@@ -22,7 +22,8 @@ EIGHT_TRIALS = ["--smoke-test", "--fuse", "off", "--repeats", "2", "--max-epochs
 EIGHT_SLOWER_TRIALS = [*EIGHT_TRIALS[:-1], "model=mlp", "--repeats", "4"]
 
 
-def toy_sweep(storage: Path, *flags: str) -> Sweep:
+def toy_sweep(storage: Path | str, *flags: str) -> Sweep:
+    """`python -m sweeps.toy2d` with these flags; `storage` a folder or a URI."""
     argv = [sys.executable, "-m", "sweeps.toy2d", "--storage-path", str(storage), *flags]
     return Sweep(storage, argv=argv)
 

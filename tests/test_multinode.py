@@ -1,0 +1,65 @@
+"""A real Ray cluster on this machine, a head and two worker nodes (ray.cluster_utils.Cluster: one
+raylet per node, token authentication on), results on shared storage given as a file:// URI (the
+path a cluster run takes, through pyarrow.fs). The sweep joins with --address; trials run on both
+workers (node ids in the results); one worker node is killed mid-sweep; the sweep completes with
+each (trial, epoch) once."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.fault_helpers import EIGHT_TRIALS, EPOCHS, assert_exactly_once, raw_rows, toy_sweep, wait
+from tests.test_interrupt import starts_a_sweep
+from trainables import metrics as M
+
+# The GCS declares a silent node dead after period x threshold (default 3 s x 5, after a 5 s delay).
+FAST_NODE_DEATH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 3}
+
+
+@pytest.fixture
+def cluster(monkeypatch):
+    from ray._private.authentication.authentication_token_setup import _enable_token_auth
+    from ray.cluster_utils import Cluster
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # as cluster.yaml starts every node
+    _enable_token_auth()  # this process's own Ray config (read at import) talks to the GCS too
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "_system_config": FAST_NODE_DEATH})
+    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+    cluster.wait_for_nodes()
+    yield cluster, workers
+    cluster.shutdown()
+
+
+def node_ids_so_far(exp_dir) -> set[str]:
+    ids = set()
+    for f in exp_dir.glob("trial_*/result.json"):
+        for line in f.read_text().splitlines():
+            try:
+                ids.add(json.loads(line).get(M.NODE_ID))
+            except ValueError:  # a line being written
+                continue
+    return ids - {None}
+
+
+@pytest.mark.ray
+@starts_a_sweep
+def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path):
+    cluster, workers = cluster
+    shared = tmp_path / "shared"
+    exp_dir = shared / "toy2d"
+    sweep = toy_sweep(f"file://{shared}", *EIGHT_TRIALS, "--address", cluster.address)
+    wait(lambda: len(node_ids_so_far(exp_dir)) >= 2, "results from both worker nodes", sweep)
+    victim = workers[0]
+    cluster.remove_node(victim, allow_graceful=False)  # SIGKILL its raylet and everything on it
+    code = sweep.finish(timeout=300)
+    assert code == 0, sweep.output
+    results = assert_exactly_once(exp_dir, finished=8)
+    nodes = set(results[M.NODE_ID])
+    assert {w.node_id for w in workers} <= nodes and cluster.head_node.node_id not in nodes
+    after = results[results[M.NODE_ID] == victim.node_id][M.EPOCH].count()
+    print(f"\nkilled worker node {victim.node_id[:8]} once mid-sweep; rows per node "
+          f"{results[M.NODE_ID].str[:8].value_counts().to_dict()} ({after} from the killed node before it died); "
+          f"{raw_rows(exp_dir)} rows delivered, {len(results)} rows in results.parquet")
+    assert os.path.exists(exp_dir / "report.md")
