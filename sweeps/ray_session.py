@@ -54,18 +54,16 @@ def start_ray(address: str | None = None, num_cpus: int | None = None, dashboard
 
 
 def local_options(num_cpus: int | None, dashboard: bool) -> dict:
-    """ray.init options of a laptop sweep: the node and dashboard on 127.0.0.1, warm workers. Token
+    """ray.init options of a laptop sweep: the dashboard (if asked for) on 127.0.0.1, warm workers. Token
     authentication (every RPC and HTTP entry point asks for ~/.ray/auth_token) is Ray's default
     for a new local Ray since 2.59, unless RAY_AUTH_MODE says otherwise; setting the variable
     here would come too late for this process, whose Ray config is read at import."""
     if dashboard:
-        from ray._private.utils import get_dashboard_dependency_error
-
-        if get_dashboard_dependency_error() is not None:
-            raise DashboardMissing("--dashboard needs Ray's dashboard packages; install them with "
-                                   "pip install -e '.[dashboard]' (or pip install 'ray[default]')")
+        check_dashboard()
     # Ray ends workers idle for 1 s by default: keep the warm ones until the first trials come.
-    return {"num_cpus": num_cpus, "_node_ip_address": LOOPBACK, "include_dashboard": dashboard,
+    # Not _node_ip_address="127.0.0.1": Ray replaces a loopback node address by the machine's
+    # routable one (services.resolve_ip_for_localhost), so it would change nothing.
+    return {"num_cpus": num_cpus, "include_dashboard": dashboard,
             **({"dashboard_host": LOOPBACK} if dashboard else {}),
             "_system_config": {"preload_python_modules": list(WARM_MODULES),
                                "idle_worker_killing_time_threshold_ms": 60_000}}
@@ -73,6 +71,14 @@ def local_options(num_cpus: int | None, dashboard: bool) -> dict:
 
 class DashboardMissing(ValueError):
     """--dashboard without Ray's dashboard packages installed."""
+
+
+def check_dashboard() -> None:
+    from ray._private.utils import get_dashboard_dependency_error
+
+    if get_dashboard_dependency_error() is not None:
+        raise DashboardMissing("--dashboard needs Ray's dashboard packages; install them with "
+                               "pip install -e '.[dashboard]' (or pip install 'ray[default]')")
 
 
 def _child_processes() -> set:

@@ -79,6 +79,8 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if args.dashboard and args.address:
         raise UsageError("--dashboard starts a local Ray's dashboard; with --address, reach the cluster's own "
                          "(`ray dashboard cluster.yaml`); allowed: one of --dashboard, --address")
+    if args.dashboard:
+        ray_session.check_dashboard()  # before the data is loaded and Ray starts
     if args.address:  # a cluster's GPUs are known only once we have joined it
         state.ray_started = start_ray(args)
     plan = make_plan(sweep, args, gpu_available=gpus_available(args))
