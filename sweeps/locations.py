@@ -62,8 +62,8 @@ def new_place(sweep: Sweep, args) -> RunPlace:
     """A new run's place: the sweep's name (or --name), numbered if taken."""
     root, store = root_of(args.storage_path)
     base = args.name or sweep.name
-    taken = numbered(folder_names(root, store), base)
-    name = base if not taken else f"{base}-{_number(taken[-1], base) + 1}"
+    names = folder_names(root, store)
+    name = base if base not in names else f"{base}-{_number(numbered(names, base)[-1], base) + 1}"
     return RunPlace(root, name, store)
 
 
