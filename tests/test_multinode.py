@@ -62,4 +62,5 @@ def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path):
     print(f"\nkilled worker node {victim.node_id[:8]} once mid-sweep; rows per node "
           f"{results[M.NODE_ID].str[:8].value_counts().to_dict()} ({after} from the killed node before it died); "
           f"{raw_rows(exp_dir)} rows delivered, {len(results)} rows in results.parquet")
-    assert os.path.exists(exp_dir / "report.md")
+    assert os.path.exists(exp_dir / "report.md")  # made in staging, uploaded through pyarrow.fs
+    assert raw_rows(exp_dir) - len(results) <= 1  # the lost trial went on from its latest checkpoint
