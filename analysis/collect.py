@@ -107,7 +107,7 @@ def row_key(df: pd.DataFrame) -> str:
 def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """All epoch rows of all trials (deduplicated; fused populations expanded into their members)
     and each trial's config and status."""
-    frames, configs = [], {}
+    records, configs = [], {}  # one DataFrame at the end: per-trial frames cost seconds at 200 trials
     statuses = tune_statuses(exp_dir)
     for folder in trial_folders(exp_dir):
         params = json.loads((folder / "params.json").read_text())
@@ -116,17 +116,14 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
         status = trial_status(folder, statuses.get(tune_id), raw)
         for trial_id, config, rows in _member_trials(tune_id, params, raw):
             configs[trial_id] = {"config": config, "folder": folder, "status": status}
-            if not rows:
-                continue
-            df = pd.DataFrame([{k: v for k, v in r.items() if k not in _TUNE_COLUMNS} for r in rows])
-            for key, value in config.items():
-                if key not in df.columns:  # a metric of the same name (e.g. device) says what really ran
-                    df[key] = _cell(value)
-            df[M.TRIAL_ID] = trial_id
-            frames.append(df)
-    if not frames:  # nothing reported yet (e.g. interrupted during start-up)
+            cells = {key: _cell(value) for key, value in config.items()}
+            for r in rows:
+                record = {k: v for k, v in r.items() if k not in _TUNE_COLUMNS}
+                # a metric of the same name as a config key (e.g. device) says what really ran
+                records.append({**record, **{k: v for k, v in cells.items() if k not in record}, M.TRIAL_ID: trial_id})
+    if not records:  # nothing reported yet (e.g. interrupted during start-up)
         return pd.DataFrame(columns=[M.TRIAL_ID, M.EPOCH]), configs
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.DataFrame.from_records(records)
     key = [M.TRIAL_ID, row_key(df)]
     df = df.drop_duplicates(key, keep="last").sort_values(key)
     return df.reset_index(drop=True), configs
@@ -135,12 +132,13 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
 def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """One row per trial: config, status, epochs trained, last-epoch metrics, best validation."""
     rows = []
+    by_trial = dict(tuple(results.groupby(M.TRIAL_ID, sort=False))) if len(results) else {}
     for trial_id, info in configs.items():
         row: dict[str, Any] = {M.TRIAL_ID: trial_id, **{k: _cell(v) for k, v in info["config"].items()}}
         row["status"] = info["status"]
         error = Path(info["folder"]) / ERROR_FILE
         row[ERROR_COLUMN] = f"{Path(info['folder']).name}/{ERROR_FILE}" if error.exists() else None
-        mine = results[results[M.TRIAL_ID] == trial_id] if len(results) else results
+        mine = by_trial.get(trial_id, results.iloc[:0])
         row["epochs"] = int(mine[M.EPOCH].max()) if len(mine) else 0
         if len(mine):
             row.update(mine.iloc[-1].to_dict())

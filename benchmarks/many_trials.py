@@ -83,34 +83,45 @@ def plain_tune(seeds: int, cpus: int) -> None:
                        run_config=tune.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0))
     results = tuner.fit()
     train = sum(r.metrics.get(M.TIME_TOTAL_S, 0.0) for r in results)
-    print(json.dumps({"trials": len(results), "errors": len(results.errors), "train_s": train}))
+    print(json.dumps({"trials": len(results), "errors": len(results.errors), "train_s": train}), flush=True)
 
 
 def sweeplab(seeds: int) -> list[str]:
     return [sys.executable, "-m", "sweeps.toy2d", "--storage-path", tempfile.mkdtemp(), *sweep_flags(seeds)]
 
 
+def report(name: str, m: dict, trials: int, train_s: float, cpus: int) -> None:
+    """One side's figures, printed as soon as it has run (a side may take many minutes)."""
+    overhead = (m["wall_s"] - train_s / cpus) / trials
+    print(f"{name:<24}{trials:>7}{m['wall_s']:9.1f}{train_s:10.1f}{m['wall_s'] / trials:11.3f}{overhead:11.3f}"
+          f"{m['peak_rss_mib']:10.0f}{m['longest_silence_s']:10.1f}", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seeds", type=int, default=100)
+    p.add_argument("--seeds", type=int, default=100, help="seeds per model: 2 x seeds trials (default 100: 200 trials)")
+    p.add_argument("--plain-seeds", type=int, help="seeds for the plain-Tune side (default: --seeds; it is the slow one)")
     p.add_argument("--cpus", type=int, default=2)
-    p.add_argument("--plain-tune-only", action="store_true")
+    p.add_argument("--side", choices=("both", "sweeplab", "plain"), default="both")
+    p.add_argument("--plain-tune-only", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.plain_tune_only:
         return plain_tune(a.seeds, a.cpus)
-    trials = 2 * a.seeds
-    ours = measured(sweeplab(a.seeds))
-    plain = measured([sys.executable, __file__, "--plain-tune-only", "--seeds", str(a.seeds), "--cpus", str(a.cpus)])
-    train = json.loads(plain["tail"].strip().splitlines()[-1])["train_s"]
-    print(f"{trials} trials, 2 epochs each, {a.cpus} CPUs; training inside trials (plain Tune's sum): {train:.1f} s")
-    print(f"{'':<22}{'wall s':>8}{'per trial s':>13}{'overhead/trial s':>18}{'peak RSS MiB':>14}{'longest silence s':>19}")
-    for name, m in (("sweeplab (full run)", ours), ("plain Tune (fit only)", plain)):
-        overhead = (m["wall_s"] - train / a.cpus) / trials
-        print(f"{name:<22}{m['wall_s']:8.1f}{m['wall_s'] / trials:13.3f}{overhead:18.3f}{m['peak_rss_mib']:14.0f}"
-              f"{m['longest_silence_s']:19.1f}")
-    print(f"ratio of walls sweeplab / plain Tune: {ours['wall_s'] / plain['wall_s']:.2f}")
-    if ours["code"] != 0:
-        print(ours["tail"])
+    print(f"2-epoch toy2d trials on {a.cpus} CPUs; overhead/trial = (wall - training inside trials / CPUs) / trials")
+    print(f"{'':<24}{'trials':>7}{'wall s':>9}{'train s':>10}{'s/trial':>11}{'ovh/trial':>11}{'peak MiB':>10}"
+          f"{'silence s':>10}", flush=True)
+    if a.side in ("both", "sweeplab"):
+        argv = sweeplab(a.seeds)
+        ours = measured(argv)
+        from analysis.tables import read_parquet
+
+        trials, _ = read_parquet(Path(argv[argv.index("--storage-path") + 1]) / "toy2d" / "trials.parquet")
+        report("sweeplab (whole run)", ours, 2 * a.seeds, float(trials["time_total_s"].sum()), a.cpus)
+    if a.side in ("both", "plain"):
+        seeds = a.plain_seeds or a.seeds
+        plain = measured([sys.executable, __file__, "--plain-tune-only", "--seeds", str(seeds), "--cpus", str(a.cpus)])
+        done = json.loads(plain["tail"].strip().splitlines()[-1])
+        report("plain Tune (fit only)", plain, done["trials"], done["train_s"], a.cpus)
 
 
 if __name__ == "__main__":
