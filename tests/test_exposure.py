@@ -86,23 +86,23 @@ def http_status(url: str, token: str | None = None) -> int:
 @pytest.mark.parametrize("dashboard", [False, pytest.param(True, marks=pytest.mark.skipif(
     not dashboard_installed(), reason="the dashboard extra is not installed (pip install -e '.[dashboard]')"))])
 def test_a_laptop_sweep_listens_where_we_say_and_asks_for_the_token(tmp_path, dashboard):
-    flags = ["--smoke-test", "--max-epochs", "10", *(["--dashboard"] if dashboard else [])]
+    flags = ["--smoke-test", "--max-epochs", "40",  # still training while the probes run; Ctrl-C ends it *(["--dashboard"] if dashboard else [])]
     sweep = toy_sweep(tmp_path / "results", *flags)
     wait(lambda: re.search(r"epoch +2/", sweep.output), "a trial's second epoch", sweep)
     sockets = listening_sockets(sweep)
     print(f"\nlistening during a sweep{' with --dashboard' if dashboard else ''}:\n" +
           "\n".join(f"  {name:<28} {ip}:{port}" for name, ip, port in sockets))
-    token = (os.path.expanduser("~/.ray/auth_token"))
+    url = re.search(r"^dashboard: (http://\S+)", sweep.output, re.M)
+    statuses = {}
+    if dashboard:
+        secret = open(os.path.expanduser("~/.ray/auth_token")).read().strip()
+        statuses = {"no token": http_status(f"{url.group(1)}/api/version"),
+                    "token": http_status(f"{url.group(1)}/api/version", secret)}
     gcs_port = next(port for name, _, port in sockets if name == "gcs_server")
     refused = gcs_probe(f"127.0.0.1:{gcs_port}", RAY_AUTH_MODE="disabled")
     wrong = gcs_probe(f"127.0.0.1:{gcs_port}", RAY_AUTH_MODE="token", RAY_AUTH_TOKEN="not-the-token")
     right = gcs_probe(f"127.0.0.1:{gcs_port}", RAY_AUTH_MODE="token")  # reads ~/.ray/auth_token, as the sweep did
-    url = re.search(r"^dashboard: (http://\S+)", sweep.output, re.M)
-    statuses = {}
-    if dashboard:
-        secret = open(token).read().strip()
-        statuses = {"no token": http_status(f"{url.group(1)}/api/version"),
-                    "token": http_status(f"{url.group(1)}/api/version", secret)}
+    assert sweep.proc.poll() is None, sweep.output  # every probe met a running sweep
     sweep.ctrl_c()
     sweep.finish()
     print(f"GCS without token: {refused}\nGCS with a wrong token: {wrong}\nGCS with the token: {right}\n"
