@@ -86,7 +86,8 @@ def http_status(url: str, token: str | None = None) -> int:
 @pytest.mark.parametrize("dashboard", [False, pytest.param(True, marks=pytest.mark.skipif(
     not dashboard_installed(), reason="the dashboard extra is not installed (pip install -e '.[dashboard]')"))])
 def test_a_laptop_sweep_listens_where_we_say_and_asks_for_the_token(tmp_path, dashboard):
-    flags = ["--smoke-test", "--max-epochs", "40",  # still training while the probes run; Ctrl-C ends it *(["--dashboard"] if dashboard else [])]
+    # 40 epochs: still training while the probes run; Ctrl-C ends it
+    flags = ["--smoke-test", "--max-epochs", "40", *(["--dashboard"] if dashboard else [])]
     sweep = toy_sweep(tmp_path / "results", *flags)
     wait(lambda: re.search(r"epoch +2/", sweep.output), "a trial's second epoch", sweep)
     sockets = listening_sockets(sweep)
