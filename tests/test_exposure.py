@@ -47,7 +47,7 @@ def label(process) -> str:
     joined = " ".join(cmd)
     if "sweeps.toy2d" in joined:
         return "sweep driver"
-    ray_script = next((os.path.basename(a) for a in cmd[1:2] if f"{os.sep}ray{os.sep}" in a and a.endswith(".py")), None)
+    ray_script = next((os.path.basename(a) for a in cmd[1:4] if f"{os.sep}ray{os.sep}" in a and a.endswith(".py")), None)
     if ray_script:
         return f"ray {ray_script}"
     return os.path.basename(cmd[0]) if cmd else process.name()
