@@ -66,6 +66,17 @@ def raw_rows(exp_dir: Path) -> int:
     return sum(1 for f in exp_dir.glob("trial_*/result.json") for line in f.read_text().splitlines() if line.strip())
 
 
+def restarts(exp_dir: Path) -> list[int]:
+    """For each time a trial's reported epochs went back: the epoch it went on from (0: from
+    scratch). Tune restores the latest checkpoint it has registered; a worker killed between a
+    result and Tune's save of that result's checkpoint goes back one checkpoint further."""
+    found = []
+    for f in exp_dir.glob("trial_*/result.json"):
+        epochs = [json.loads(line)[M.EPOCH] for line in f.read_text().splitlines() if line.strip()]
+        found += [b for a, b in zip(epochs, epochs[1:]) if b <= a]
+    return found
+
+
 def assert_exactly_once(exp_dir: Path, finished: int, epochs: int = EPOCHS) -> pd.DataFrame:
     """Every finished trial has each epoch 0..epochs exactly once in results.parquet; returns it."""
     results, _ = read_parquet(exp_dir / "results.parquet")
