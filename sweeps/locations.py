@@ -77,9 +77,22 @@ def resume_place(sweep: Sweep, args) -> RunPlace:
         found = [n for n in names if resumable(RunPlace(root, n, store))] if len(names) < 50 else []
         raise UsageError(f"--resume: no sweep to resume at {place.shown()}; sweeps that can be resumed in {root}: "
                          f"{', '.join(found) or 'none'}")
-    if store is not None:
+    if store is None:
+        check_tune_state(place.local)
+    else:
         storage.pull(store, place.name, place.local, patterns=RECORD, checkpoints=False)
     return place
+
+
+def check_tune_state(run_dir: Path) -> None:
+    """Refuse, in one line, a run whose newest Tune state files are cut short: Tune copies them
+    to the results folder in the background, and a driver killed during that copy leaves an
+    empty file, from which Tune would silently start an empty experiment instead of resuming."""
+    for pattern in ("experiment_state-*.json", "*-state-*.json"):
+        newest = max(run_dir.glob(pattern), default=None)
+        if newest is not None and newest.stat().st_size == 0:
+            raise UsageError(f"--resume: {newest} is empty (the sweep's driver died while Tune was saving it), so "
+                             f"{run_dir} cannot be resumed; allowed: run the sweep again without --resume")
 
 
 def resumable(place: RunPlace) -> bool:

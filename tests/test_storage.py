@@ -88,3 +88,15 @@ def test_max_failures_must_be_a_non_negative_integer(value):
     with pytest.raises(UsageError, match="--max-failures"):
         build_parser("python -m sweeps.toy2d", "").parse_args(["--max-failures", value])
     assert build_parser("p", "").parse_args([]).max_failures == 3
+
+
+def test_resume_refuses_tune_state_cut_short_by_a_killed_driver(tmp_path):
+    from sweeps.locations import check_tune_state
+
+    (tmp_path / "experiment_state-2026-12-02_16-41-02.json").write_text('{"trial_data": []}')
+    (tmp_path / "basic-variant-state-2026-12-02_16-41-02.json").write_bytes(b"x")
+    check_tune_state(tmp_path)  # whole files: resumable
+    (tmp_path / "basic-variant-state-2026-12-02_16-41-02.json").write_bytes(b"")
+    with pytest.raises(UsageError, match="basic-variant-state-2026-12-02_16-41-02.json is empty") as error:
+        check_tune_state(tmp_path)
+    assert "\n" not in str(error.value) and "without --resume" in str(error.value)
