@@ -134,7 +134,7 @@ def test_sigkilled_trial_workers_restart_from_their_checkpoints(tmp_path):
     failures = sum(f.read_text().count("Failure #") for f in exp_dir.glob("trial_*/error.txt"))
     print(f"\nSIGKILLed trial workers {len(killed)} times ({failures} trial failures recorded by Tune); "
           f"{raw_rows(exp_dir)} rows delivered, {len(results)} rows in results.parquet (8 trials x {EPOCHS + 1} epochs); "
-          f"restarts went on from epochs {sorted(restarts(exp_dir))} (0: from scratch)")
+          f"restarts that repeated epochs went on from epochs {sorted(restarts(exp_dir))} (0: from scratch)")
     assert failures >= 1 and len(results) == 8 * (EPOCHS + 1)
 
 
