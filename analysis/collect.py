@@ -56,6 +56,15 @@ def last_error(path: Path) -> str:
     return lines[-1] if lines else "(empty error file)"
 
 
+def _params(folder: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A trial's config: params.json, or the config its rows carry when a driver killed while
+    Tune copied that file left it empty."""
+    try:
+        return json.loads((folder / "params.json").read_text())
+    except ValueError:
+        return next((r["config"] for r in reversed(rows) if isinstance(r.get("config"), dict)), {})
+
+
 def trial_folders(exp_dir: Path) -> list[Path]:
     return sorted(p.parent for p in Path(exp_dir).glob("*/params.json"))
 
@@ -110,8 +119,8 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
     records, configs = [], {}  # one DataFrame at the end: per-trial frames cost seconds at 200 trials
     statuses = tune_statuses(exp_dir)
     for folder in trial_folders(exp_dir):
-        params = json.loads((folder / "params.json").read_text())
         raw = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]  # not Tune's own rows
+        params = _params(folder, raw)
         tune_id = raw[-1].get(M.TRIAL_ID) if raw else folder.name.removeprefix("trial_")
         status = trial_status(folder, statuses.get(tune_id), raw)
         for trial_id, config, rows in _member_trials(tune_id, params, raw):

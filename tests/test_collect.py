@@ -66,3 +66,11 @@ def test_a_trial_that_recovered_from_a_failure_is_terminated_with_its_error_file
     assert trial_status(folder, "ERROR", []) == "ERROR" and trial_status(folder, None, []) == "ERROR"
     _, trials = collect(exp, {})
     assert trials.loc[0, "error_file"] == "trial_b_00000/error.txt"
+
+
+def test_a_params_file_left_empty_by_a_killed_driver_falls_back_to_the_rows_config(tmp_path):
+    exp = tmp_path / "exp"
+    write_trial(exp, "c_00000", {"width": 30}, [1, 2])
+    (exp / "trial_c_00000" / "params.json").write_text("")
+    results, _ = collect(exp, {})
+    assert set(results["width"]) == {30}
