@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -18,18 +20,61 @@ from trainables import metrics as M
 FAST_NODE_DEATH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 3}
 
 
-@pytest.fixture
-def cluster(monkeypatch):
-    from ray._private.authentication.authentication_token_setup import _enable_token_auth
-    from ray.cluster_utils import Cluster
+# The cluster lives in its own process: ray.cluster_utils.Cluster changes process-wide Ray state
+# (the GCS client, the token mode) that later tests in the same pytest process rely on.
+CLUSTER = """
+import json, sys
+from ray._private.authentication.authentication_token_setup import _enable_token_auth
+from ray.cluster_utils import Cluster
 
-    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # as cluster.yaml starts every node
-    _enable_token_auth()  # this process's own Ray config (read at import) talks to the GCS too
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "_system_config": FAST_NODE_DEATH})
-    workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
-    cluster.wait_for_nodes()
-    yield cluster, workers
-    cluster.shutdown()
+_enable_token_auth()  # every node asks for the token, as cluster.yaml starts them
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "_system_config": json.loads(sys.argv[1])})
+workers = [cluster.add_node(num_cpus=1) for _ in range(2)]
+cluster.wait_for_nodes()
+print(json.dumps({"address": cluster.address, "head": cluster.head_node.node_id,
+                  "workers": [w.node_id for w in workers]}), flush=True)
+for line in sys.stdin:
+    if line.strip() != "kill":
+        break
+    cluster.remove_node(workers[0], allow_graceful=False)  # SIGKILL its raylet and everything on it
+    print("killed", flush=True)
+cluster.shutdown()
+"""
+
+
+class ClusterProcess:
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", CLUSTER, json.dumps(FAST_NODE_DEATH)], text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     env={**os.environ, "RAY_AUTH_MODE": "token"})
+        line = ""
+        while not line.startswith("{"):
+            line = self.proc.stdout.readline()
+            assert line, "the cluster process ended before its nodes were up"
+        info = json.loads(line)
+        self.address, self.head, self.workers = info["address"], info["head"], info["workers"]
+
+    def kill_worker(self) -> str:
+        self.proc.stdin.write("kill\n")
+        self.proc.stdin.flush()
+        while (line := self.proc.stdout.readline().strip()) != "killed":
+            assert line or self.proc.poll() is None, "the cluster process ended instead of killing a node"
+        return self.workers[0]
+
+    def stop(self) -> None:
+        self.proc.stdin.write("stop\n")
+        self.proc.stdin.flush()
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture
+def cluster():
+    started = ClusterProcess()
+    yield started
+    started.stop()
 
 
 def node_ids_so_far(exp_dir) -> set[str]:
@@ -46,21 +91,19 @@ def node_ids_so_far(exp_dir) -> set[str]:
 @pytest.mark.ray
 @starts_a_sweep
 def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path):
-    cluster, workers = cluster
     shared = tmp_path / "shared"
     exp_dir = shared / "toy2d"
     sweep = toy_sweep(f"file://{shared}", *EIGHT_TRIALS, "--address", cluster.address)
     wait(lambda: len(node_ids_so_far(exp_dir)) >= 2, "results from both worker nodes", sweep)
-    victim = workers[0]
-    cluster.remove_node(victim, allow_graceful=False)  # SIGKILL its raylet and everything on it
+    victim = cluster.kill_worker()
     code = sweep.finish(timeout=300)
     assert code == 0, sweep.output
     results = assert_exactly_once(exp_dir, finished=8)
     delivered = node_ids_so_far(exp_dir)  # every row Tune delivered (a trial restarted from scratch
-    assert {w.node_id for w in workers} <= delivered  # elsewhere replaces the killed node's rows in the table)
-    assert cluster.head_node.node_id not in delivered and set(results[M.NODE_ID]) <= delivered
-    after = results[results[M.NODE_ID] == victim.node_id][M.EPOCH].count()
-    print(f"\nkilled worker node {victim.node_id[:8]} once mid-sweep; rows per node "
+    assert set(cluster.workers) <= delivered  # elsewhere replaces the killed node's rows in the table)
+    assert cluster.head not in delivered and set(results[M.NODE_ID]) <= delivered
+    after = results[results[M.NODE_ID] == victim][M.EPOCH].count()
+    print(f"\nkilled worker node {victim[:8]} once mid-sweep; rows per node "
           f"{results[M.NODE_ID].str[:8].value_counts().to_dict()} ({after} from the killed node before it died); "
           f"{raw_rows(exp_dir)} rows delivered, {len(results)} rows in results.parquet; restarts went on from "
           f"epochs {sorted(restarts(exp_dir))} (0: from scratch; restarts that repeated no epoch are not listed)")
