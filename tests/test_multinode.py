@@ -90,7 +90,8 @@ def node_ids_so_far(exp_dir) -> set[str]:
 
 @pytest.mark.ray
 @starts_a_sweep
-def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path):
+def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the sweep joins as a cluster.yaml node does
     shared = tmp_path / "shared"
     exp_dir = shared / "toy2d"
     sweep = toy_sweep(f"file://{shared}", *EIGHT_TRIALS, "--address", cluster.address)
