@@ -15,6 +15,8 @@ import pandas as pd
 from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
 
+ERROR_FILE = "error.txt"  # Tune's record of a trial's failures, one traceback per failure
+ERROR_COLUMN = "error_file"  # trials.parquet: that file, relative to the run folder (None if it never failed)
 MEMBERS = M.MEMBERS  # a fused trial's config and results list its members (trainables.adapter)
 
 # Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
@@ -48,6 +50,21 @@ def _read_json_lines(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def last_error(path: Path) -> str:
+    """The exception line of the latest failure in a trial's error file."""
+    lines = [line.strip() for line in Path(path).read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(empty error file)"
+
+
+def _params(folder: Path, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A trial's config: params.json, or the config its rows carry when a driver killed while
+    Tune copied that file left it empty."""
+    try:
+        return json.loads((folder / "params.json").read_text())
+    except ValueError:
+        return next((r["config"] for r in reversed(rows) if isinstance(r.get("config"), dict)), {})
+
+
 def trial_folders(exp_dir: Path) -> list[Path]:
     return sorted(p.parent for p in Path(exp_dir).glob("*/params.json"))
 
@@ -68,10 +85,10 @@ def tune_statuses(exp_dir: Path) -> dict[str, str]:
 def trial_status(folder: Path, tune_status: str | None, rows: list[dict[str, Any]]) -> str:
     """TERMINATED (ran to its end or was stopped early on purpose), ERROR, or UNFINISHED
     (interrupted or never started: --resume continues it)."""
-    if (folder / "error.txt").exists() or tune_status == "ERROR":
+    if tune_status in ("ERROR", "TERMINATED"):  # a trial restarted after a failure has an error file, yet finished
+        return tune_status
+    if tune_status is None and (folder / ERROR_FILE).exists():
         return "ERROR"
-    if tune_status == "TERMINATED":
-        return "TERMINATED"
     if tune_status is None and rows and rows[-1].get("done"):
         return "TERMINATED"
     return "UNFINISHED"
@@ -99,26 +116,23 @@ def row_key(df: pd.DataFrame) -> str:
 def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]]:
     """All epoch rows of all trials (deduplicated; fused populations expanded into their members)
     and each trial's config and status."""
-    frames, configs = [], {}
+    records, configs = [], {}  # one DataFrame at the end: per-trial frames cost seconds at 200 trials
     statuses = tune_statuses(exp_dir)
     for folder in trial_folders(exp_dir):
-        params = json.loads((folder / "params.json").read_text())
         raw = [r for r in _read_json_lines(folder / "result.json") if M.EPOCH in r]  # not Tune's own rows
+        params = _params(folder, raw)
         tune_id = raw[-1].get(M.TRIAL_ID) if raw else folder.name.removeprefix("trial_")
         status = trial_status(folder, statuses.get(tune_id), raw)
         for trial_id, config, rows in _member_trials(tune_id, params, raw):
             configs[trial_id] = {"config": config, "folder": folder, "status": status}
-            if not rows:
-                continue
-            df = pd.DataFrame([{k: v for k, v in r.items() if k not in _TUNE_COLUMNS} for r in rows])
-            for key, value in config.items():
-                if key not in df.columns:  # a metric of the same name (e.g. device) says what really ran
-                    df[key] = _cell(value)
-            df[M.TRIAL_ID] = trial_id
-            frames.append(df)
-    if not frames:  # nothing reported yet (e.g. interrupted during start-up)
+            cells = {key: _cell(value) for key, value in config.items()}
+            for r in rows:
+                record = {k: v for k, v in r.items() if k not in _TUNE_COLUMNS}
+                # a metric of the same name as a config key (e.g. device) says what really ran
+                records.append({**record, **{k: v for k, v in cells.items() if k not in record}, M.TRIAL_ID: trial_id})
+    if not records:  # nothing reported yet (e.g. interrupted during start-up)
         return pd.DataFrame(columns=[M.TRIAL_ID, M.EPOCH]), configs
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.DataFrame.from_records(records)
     key = [M.TRIAL_ID, row_key(df)]
     df = df.drop_duplicates(key, keep="last").sort_values(key)
     return df.reset_index(drop=True), configs
@@ -127,10 +141,13 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
 def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     """One row per trial: config, status, epochs trained, last-epoch metrics, best validation."""
     rows = []
+    by_trial = dict(tuple(results.groupby(M.TRIAL_ID, sort=False))) if len(results) else {}
     for trial_id, info in configs.items():
         row: dict[str, Any] = {M.TRIAL_ID: trial_id, **{k: _cell(v) for k, v in info["config"].items()}}
         row["status"] = info["status"]
-        mine = results[results[M.TRIAL_ID] == trial_id] if len(results) else results
+        error = Path(info["folder"]) / ERROR_FILE
+        row[ERROR_COLUMN] = f"{Path(info['folder']).name}/{ERROR_FILE}" if error.exists() else None
+        mine = by_trial.get(trial_id, results.iloc[:0])
         row["epochs"] = int(mine[M.EPOCH].max()) if len(mine) else 0
         if len(mine):
             row.update(mine.iloc[-1].to_dict())

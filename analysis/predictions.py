@@ -2,13 +2,14 @@
 grid can be redrawn without the model or the data."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from data_modules import DataBundle
-from trainables.checkpoint import load_checkpoint, rebuild_model
+from trainables.checkpoint import CheckpointError, load_checkpoint, rebuild_model
 from trainables.objectives import to_device
 
 
@@ -24,7 +25,11 @@ def checkpoint_of_trial(exp_dir: Path, trial_id: str) -> tuple[dict, torch.nn.Mo
     checkpoint = latest_checkpoint(Path(exp_dir) / f"trial_{tune_id}")
     if checkpoint is None:
         return None
-    state = load_checkpoint(checkpoint)
+    try:
+        state = load_checkpoint(checkpoint)
+    except CheckpointError as e:  # refused or cut short: the trial's model is left out, the rest goes on
+        print(f"sweeplab: warning: trial {trial_id}: {e}; its model is left out of the plots", file=sys.stderr)
+        return None
     return state, rebuild_model(state, int(member) if fused else 0)
 
 

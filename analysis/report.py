@@ -6,7 +6,6 @@ what ran and where, the best configurations, the plots, accuracy per epoch and t
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,6 +20,7 @@ from analysis.grid_plots import grid_markdown_frame, headline_label
 from analysis.plots import make_all_plots
 from analysis.stats import SEED, STATUS, fmt_value, sweep_axes
 from analysis.samples import samples_markdown
+from analysis.storage import write_atomically
 from analysis.tables import RESULTS_FILE, SAMPLES_FILE, TRIALS_FILE, read_parquet
 from trainables import metrics as M
 
@@ -55,9 +55,7 @@ def build_report(results_dir: str | Path) -> Path:
     text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies, trial_metrics(results_dir),
                   samples)
     path = results_dir / REPORT_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)  # a reader never sees half a report
+    write_atomically(path, lambda out: out.write(text.encode("utf-8")))  # a reader never sees half a report
     return path
 
 

@@ -34,11 +34,12 @@ def main() -> None:
     validate_plan(plan, data)
     order_by_cost(plan, data)
     decide_fusion(plan, data, args.fuse, args.population_size)
-    exp_dir = runner.experiment_dir(SWEEP, args)
+    place = runner.new_place(SWEEP, args)
+    exp_dir = place.local
     mark("plan + validation")
     runner.start_ray(args, plan)
     mark("ray.init")
-    runner.fit(plan, data, args, exp_dir)
+    runner.fit(plan, data, args, place)
     mark("Tune fit (trials incl. worker start)")
     stopping = runner.ray_session.stop_ray_in_background()  # as the runner does
     trials = finish(plan, data, exp_dir, {"command": "benchmark"})

@@ -25,14 +25,32 @@ def summary(doc: str) -> str:
     return " ".join(doc.strip().split("\n\n")[0].split())
 
 
-def _positive_int(text: str) -> int:
+def _integer(text: str, minimum: int, allowed: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; use a positive integer")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed; use {allowed}")
     return value
+
+
+def _positive_int(text: str) -> int:
+    return _integer(text, 1, "a positive integer")
+
+
+def _non_negative_int(text: str) -> int:
+    return _integer(text, 0, "an integer >= 0")
+
+
+def _storage(text: str) -> str:
+    """A local folder, or a URI that every node of a cluster reaches (analysis.storage)."""
+    from analysis.storage import StorageError, check_storage
+
+    try:
+        return check_storage(text)
+    except StorageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _number(text: str) -> float:
@@ -101,7 +119,11 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
     p.add_argument("--gpus-per-trial", type=_non_negative_float,
                    help="GPUs per trial, fractions allowed (default: when Ray has a GPU, the share that packs "
                         "trials by their estimated memory, else 0)")
-    p.add_argument("--storage-path", default="results", help="folder holding one results folder per sweep run")
+    p.add_argument("--storage-path", type=_storage, default="results",
+                   help="where results go, one folder per sweep run: a local folder or shared mount, or "
+                        "s3://bucket/path, gs://bucket/path (a cluster's nodes must all reach it)")
+    p.add_argument("--max-failures", type=_non_negative_int, default=3,
+                   help="restarts of a trial whose worker or node dies, each from its latest checkpoint (default: 3)")
     p.add_argument("--data-dir", type=_existing_folder,
                    help="dataset folder, which must exist (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data, "
                         "created when missing)")
@@ -110,6 +132,9 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
                    help="continue the run named by --name (default: the latest) in --storage-path, with the "
                         "settings it was started with")
     p.add_argument("--address", help="join a running Ray cluster (e.g. auto) instead of starting one")
+    p.add_argument("--dashboard", action="store_true",
+                   help="start the local Ray with its dashboard on 127.0.0.1 and print its URL (needs the "
+                        "dashboard extra: pip install -e '.[dashboard]')")
     p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and its estimated wall time (a few steps timed on this machine), then exit "

@@ -28,6 +28,16 @@ STATE_FILE, INDEX_FILE = "state.json", "index.md"
 DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "interrupted", "skipped"
 
 
+def _local_folder(text: str) -> str:
+    """The curriculum keeps its state and index.md in a local folder; a URI is for single sweeps."""
+    from analysis.storage import is_uri
+
+    if is_uri(text):
+        raise argparse.ArgumentTypeError(f"{text}: the curriculum writes to a local folder or shared mount; "
+                                         "allowed: a path (a single sweep's --storage-path takes s3://, gs://, file://)")
+    return text
+
+
 def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
     from sweeps.cli import UsageError, _Parser, _positive_int, summary
 
@@ -37,7 +47,8 @@ def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
     p.add_argument("--smoke-test", action="store_true", help="every sweep in its smoke-test size")
     p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial for every sweep")
     p.add_argument("--resume", action="store_true", help="continue the curriculum in --storage-path (finished sweeps stay)")
-    p.add_argument("--storage-path", default="results", help=f"results go to STORAGE_PATH/{FOLDER} (default: results)")
+    p.add_argument("--storage-path", type=_local_folder, default="results",
+                   help=f"results go to STORAGE_PATH/{FOLDER}, a local folder or shared mount (default: results)")
     p.add_argument("--data-dir", help="dataset folder (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     for flag in ("only", "skip"):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.collect import collect
+from analysis.collect import ERROR_COLUMN, collect, last_error
 from analysis.predictions import model_of_trial, one_per_class
 from analysis.report import build_report
 from analysis.stats import best_trials, fmt_value
@@ -36,8 +36,10 @@ def sweep_meta(plan: Plan, run_facts: dict) -> dict:
     }
 
 
-def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.DataFrame:
-    """Write tables, predictions, plots and report; print the summary; return the trials table."""
+def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict, shown=None) -> pd.DataFrame:
+    """Write tables, predictions, plots and report; print the summary; return the trials table.
+    `shown(file)` says where the user finds a file of the run (default: in exp_dir)."""
+    shown = shown or (lambda file="": str(exp_dir / file))
     meta = sweep_meta(plan, run_facts)
     results, trials = collect(exp_dir, meta)
     interrupt.checkpoint()  # a Ctrl-C while writing: the tables are there, --resume writes the rest
@@ -61,8 +63,8 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict) -> pd.Dat
                       lambda row: config_label(plan, row))
     interrupt.checkpoint()
     run_posthoc(plan, exp_dir)
-    report = build_report(exp_dir)
-    print_summary(plan, trials, best, exp_dir, report)
+    build_report(exp_dir)
+    print_summary(plan, trials, best, exp_dir, shown)
     return trials
 
 
@@ -100,7 +102,7 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
         write_parquet(pd.concat(frames, ignore_index=True), exp_dir / BOUNDARIES_FILE)
 
 
-def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, report: Path) -> None:
+def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, shown) -> None:
     counts = trials["status"].value_counts().to_dict() if len(trials) else {}
     print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
     metrics = [m for m in dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]) if m in trials]
@@ -109,8 +111,20 @@ def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir:
         label = config_label(plan, row) or "trial"
         scores = "  ".join(f"{m} {fmt_metric(m, row.get(m))}" for m in metrics)
         print(f"  best {rank}: {label:<30} {scores}  {length[0]} {row.get(length[1])}")
-    print(f"results: {exp_dir / 'results.parquet'}\n         {exp_dir / 'trials.parquet'}")
-    print(f"plots:   {exp_dir / 'plots'}\nreport:  {report}")
+    print_failures(plan, trials, exp_dir, shown)
+    print(f"results: {shown('results.parquet')}\n         {shown('trials.parquet')}")
+    print(f"plots:   {shown('plots')}\nreport:  {shown('report.md')}")
+
+
+def print_failures(plan: Plan, trials: pd.DataFrame, exp_dir: Path, shown) -> None:
+    """Each trial that ended as ERROR: its values, its last error and the file holding all of them."""
+    if "status" not in trials or ERROR_COLUMN not in trials:
+        return
+    for _, row in trials[trials["status"] == "ERROR"].iterrows():
+        file = row.get(ERROR_COLUMN)
+        error = last_error(exp_dir / file) if isinstance(file, str) else "no error file"
+        print(f"  failed: {row[M.TRIAL_ID]} {config_label(plan, row)}: {error}\n          error file: "
+              f"{shown(file) if isinstance(file, str) else '-'}")
 
 
 def config_label(plan: Plan, row, with_seed: bool = True) -> str:

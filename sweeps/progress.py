@@ -90,4 +90,4 @@ class ProgressLine(Callback):
         self.done += 1
         members = trial.config.get(M.MEMBERS)
         config = members[0] if members and len(members) == 1 else trial.config
-        self._say(f"{trial_label(config, self.keys):<28} FAILED (error log in {trial.local_path})")
+        self._say(f"{trial_label(config, self.keys):<28} FAILED (error file in {trial.path})")

@@ -22,11 +22,13 @@ from sweeps import interrupt
 
 # What a trial worker imports anyway, imported before it takes a trial.
 WARM_MODULES = ("torch", "trainables.families")
+LOOPBACK = "127.0.0.1"
 _started_locally = False  # whether the Ray of this process was started here, on this machine
 
 
-def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
-    """Start (or join) Ray unless it is already up; True when this call started it."""
+def start_ray(address: str | None = None, num_cpus: int | None = None, dashboard: bool = False) -> bool:
+    """Start (or join) Ray unless it is already up; True when this call started it. A local Ray
+    exposes as little as Ray allows (local_options); `dashboard` adds its dashboard on loopback."""
     global _started_locally
     import ray
 
@@ -37,18 +39,46 @@ def start_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
     _started_locally = local
     if local:
         _actors_without_runtime_env()
-        # Ray ends workers idle for 1 s by default: keep the warm ones until the first trials come.
-        options = {"num_cpus": num_cpus, "_system_config": {"preload_python_modules": list(WARM_MODULES),
-                                                             "idle_worker_killing_time_threshold_ms": 60_000}}
+        options = local_options(num_cpus, dashboard)
     before = _child_processes()
     try:
-        ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR, configure_logging=True,
-                 log_to_driver=True, **options)
+        context = ray.init(address=address, logging_level=logging.ERROR, configure_logging=True, log_to_driver=True,
+                           **{"include_dashboard": False, **options})
     except BaseException:  # e.g. Ctrl-C half-way: ray.shutdown() knows nothing of what has started yet
         with interrupt.shielded(raise_after=False):
             _end_processes(_child_processes() - before)
         raise
+    if dashboard and local:
+        print(f"dashboard: http://{context.dashboard_url} (this machine only; token: ray get-auth-token)", flush=True)
     return True
+
+
+def local_options(num_cpus: int | None, dashboard: bool) -> dict:
+    """ray.init options of a laptop sweep: the dashboard (if asked for) on 127.0.0.1, warm workers. Token
+    authentication (every RPC and HTTP entry point asks for ~/.ray/auth_token) is Ray's default
+    for a new local Ray since 2.59, unless RAY_AUTH_MODE says otherwise; setting the variable
+    here would come too late for this process, whose Ray config is read at import."""
+    if dashboard:
+        check_dashboard()
+    # Ray ends workers idle for 1 s by default: keep the warm ones until the first trials come.
+    # Not _node_ip_address="127.0.0.1": Ray replaces a loopback node address by the machine's
+    # routable one (services.resolve_ip_for_localhost), so it would change nothing.
+    return {"num_cpus": num_cpus, "include_dashboard": dashboard,
+            **({"dashboard_host": LOOPBACK} if dashboard else {}),
+            "_system_config": {"preload_python_modules": list(WARM_MODULES),
+                               "idle_worker_killing_time_threshold_ms": 60_000}}
+
+
+class DashboardMissing(ValueError):
+    """--dashboard without Ray's dashboard packages installed."""
+
+
+def check_dashboard() -> None:
+    from ray._private.utils import get_dashboard_dependency_error
+
+    if get_dashboard_dependency_error() is not None:
+        raise DashboardMissing("--dashboard needs Ray's dashboard packages; install them with "
+                               "pip install -e '.[dashboard]' (or pip install 'ray[default]')")
 
 
 def _child_processes() -> set:

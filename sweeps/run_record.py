@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 from pathlib import Path
 from typing import Any
 
+from analysis.storage import is_uri, write_atomically
 from sweeps.cli import UsageError
 
 RECORD_FILE = "sweeplab_run.json"
@@ -24,20 +24,20 @@ def absolute_paths(argv: list[str]) -> list[str]:
     for i, arg in enumerate(out):
         flag, eq, value = arg.partition("=")
         if flag in PATH_FLAGS and eq:
-            out[i] = f"{flag}={Path(value).expanduser().resolve()}"
+            out[i] = f"{flag}={_absolute(value)}"
         elif arg in PATH_FLAGS and i + 1 < len(out):
-            out[i + 1] = str(Path(out[i + 1]).expanduser().resolve())
+            out[i + 1] = _absolute(out[i + 1])
     return out
+
+
+def _absolute(value: str) -> str:
+    return value if is_uri(value) else str(Path(value).expanduser().resolve())
 
 
 def write_record(exp_dir: Path, sweep: str, argv: list[str], data: dict[str, Any]) -> Path:
     """Write the record of a new run (atomically: a reader never sees half of it)."""
-    exp_dir.mkdir(parents=True, exist_ok=True)
-    path = exp_dir / RECORD_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"sweep": sweep, "argv": absolute_paths(argv), "data": data}, indent=1))
-    os.replace(tmp, path)
-    return path
+    text = json.dumps({"sweep": sweep, "argv": absolute_paths(argv), "data": data}, indent=1)
+    return Path(write_atomically(exp_dir / RECORD_FILE, lambda out: out.write(text.encode())))
 
 
 def read_record(exp_dir: Path) -> dict[str, Any] | None:
@@ -75,6 +75,6 @@ def resumed_args(parser: argparse.ArgumentParser, given: argparse.Namespace, rec
     return merged
 
 
-def resume_command(prog: str, exp_dir: Path) -> str:
-    """The command that continues the run in `exp_dir`, from any folder."""
-    return f"{prog} --resume --storage-path {shlex.quote(str(exp_dir.parent))} --name {shlex.quote(exp_dir.name)}"
+def resume_command(prog: str, storage_path: str, name: str) -> str:
+    """The command that continues the run `name` in `storage_path`, from any folder."""
+    return f"{prog} --resume --storage-path {shlex.quote(storage_path)} --name {shlex.quote(name)}"

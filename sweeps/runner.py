@@ -15,10 +15,12 @@ from data_modules import DataError
 from data_modules.collection import Datasets, load_datasets
 from data_modules.download import default_data_dir
 from models import UnknownNameError
+from analysis import storage
 from sweeps import interrupt, ray_session
 from sweeps.cli import UsageError, build_parser
 from sweeps.plan import Plan, decide_fusion, make_plan, order_by_cost, validate_plan
 from sweeps.resources import check_resources
+from sweeps.locations import RECORD, RunPlace, new_place, resumable, resume_place
 from sweeps.run_record import read_record, resume_command, resumed_args, write_record
 from sweeps.settings_help import set_keys_help
 from sweeps.spec import Sweep
@@ -26,7 +28,7 @@ from trainables import metrics as M
 from trainables.config import ConfigError
 from trainables.provenance import git_commit
 
-USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError)
+USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError, ray_session.DashboardMissing, storage.StorageError)
 # Ray stops in about 1.5 s; after a Ctrl-C, wait at most this long (the driver's exit ends Ray anyway).
 STOP_TIMEOUT_S = 30
 # Tune's legacy reporter is silent at verbose=0; the new one still prints banners. Our
@@ -43,7 +45,8 @@ class Run:
     """What this invocation has set up so far: what an interruption must undo or report."""
 
     prog: str
-    exp_dir: Path | None = None
+    place: RunPlace | None = None  # where the results go (sweeps.locations)
+    exp_dir: Path | None = None  # place.local: the run folder, or its staging copy for a URI store
     new_dir: bool = False  # exp_dir was made by this run: removed again if it holds nothing to resume
     ray_started: bool = False
     stopping: threading.Thread | None = None  # Ray stopping in the background while finish() writes
@@ -69,9 +72,15 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     args = parser.parse_args(argv)
     record = None
     if args.resume:
-        state.exp_dir = resume_target(sweep, args)
+        state.place = resume_place(sweep, args)
+        state.exp_dir = state.place.local
         record = read_record(state.exp_dir)
         args = resumed_args(parser, args, record, sweep.name, state.exp_dir)
+    if args.dashboard and args.address:
+        raise UsageError("--dashboard starts a local Ray's dashboard; with --address, reach the cluster's own "
+                         "(`ray dashboard cluster.yaml`); allowed: one of --dashboard, --address")
+    if args.dashboard:
+        ray_session.check_dashboard()  # before the data is loaded and Ray starts
     if args.address:  # a cluster's GPUs are known only once we have joined it
         state.ray_started = start_ray(args)
     plan = make_plan(sweep, args, gpu_available=gpus_available(args))
@@ -89,15 +98,18 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if args.dry_run:
         return 0
     if not args.resume:
-        state.exp_dir = experiment_dir(sweep, args)
+        state.place = new_place(sweep, args)
+        state.exp_dir = state.place.local
     state.ray_started |= start_ray(args, plan)
     interrupt.checkpoint()
     location = data_location(sweep, args, plan)
     if not args.resume:
         state.new_dir = not state.exp_dir.exists()
         write_record(state.exp_dir, sweep.name, argv, location)
+        if state.place.store is not None:
+            storage.push(state.exp_dir, state.place.store, state.place.name, RECORD)
     command = " ".join([state.prog, *(record["argv"] if record else argv)])
-    tune_interrupted = fit(plan, data, args, state.exp_dir)
+    tune_interrupted = fit(plan, data, args, state.place)
     trials = finish_run(plan, data, state, {"command": command, **location})
     ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
     return exit_code(trials, state, tune_interrupted or interrupt.pending(), all_ended=len(ended) >= plan.trial_count)
@@ -131,7 +143,12 @@ def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
 
     if state.ray_started:
         state.stopping, state.ray_started = ray_session.stop_ray_in_background(), False
-    trials = finish(plan, data, state.exp_dir, run_facts)
+    place = state.place
+    if place.store is not None:  # collection reads a local copy; the products go back up
+        storage.pull(place.store, place.name, state.exp_dir)
+    trials = finish(plan, data, state.exp_dir, run_facts, shown=place.shown)
+    if place.store is not None:
+        storage.push(state.exp_dir, place.store, place.name)
     with interrupt.shielded(raise_after=False):  # the results are written: a Ctrl-C now only ends the run
         join_stopping(state)
     return trials
@@ -155,23 +172,17 @@ def join_stopping(state: Run, timeout: float | None = None) -> None:
 def interrupted(state: Run) -> int:
     """Ctrl-C: stop Ray, then say how to continue, or that there is nothing to continue."""
     stop_started_ray(state)
-    if state.exp_dir is not None and resumable(state.exp_dir):
+    if state.place is not None and resumable(state.place):
         print_resume_hint(state)
     else:
-        if state.new_dir and state.exp_dir is not None:
+        if state.new_dir and state.exp_dir is not None and state.place.store is None:
             shutil.rmtree(state.exp_dir, ignore_errors=True)  # made by this run, and nothing in it to resume
         print(f"{state.prog}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
     return 130
 
 
 def print_resume_hint(state: Run) -> None:
-    print(f"interrupted: continue with  {resume_command(state.prog, state.exp_dir)}", flush=True)
-
-
-def resumable(exp_dir: Path) -> bool:
-    from ray.tune import Tuner
-
-    return Tuner.can_restore(str(exp_dir))
+    print(f"interrupted: continue with  {resume_command(state.prog, state.place.storage, state.place.name)}", flush=True)
 
 
 def exit_code(trials, state: Run, was_interrupted: bool, all_ended: bool = True) -> int:
@@ -185,44 +196,9 @@ def exit_code(trials, state: Run, was_interrupted: bool, all_ended: bool = True)
         print("interrupted once every trial had ended: the results above are complete", flush=True)
         return 130
     if "ERROR" in status:
-        print(f"{status.count('ERROR')} trial(s) failed: their error.txt is in {state.exp_dir}/trial_*/", file=sys.stderr)
+        print(f"{status.count('ERROR')} trial(s) failed (error files listed above)", file=sys.stderr)
         return 1
     return 0
-
-
-def resume_target(sweep: Sweep, args) -> Path:
-    """The results folder --resume continues: --name, else the sweep's latest."""
-    root = Path(args.storage_path).expanduser().resolve()
-    taken = numbered_folders(root, sweep.name)
-    target = root / args.name if args.name else (taken[-1] if taken else root / sweep.name)
-    if not resumable(target):
-        found = sorted(p.parent.name for p in root.glob("*/tuner.pkl")) if root.is_dir() else []
-        raise UsageError(f"--resume: no sweep to resume at {target}; sweeps that can be resumed in {root}: "
-                         f"{', '.join(found) or 'none'}")
-    return target
-
-
-def experiment_dir(sweep: Sweep, args) -> Path:
-    """Where a new run's results go: the sweep's name (or --name), numbered -2, -3... if taken."""
-    root = Path(args.storage_path).expanduser().resolve()
-    base = args.name or sweep.name
-    if not (root / base).exists():
-        return root / base
-    return root / f"{base}-{_number(numbered_folders(root, base)[-1].name, base) + 1}"
-
-
-def numbered_folders(root: Path, base: str) -> list[Path]:
-    """base, base-2, base-3... in root, in order."""
-    found = (p for p in root.glob(f"{base}*") if p.is_dir() and _numbered(p.name, base))
-    return sorted(found, key=lambda p: _number(p.name, base))
-
-
-def _numbered(name: str, base: str) -> bool:
-    return name == base or (name.startswith(base + "-") and name[len(base) + 1:].isdigit())
-
-
-def _number(name: str, base: str) -> int:
-    return 1 if name == base else int(name[len(base) + 1:])
 
 
 def gpus_available(args) -> bool:
@@ -239,19 +215,19 @@ def start_ray(args, plan: Plan | None = None) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it."""
     cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) if plan else None
     try:
-        return ray_session.start_ray(args.address, num_cpus=cpus)
+        return ray_session.start_ray(args.address, num_cpus=cpus, dashboard=getattr(args, "dashboard", False))
     except ConnectionError as e:  # --address names no running Ray
         raise UsageError(f"--address {args.address}: {str(e).splitlines()[0]}; allowed: the address of a running "
                          "Ray cluster (started with `ray start --head`), or no --address for a local Ray") from None
 
 
-def fit(plan: Plan, data: Datasets, args, exp_dir: Path) -> bool:
+def fit(plan: Plan, data: Datasets, args, place: RunPlace) -> bool:
     """Run (or resume) the Tune experiment; True when Ctrl-C ended it (Tune then saves its
     state, which says which trials ended, and returns early)."""
     from sweeps.tune_setup import build_tuner
 
-    tuner = build_tuner(plan, data, args, exp_dir, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
-    print(f"{plan.sweep.name}: {describe(plan)} -> {exp_dir}", flush=True)
+    tuner = build_tuner(plan, data, args, place.tune_path, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
+    print(f"{plan.sweep.name}: {describe(plan)} -> {place.shown()}", flush=True)
     for note in plan.notes:
         print(f"note: {note}", flush=True)
     return interrupt.tune_fit(tuner)[1]

@@ -3,7 +3,6 @@ resources and run config. The only module (with analysis.collect) that knows Tun
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from ray import tune
@@ -114,7 +113,8 @@ def trial_name(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
-def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dict[str, str]) -> Tuner:
+def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dict[str, str]) -> Tuner:
+    """The Tuner of a new run, or of the run at `run_path` (a local folder or a URI) on --resume."""
     import ray
 
     quiet_state_sync_races()
@@ -132,7 +132,8 @@ def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dic
     progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
                             plan.fixed.get("max_steps"))
     if args.resume:
-        return Tuner.restore(str(exp_dir), trainable=trainable, resume_unfinished=True, resume_errored=True)
+        return Tuner.restore(run_path, trainable=trainable, resume_unfinished=True, resume_errored=True)
+    storage_path, name = run_path.rstrip("/").rsplit("/", 1)
     stop = None if plan.populations else min_delta  # a population stops its members itself
     return Tuner(
         trainable,
@@ -143,9 +144,10 @@ def build_tuner(plan: Plan, data: Datasets, args, exp_dir: Path, provenance: dic
             reuse_actors=True,  # a warm worker runs the next trial: no process start per trial
         ),
         run_config=RunConfig(
-            name=exp_dir.name, storage_path=str(exp_dir.parent), stop=stop, verbose=0,
+            name=name, storage_path=storage_path, stop=stop, verbose=0,
             callbacks=[progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback()],
             checkpoint_config=CheckpointConfig(num_to_keep=2),
-            failure_config=FailureConfig(max_failures=1),
+            # A trial whose worker or node dies restarts from its latest checkpoint, up to this often.
+            failure_config=FailureConfig(max_failures=args.max_failures),
         ),
     )

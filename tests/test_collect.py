@@ -53,3 +53,24 @@ def test_sweep_interrupted_before_any_epoch_still_reports(tmp_path):
     results, trials = collect(exp, {"sweep": "s", "axes": ["width"], "x": "width", "metric": M.VAL_LOSS, "mode": "min"})
     assert len(results) == 0 and len(trials) == 0
     assert build_report(exp).read_text().startswith("#")
+
+
+def test_a_trial_that_recovered_from_a_failure_is_terminated_with_its_error_file_named(tmp_path):
+    from analysis.collect import trial_status
+
+    exp = tmp_path / "exp"
+    write_trial(exp, "b_00000", {"width": 10}, [1, 2], error=True)  # failed once, restarted, finished
+    folder = exp / "trial_b_00000"
+    assert trial_status(folder, "TERMINATED", []) == "TERMINATED"
+    assert trial_status(folder, "RUNNING", []) == "UNFINISHED"  # interrupted while being retried: --resume
+    assert trial_status(folder, "ERROR", []) == "ERROR" and trial_status(folder, None, []) == "ERROR"
+    _, trials = collect(exp, {})
+    assert trials.loc[0, "error_file"] == "trial_b_00000/error.txt"
+
+
+def test_a_params_file_left_empty_by_a_killed_driver_falls_back_to_the_rows_config(tmp_path):
+    exp = tmp_path / "exp"
+    write_trial(exp, "c_00000", {"width": 30}, [1, 2])
+    (exp / "trial_c_00000" / "params.json").write_text("")
+    results, _ = collect(exp, {})
+    assert set(results["width"]) == {30}

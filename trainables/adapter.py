@@ -10,6 +10,7 @@ trial rows; any other config is a plain trial reporting a flat row.
 from __future__ import annotations
 
 import logging
+import posixpath
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +23,7 @@ from ray.tune import Stopper
 from data_modules import DataBundle
 from data_modules.collection import Datasets
 from trainables import metrics as M
-from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_from, save_checkpoint
 from trainables.config import expand_presets
 from trainables.loop import run_training
 from trainables.provenance import versions
@@ -51,12 +52,30 @@ sys.unraisablehook = _quiet_unraisable
 
 
 def _restored() -> dict[str, Any] | None:
-    """The checkpoint Tune restored this trial from, loaded, or None on a fresh start."""
+    """The checkpoint Tune restored this trial from, loaded (or, if that file is corrupt, the one
+    before it), or None on a fresh start (trainables.checkpoint.restore_from)."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
         return None
+    candidates = [(f"{c.path}/{CHECKPOINT_FILE}", lambda c=c: _load(c)) for c in _newest_first(checkpoint)]
+    return restore_from(candidates, tune.get_context().get_trial_id(), lambda line: print(line, file=sys.stderr))
+
+
+def _load(checkpoint: tune.Checkpoint) -> dict[str, Any]:
     with checkpoint.as_directory() as folder:
         return load_checkpoint(Path(folder) / CHECKPOINT_FILE)
+
+
+def _newest_first(checkpoint: tune.Checkpoint) -> list[tune.Checkpoint]:
+    """`checkpoint`, then the older checkpoint_* folders beside it in the trial folder (Tune keeps
+    the last CheckpointConfig.num_to_keep), newest first."""
+    import pyarrow.fs as pafs
+
+    parent, name = posixpath.split(checkpoint.path.rstrip("/"))
+    infos = checkpoint.filesystem.get_file_info(pafs.FileSelector(parent, allow_not_found=True))
+    older = sorted((i.path for i in infos if i.type == pafs.FileType.Directory
+                    and i.base_name.startswith("checkpoint_") and i.base_name < name), reverse=True)
+    return [checkpoint] + [tune.Checkpoint(p, filesystem=checkpoint.filesystem) for p in older]
 
 
 def tune_result(rows: list[dict[str, Any]], fused: bool) -> dict[str, Any]:
@@ -70,7 +89,10 @@ def tune_result(rows: list[dict[str, Any]], fused: bool) -> dict[str, Any]:
 
 def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool):
     """report(rows, state) for the loop: stamps provenance, attaches state as a checkpoint."""
-    stamp = {**provenance, **versions(), M.DATASET: data.meta.name, M.VARIANT: data.meta.variant}
+    import ray
+
+    stamp = {**provenance, **versions(), M.DATASET: data.meta.name, M.VARIANT: data.meta.variant,
+             M.NODE_ID: ray.get_runtime_context().get_node_id()}  # which machine ran (since its last restart)
 
     def report(rows: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
         result = tune_result(rows, fused)

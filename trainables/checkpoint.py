@@ -7,8 +7,11 @@ commit, loaded with weights_only=True. A plain trial is a population of one: mem
 from __future__ import annotations
 
 import os
+import pickle
+import re
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -27,13 +30,62 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     return path
 
 
+class CheckpointError(RuntimeError):
+    """A checkpoint file that cannot be loaded; the message names the file."""
+
+
+class UnsafeCheckpoint(CheckpointError):
+    """A checkpoint holding more than tensors and plain values: refused, nothing in it is run."""
+
+
+class CorruptCheckpoint(CheckpointError):
+    """A truncated or otherwise unreadable checkpoint file."""
+
+
+# What torch's weights-only unpickler says of a pickle that would import or call something.
+_CODE = re.compile(r"(unsupported GLOBAL \S+|unsupported global: GLOBAL \S+|unsupported operand \S+|unsupported class \S+)",
+                   re.IGNORECASE)
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Load a checkpoint file, or the checkpoint.pt inside a checkpoint folder, onto the CPU."""
+    """Load a checkpoint file, or the checkpoint.pt inside a checkpoint folder, onto the CPU;
+    UnsafeCheckpoint for a file carrying code (never unpickled), CorruptCheckpoint for a truncated one."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT_FILE
-    # weights_only: never unpickle code from a results folder.
-    return torch.load(path, map_location="cpu", weights_only=True)
+    try:  # weights_only: never unpickle code from a results folder
+        with warnings.catch_warnings():  # "Detected pickle protocol 4": a foreign file, refused below anyway
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        code = _CODE.search(str(e))
+        if code:
+            raise UnsafeCheckpoint(f"checkpoint {path} refused: not a weights-only file ({code.group(1)}: it could "
+                                   "run code); nothing in it was run") from None
+        raise CorruptCheckpoint(f"checkpoint {path} is unreadable: {_first_line(e)}") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:  # OSError: torch on a cut zip
+        raise CorruptCheckpoint(f"checkpoint {path} is truncated or corrupt: {_first_line(e)}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0][:160]
+
+
+def restore_from(candidates: Iterable[tuple[str, Callable[[], dict[str, Any]]]], trial: str,
+                 warn: Callable[[str], None]) -> dict[str, Any] | None:
+    """The state of the newest loadable checkpoint of `candidates` ((name, load) pairs, newest first),
+    or None: start from scratch. A corrupt one is skipped with a warning saying where training
+    restarts from; an unsafe one ends the trial (one line naming the file and the trial)."""
+    candidates = list(candidates)
+    for i, (name, load) in enumerate(candidates):
+        try:
+            return load()
+        except UnsafeCheckpoint as e:
+            raise UnsafeCheckpoint(f"trial {trial}: {e}") from None
+        except CorruptCheckpoint as e:
+            after = f"the previous checkpoint, {candidates[i + 1][0]}" if i + 1 < len(candidates) else "scratch (epoch 0)"
+            warn(f"sweeplab: warning: trial {trial}: {e}; restarting from {after}")
+    return None
 
 
 def member_count(state: dict[str, Any]) -> int:

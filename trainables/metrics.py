@@ -42,7 +42,8 @@ VARIANT = "variant"
 TORCH_VERSION = "torch_version"
 RAY_VERSION = "ray_version"
 GIT_COMMIT = "git_commit"
-PROVENANCE = (SWEEP, DATASET, VARIANT, TORCH_VERSION, RAY_VERSION, GIT_COMMIT)
+NODE_ID = "node_id"  # the Ray node a row was trained on (a restarted trial may move)
+PROVENANCE = (SWEEP, DATASET, VARIANT, TORCH_VERSION, RAY_VERSION, GIT_COMMIT, NODE_ID)
 
 # Row identity in the results tables.
 TRIAL_ID = "trial_id"
