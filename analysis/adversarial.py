@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import save, title
+from analysis.figures import finish_figure
 from analysis.markdown import to_markdown
 from analysis.posthoc.attacks import targeted_attack
 from analysis.posthoc.common import predict
@@ -73,10 +73,8 @@ def figures(frames, meta, out_dir):
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     first = pictures.iloc[0]
-    fig.suptitle(title(meta, f"targeted attack on test image {first['image_index']} ({first['class']} -> "
-                             f"{first['target']}), eps {first['eps']:g}", headline=True), fontsize="medium")
-    fig.tight_layout()
-    paths = [save(fig, out_dir / "adversarial_loss.png")]
+    paths = [finish_figure(fig, meta, f"targeted attack on test image {first['image_index']} ({first['class']} -> "
+                             f"{first['target']}), eps {first['eps']:g}", out_dir / "adversarial_loss.png")]
     trials = list(dict.fromkeys(pictures["label"]))
     fig, axes = plt.subplots(len(trials), 3, figsize=(6.3, 2.3 * len(trials) + 0.4), squeeze=False)
     for r, label in enumerate(trials):
@@ -91,10 +89,8 @@ def figures(frames, meta, out_dir):
                     f"{row['kind']}: {row['pred']} ({row['prob']:.2f})")
             axes[r][c].set_title(text, fontsize="small")
             axes[r][c].axis("off")
-    fig.suptitle(title(meta, "clean image, adversarial example (prediction, probability) and the perturbation",
-                       headline=True), fontsize="small")
-    fig.tight_layout()
-    return paths + [save(fig, out_dir / "adversarial_examples.png")]
+    return paths + [finish_figure(fig, meta, "clean image, adversarial example (prediction, probability) and the perturbation",
+                                  out_dir / "adversarial_examples.png", fontsize="small")]
 
 
 def tables(frames, meta):

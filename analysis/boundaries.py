@@ -38,7 +38,7 @@ def plot_boundaries(results_dir: Path, meta: Mapping[str, Any], out_dir: Path) -
         return []
     import matplotlib.pyplot as plt
 
-    from analysis.figures import save, title
+    from analysis.figures import finish_figure
 
     df, _ = read_parquet(path)
     panels = list(dict.fromkeys(df["panel"]))
@@ -57,7 +57,5 @@ def plot_boundaries(results_dir: Path, meta: Mapping[str, Any], out_dir: Path) -
         ax.set_yticks([])
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.suptitle(title(meta, "decision boundaries: P(class 1) from blue (0) to red (1), test points on top", headline=True),
-                 fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "decision_boundaries.png")]
+    return [finish_figure(fig, meta, "decision boundaries: P(class 1) from blue (0) to red (1), test points on top",
+                          out_dir / "decision_boundaries.png")]

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import palette, save, title
+from analysis.figures import finish_figure, palette
 from analysis.markdown import to_markdown
 from analysis.posthoc.attacks import DEFAULT_EPSILONS, fgsm, fgsm_accuracy, pgd
 from analysis.posthoc.common import EVAL_BATCH, batch_slices, predict
@@ -99,9 +99,8 @@ def figures(frames, meta, out_dir):
     ax.grid(alpha=0.3)
     if len(labels) <= 12:
         ax.legend(fontsize="small", loc="upper right")
-    fig.suptitle(title(meta, f"{df['attack'].iloc[0].upper()} accuracy against eps, per trial", headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "fgsm_accuracy.png"), *example_grid(frames.get("fgsm_examples"), meta, out_dir)]
+    return [finish_figure(fig, meta, f"{df['attack'].iloc[0].upper()} accuracy against eps, per trial",
+                          out_dir / "fgsm_accuracy.png"), *example_grid(frames.get("fgsm_examples"), meta, out_dir)]
 
 
 def example_grid(examples, meta, out_dir):
@@ -122,10 +121,8 @@ def example_grid(examples, meta, out_dir):
             panel.axis("off")
         axes[r][0].text(-0.15, 0.5, kind, transform=axes[r][0].transAxes, rotation=90, va="center", ha="right",
                         fontsize="small")
-    fig.suptitle(title(meta, f"clean vs adversarial test images of {examples['label_of_trial'].iloc[0]}: "
-                             "label / predicted (probability), wrong in red", headline=True), fontsize="small")
-    fig.tight_layout()
-    return [save(fig, out_dir / "fgsm_examples.png")]
+    return [finish_figure(fig, meta, f"clean vs adversarial test images of {examples['label_of_trial'].iloc[0]}: "
+                             "label / predicted (probability), wrong in red", out_dir / "fgsm_examples.png", fontsize="small")]
 
 
 def tables(frames, meta):

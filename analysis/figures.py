@@ -88,3 +88,10 @@ def study_x(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:
     """The sweep's x-axis when a study's table has it with two or more values, else None."""
     x = meta.get("x")
     return x if x and x in frame and frame[x].nunique() > 1 else None
+
+
+def finish_figure(fig: plt.Figure, meta: Mapping[str, Any], what: str, path: Path, fontsize: str = "medium") -> Path:
+    """Every study figure ends the same way: the sweep's title over `what`, tight layout, saved."""
+    fig.suptitle(title(meta, what, headline=True), fontsize=fontsize)
+    fig.tight_layout()
+    return save(fig, path)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import palette, save, title
+from analysis.figures import finish_figure, palette, title
 from analysis.markdown import to_markdown
 from analysis.posthoc.common import predict
 from analysis.sections import Study, StudyInputError, register
@@ -51,9 +51,7 @@ def figures(frames, meta, out_dir):
         ax.set(xlabel="x", ylabel="y", title=function)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="x-small")
-    fig.suptitle(title(meta, "predictions against the ground truth on the test points", headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "fit.png")]
+    return [finish_figure(fig, meta, "predictions against the ground truth on the test points", out_dir / "fit.png")]
 
 
 def tables(frames, meta):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import palette, save, title, wants_log
+from analysis.figures import finish_figure, palette, wants_log
 from analysis.sections import Study, StudyInputError, register
 from analysis.stats import fmt_value, usable_rows
 from analysis.study_command import study_main
@@ -45,9 +45,7 @@ def figures(frames, meta, out_dir):
     handles = loss_ax.get_legend_handles_labels()[0] + norm_ax.get_legend_handles_labels()[0]
     if len(handles) <= 12:
         loss_ax.legend(handles, [h.get_label() for h in handles], fontsize="x-small", loc="upper right")
-    fig.suptitle(title(meta, "gradient norm and training loss per epoch", headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "grad_norm.png")]
+    return [finish_figure(fig, meta, "gradient norm and training loss per epoch", out_dir / "grad_norm.png")]
 
 
 STUDY = register(Study(

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.figures import METRIC_LABELS, axis_label, is_numeric, save, title  # noqa: E402
+from analysis.figures import METRIC_LABELS, axis_label, finish_figure, is_numeric  # noqa: E402
 from analysis.stats import final_rows, fmt_value, sort_key, summarize, sweep_axes, usable_rows  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
@@ -87,9 +87,7 @@ def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mappi
         if not np.isnan(v):
             ax.text(j, i, f"{v:.{d}f}", ha="center", va="center", fontsize="small", color="black" if v > middle else "white")
     fig.colorbar(image, ax=ax, label=headline_label(meta))
-    fig.suptitle(title(meta, f"{headline_label(meta)} (mean across seeds)", headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "heatmap.png")]
+    return [finish_figure(fig, meta, f"{headline_label(meta)} (mean across seeds)", out_dir / "heatmap.png")]
 
 
 def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
@@ -125,7 +123,5 @@ def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None
     ax.set_yticks([])
     ax.set_ylim(-0.2, 1.2)
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=label)
-    fig.suptitle(title(meta, "each line is one configuration (values scaled per axis: min at the bottom)", headline=True),
-                 fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "parallel_coordinates.png")]
+    return [finish_figure(fig, meta, "each line is one configuration (values scaled per axis: min at the bottom)",
+                          out_dir / "parallel_coordinates.png")]

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import palette, save, title
+from analysis.figures import finish_figure, palette
 from analysis.markdown import to_markdown
 from analysis.posthoc.density import density_minimal_ratio, exact_minimal_ratio, spectral_density
 from analysis.posthoc.eigen import hutchinson_trace, lanczos_top_eigenvalues, power_iteration
@@ -71,9 +71,7 @@ def figures(frames, meta, out_dir):
     ax.set(xlabel="Hessian eigenvalue", ylabel="density", yscale="log")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
-    fig.suptitle(title(meta, "spectral density of the training-loss Hessian", headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "hessian_density.png")]
+    return [finish_figure(fig, meta, "spectral density of the training-loss Hessian", out_dir / "hessian_density.png")]
 
 
 def tables(frames, meta):

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.figures import axis_label, save, title
+from analysis.figures import axis_label, finish_figure, title
 from analysis.markdown import to_markdown
 from analysis.posthoc.interpolation import interpolation_curve
 from analysis.sections import Study, StudyInputError, register
@@ -99,9 +99,8 @@ def figures(frames, meta, out_dir):
         ax.grid(alpha=0.3)
         handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
         ax.legend(handles, [h.get_label() for h in handles], fontsize="x-small", loc="upper center")
-    fig.suptitle(title(meta, "linear interpolation (1 - alpha) theta_A + alpha theta_B", headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "interpolation.png")]
+    return [finish_figure(fig, meta, "linear interpolation (1 - alpha) theta_A + alpha theta_B",
+                          out_dir / "interpolation.png")]
 
 
 def tables(frames, meta):

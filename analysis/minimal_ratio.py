@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import save, title
+from analysis.figures import finish_figure
 from analysis.markdown import to_markdown
 from analysis.posthoc.common import threads
 from analysis.posthoc.density import exact_minimal_ratio
@@ -82,10 +82,8 @@ def figures(frames, meta, out_dir):
     hist.hist(df[M.MINIMAL_RATIO], bins=20, color="C0", alpha=0.8)
     hist.set(xlabel="minimal ratio", ylabel="runs")
     hist.grid(alpha=0.3)
-    fig.suptitle(title(meta, f"minimal ratio against loss at critical points ({len(df)} runs)", headline=True),
-                 fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "minimal_ratio.png")]
+    return [finish_figure(fig, meta, f"minimal ratio against loss at critical points ({len(df)} runs)",
+                          out_dir / "minimal_ratio.png")]
 
 
 def tables(frames, meta):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import METRIC_LABELS, save, title
+from analysis.figures import METRIC_LABELS, finish_figure
 from analysis.markdown import to_markdown
 from analysis.sections import Study, StudyInputError, register
 from analysis.stats import final_rows
@@ -37,10 +37,8 @@ def figures(frames, meta, out_dir):
         ax.set(xscale="log", xlabel="parameters", ylabel=name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize="small")
-    fig.suptitle(title(meta, "final train and test metrics against the parameter count (mean over seeds)", headline=True),
-                 fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "params.png")]
+    return [finish_figure(fig, meta, "final train and test metrics against the parameter count (mean over seeds)",
+                          out_dir / "params.png")]
 
 
 def tables(frames, meta):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import axis_label, save, study_x, title
+from analysis.figures import axis_label, finish_figure, study_x
 from analysis.markdown import to_markdown
 from analysis.posthoc.common import loss_and_accuracy
 from analysis.posthoc.sensitivity import input_sensitivity
@@ -51,10 +51,8 @@ def figures(frames, meta, out_dir):
     handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     ax.legend(handles, [h.get_label() for h in handles], fontsize="small", loc="best")
     ax.grid(alpha=0.3)
-    fig.suptitle(title(meta, "input sensitivity (mean over test images) with test loss and accuracy", headline=True),
-                 fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "sensitivity.png")]
+    return [finish_figure(fig, meta, "input sensitivity (mean over test images) with test loss and accuracy",
+                          out_dir / "sensitivity.png")]
 
 
 def tables(frames, meta):

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import palette, save, title
+from analysis.figures import finish_figure, palette, title
 from analysis.posthoc.params import ParamLayout
 from analysis.posthoc.trajectory import trajectory_pca
 from analysis.sections import Study, StudyInputError, register
@@ -71,10 +71,8 @@ def figures(frames, meta, out_dir):
         ax.grid(alpha=0.3)
     if len(labels) <= 12:
         axes[0][-1].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.suptitle(title(meta, "weight trajectories, one PCA over all runs (test accuracy at the last record)",
-                       headline=True), fontsize="medium")
-    fig.tight_layout()
-    return [save(fig, out_dir / "trajectory.png")]
+    return [finish_figure(fig, meta, "weight trajectories, one PCA over all runs (test accuracy at the last record)",
+                          out_dir / "trajectory.png")]
 
 
 STUDY = register(Study(
