@@ -60,7 +60,8 @@ def critical_point(trial, threshold: float, max_steps: int, subset: int | None) 
     found = minimise_gradient_norm(model, x, y, trial.loss_fn, threshold=threshold, max_steps=max_steps)
     spectrum = full_spectrum(loss_hessian(model, x, y, trial.loss_fn))
     return {**ref.columns, "params": params, "examples": len(y), "trained_loss": trained_loss, "loss": found.loss,
-            M.GRAD_NORM: found.grad_norm, "converged": found.converged, "steps": found.steps,
+            M.GRAD_NORM: found.grad_norm, "converged": found.converged,
+            "stalled": found.stalled, "steps": found.steps,
             M.MINIMAL_RATIO: exact_minimal_ratio(spectrum).value,
             # eigenvalues zero up to rounding fall on either side of 0 by chance: the share clearly positive
             "ratio_above_1e-6_max": exact_minimal_ratio(spectrum, NEAR_ZERO * float(spectrum.abs().max())).value,
@@ -90,7 +91,8 @@ def tables(frames, meta):
     df = frames["minimal_ratio"]
     ratio = df[M.MINIMAL_RATIO]
     summary = pd.DataFrame([{
-        "runs": len(df), "converged": int(df["converged"].sum()), "params": int(df["params"].iloc[0]),
+        "runs": len(df), "converged": int(df["converged"].sum()),
+        "stalled": int(df["stalled"].sum()) if "stalled" in df else 0, "params": int(df["params"].iloc[0]),
         "minimal ratio mean": round(ratio.mean(), 4), "min": round(ratio.min(), 4), "median": round(ratio.median(), 4),
         "max": round(ratio.max(), 4), "loss median": f"{df['loss'].median():.3g}",
         "above 1e-6 max, mean": round(df["ratio_above_1e-6_max"].mean(), 4) if "ratio_above_1e-6_max" in df else math.nan,
@@ -102,8 +104,8 @@ def tables(frames, meta):
 STUDY = register(Study(
     "minimal_ratio", "Minimal ratio at critical points",
     "Each trained model is moved to a nearby critical point by minimising ||grad L||^2 on its training examples "
-    "(L-BFGS, full batch) until the gradient norm is below the threshold; the exact Hessian there gives the share "
-    "of positive eigenvalues (1: a minimum).",
+    "(L-BFGS, full batch) until the gradient norm is below the threshold (or stalls: less than 1% gained over 50 "
+    "steps); the exact Hessian there gives the share of positive eigenvalues (1: a minimum).",
     run, figures, tables, trial_metrics=(M.MINIMAL_RATIO,),
 ))
 

@@ -105,6 +105,7 @@ def run_study(name: str, path: str | Path, trials: str | None = None, data_dir: 
     rebuild the sweep's report.md with its section; returns the files written."""
     study = get(name)
     selection = select(path, trials or study.default_trials, data_dir) if study.checkpoints else tables_only(path, data_dir)
+    selection.label = f"post-hoc {name}"
     frames = study.run(selection, **options)
     folder = posthoc_dir(selection.results_dir)
     folder.mkdir(parents=True, exist_ok=True)

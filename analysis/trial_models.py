@@ -13,6 +13,7 @@ split it (validation fraction, train/test subsets, shuffled labels).
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -31,6 +32,7 @@ from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_mode
 from trainables.config import split_config
 
 ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
+PROGRESS_EVERY_S = 10.0  # a study over many trials says how far it is at most this often (fast ones say nothing)
 
 
 class TrialSelectionError(ValueError):
@@ -94,7 +96,11 @@ class Selection:
     meta: dict[str, Any]
     trials: list[TrialRef]
     data_dir: str | None = None
+    label: str = "post-hoc"  # how progress lines start (run_study sets the study's name)
     _bundles: dict[str, DataBundle] = field(default_factory=dict)
+    _loaded: int = 0
+    _started: float = field(default_factory=time.perf_counter)
+    _said: float = field(default_factory=time.perf_counter)
 
     def results(self) -> pd.DataFrame | None:
         """The sweep's per-epoch results table, when this is a sweep's folder."""
@@ -102,12 +108,23 @@ class Selection:
         return read_parquet(path)[0] if path.is_file() else None
 
     def load(self, ref: TrialRef) -> TrialModel:
+        self.say_progress(ref)
         state = load_checkpoint(ref.checkpoint)
         config = state["configs"][ref.member]
         bundle = self.bundle(state["data"], ref.row)
         cfg, _ = split_config(config)
         splits = trial_splits(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size, cfg.label_shuffle, cfg.seed)
         return TrialModel(ref, rebuild_model(state, ref.member), config, splits, bundle, state["model"])
+
+    def say_progress(self, ref: TrialRef) -> None:
+        """One line when a study has been silent for PROGRESS_EVERY_S: a study over 100 trials
+        can take minutes after the sweep's last progress line."""
+        self._loaded += 1
+        now = time.perf_counter()
+        if now - self._said >= PROGRESS_EVERY_S:
+            print(f"{self.label}: trial {self._loaded}/{len(self.trials)} ({ref.trial_id}), "
+                  f"{now - self._started:.0f} s so far", flush=True)
+            self._said = now
 
     def bundle(self, data: dict[str, str], row: dict[str, Any]) -> DataBundle:
         """The dataset a checkpoint names, loaded once, with the sweep's recorded loader arguments

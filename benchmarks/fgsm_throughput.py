@@ -15,7 +15,7 @@ import torch
 from analysis.posthoc.attacks import fgsm, fgsm_accuracy, pgd
 from analysis.posthoc.common import batch_slices
 from analysis.posthoc.pixels import pixel_images
-from benchmarks.posthoc_setup import trained_mnist_mlp
+from posthoc_setup import trained_mnist_mlp
 
 
 def images_per_second(run, n: int, repeats: int, device: str) -> float:

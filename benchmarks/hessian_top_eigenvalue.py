@@ -15,7 +15,7 @@ import torch
 from analysis.posthoc.eigen import lanczos_top_eigenvalues, power_iteration
 from analysis.posthoc.hessian import loss_hessian
 from analysis.posthoc.pixels import pixel_images
-from benchmarks.posthoc_setup import trained_mnist_mlp
+from posthoc_setup import trained_mnist_mlp
 
 
 def timed(method, op, repeats: int = 1, **options):

@@ -36,3 +36,18 @@ def test_a_step_budget_stops_without_convergence_and_any_optimizer_works():
                                     optimizer=lambda p: torch.optim.SGD(p, lr=0.01))
     assert result.steps == 3 and not result.converged
     assert result.grad_norm < start
+
+
+def test_a_stalled_descent_stops_at_its_first_flat_window():
+    """SGD at a tiny rate barely moves: after `stall_steps` steps it has gained less than the
+    stall fraction, so it stops there instead of spending the whole budget."""
+    torch.manual_seed(0)
+    model = create_model("mlp", input_shape=(1,), num_classes=1, depth=1, width=8, activation="tanh")
+    x = torch.linspace(-1, 1, 64)[:, None]
+    slow = lambda p: torch.optim.SGD(p, lr=1e-6)  # noqa: E731
+    result = minimise_gradient_norm(model, x, x.sin(), F.mse_loss, threshold=1e-12, max_steps=1000,
+                                    optimizer=slow, stall_steps=20, stall_gain=0.01)
+    assert result.stalled and not result.converged and result.steps == 20
+    moving = minimise_gradient_norm(model, x, x.sin(), F.mse_loss, threshold=1e-12, max_steps=30,
+                                    optimizer=slow, stall_steps=20, stall_gain=0.0)
+    assert not moving.stalled and moving.steps == 30  # any gain counts when stall_gain is 0

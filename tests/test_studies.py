@@ -205,3 +205,15 @@ def test_hessian_of_a_small_model_is_exact_and_lanczos_agrees(function_results):
     assert row["trace"] == pytest.approx(float(spectrum.sum()), rel=1e-6)
     assert row[M.MINIMAL_RATIO] == pytest.approx(float((spectrum > 0).double().mean()))
     assert torch.isfinite(spectrum).all()
+
+
+def test_a_study_over_many_trials_says_how_far_it_is(mnist_results, monkeypatch, capsys):
+    """A study can run for minutes after the sweep's last line (100 minimal-ratio runs): it says
+    which trial it is on whenever it has been silent too long (here: always)."""
+    from analysis import trial_models
+    from analysis.sections import run_study
+
+    monkeypatch.setattr(trial_models, "PROGRESS_EVERY_S", 0.0)
+    run_study("sensitivity", mnist_results, "all", report=False)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("post-hoc sensitivity: trial ")]
+    assert [line.split()[3] for line in lines] == ["1/3", "2/3", "3/3"], lines
