@@ -128,6 +128,9 @@ def preview(plan: Plan, data: Datasets, args, cpus: int) -> None:
     estimate = estimate_plan(plan, data, args.cpus_per_trial, gpus or 0.0, cpus=cpus, budget=budget)
     for line in estimate.lines():
         print(line, flush=True)
+    if plan.sweep.posthoc:  # they can outlast training (100 minimal-ratio runs: minutes after 17 s of training)
+        print("not in the estimate: the post-hoc studies after training ("
+              + ", ".join(step.name for step in plan.sweep.posthoc) + ")", flush=True)
 
 
 def data_location(sweep: Sweep, args, plan: Plan) -> dict:

@@ -54,3 +54,13 @@ def test_dry_run_prints_plan_and_estimate_and_starts_nothing(monkeypatch, tmp_pa
     assert code == 0
     assert "plan: 5 trial(s)" in out and "estimated wall time" in out and "timed on this machine: width=800" in out
     assert not (tmp_path / "results").exists()  # nothing written
+    assert "post-hoc" not in out  # mnist_width declares none
+
+
+def test_dry_run_says_the_post_hoc_studies_are_not_estimated(tmp_path, capsys):
+    from sweeps import minimal_ratio
+
+    assert minimal_ratio.main(["--dry-run", "--smoke-test", "--storage-path", str(tmp_path / "results")]) == 0
+    out = capsys.readouterr().out
+    assert "estimated wall time" in out
+    assert "not in the estimate: the post-hoc studies after training (minimal_ratio)" in out
