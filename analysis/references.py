@@ -179,9 +179,12 @@ CHECKS: dict[str, Callable[[Reference, pd.DataFrame], tuple[str, str, bool | Non
 
 
 def source_text(ref: Reference) -> str:
-    if ref.check in ("near", "at_least", "at_most", "each_near", "best_at_least"):
-        bound = {"near": "±", "each_near": "each ±", "at_least": "≥ -", "at_most": "≤ +", "best_at_least": "best ≥ -"}[ref.check]
-        return f"{ref.value:.4g} ({bound}{ref.tolerance:.2g})"
+    if ref.check in ("near", "each_near"):
+        return f"{ref.value:.4g} ({'each ' if ref.check == 'each_near' else ''}±{ref.tolerance:.2g})"
+    if ref.check in ("at_least", "at_most", "best_at_least"):  # "≥ 0.5", or "≥ 0.5 (less 0.02 allowed)"
+        bound = {"at_least": "≥", "at_most": "≤", "best_at_least": "best ≥"}[ref.check]
+        slack = f" ({'less' if ref.check != 'at_most' else 'more'} {ref.tolerance:.2g} allowed)" if ref.tolerance else ""
+        return f"{bound} {ref.value:.4g}{slack}"
     if ref.check == "best":
         return "best: " + ", ".join(f"{k}={v}" for k, v in ref.where.items())
     if ref.check == "reaches":

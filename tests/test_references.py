@@ -100,3 +100,11 @@ def test_still_rising_compares_the_last_epoch_with_an_earlier_one():
 def test_best_trial_of_a_search():
     assert verdicts(Reference("best reaches 0.9", M.TEST_ACC, 0.9, check="best_at_least"),
                     Reference("best reaches 0.95", M.TEST_ACC, 0.95, check="best_at_least")) == [REPRODUCED, NOT_REPRODUCED]
+
+
+def test_bounds_read_as_bounds_in_the_source_column():
+    from analysis.references import source_text
+
+    assert source_text(Reference("r", M.TEST_ACC, 0.5, check="at_least")) == "≥ 0.5"
+    assert source_text(Reference("r", M.TEST_LOSS, 0.01, check="at_most", tolerance=0.005)) == "≤ 0.01 (more 0.005 allowed)"
+    assert source_text(Reference("r", M.TEST_ACC, 0.35, tolerance=0.15)) == "0.35 (±0.15)"
