@@ -74,8 +74,9 @@ def progress_column(meta: Mapping[str, Any]) -> str:
 
 
 def _curves(df: pd.DataFrame, axes: list[str], metric: str, x: str = M.EPOCH) -> list[tuple[tuple, pd.DataFrame]]:
-    """Per combination of the axes: mean and 95% interval of `metric` across seeds per epoch (or step)."""
-    summary = summarize(df, [*axes, x], metric)
+    """Per combination of the axes: mean and 95% interval of `metric` across seeds per epoch (or
+    step), over the rows that have it (held-out metrics may be on every k-th row only)."""
+    summary = summarize(df[df[metric].notna()], [*axes, x], metric)
     groups = summary.groupby(axes, sort=False, dropna=False) if axes else [((), summary)]
     out = [(k if isinstance(k, tuple) else (k,), g.sort_values(x)) for k, g in groups]
     return sorted(out, key=lambda kg: tuple(sort_key(v) for v in kg[0]))

@@ -71,7 +71,7 @@ def plot_bits_per_char(results: pd.DataFrame, trials: pd.DataFrame | None, meta:
         rows = df
         for a, v in zip(axes, key):
             rows = rows[rows[a] == v]
-        curve = rows.groupby(x)[[metric, M.TIME_TOTAL_S]].mean().sort_index()
+        curve = rows[rows[metric].notna()].groupby(x)[[metric, M.TIME_TOTAL_S]].mean().sort_index()
         by_step.plot(curve.index, curve[metric], color=color, label=combo_label(axes, key))
         by_time.plot(curve[M.TIME_TOTAL_S], curve[metric], color=color)
     by_step.set(xlabel=f"{x} (batches)", ylabel="validation bits per character")

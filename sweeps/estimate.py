@@ -101,7 +101,7 @@ def jobs_of(plan: Plan, data: Datasets) -> list[Job]:
         n_train = split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size)[0]
         per_epoch = n_train // cfg.batch_size if cfg.drop_last else -(-n_train // cfg.batch_size)
         steps = cfg.max_steps or per_epoch * cfg.max_epochs
-        rows = -(-cfg.length // cfg.eval_every) + cfg.eval_at_start
+        rows = -(-cfg.length // (cfg.eval_every * cfg.holdout_every)) + cfg.eval_at_start  # held-out evaluations
         jobs.append(Job(group, steps, rows, step_flops(cfg, model_kwargs, bundle, len(group))))
     if plan.search == "optuna":  # num_samples trials drawn from the space: its mean cost each
         mean = Job(jobs[0].points, round(sum(j.steps for j in jobs) / len(jobs)), jobs[0].rows,

@@ -1,7 +1,7 @@
 """Palindrome memory test: a vanilla RNN vs an LSTM predicting the last digit of a palindrome
 (which equals its first) from the others, for lengths 5, 10, 15 and 20. Fresh palindromes every
-step; train_acc is on those training batches (what the source measured), test_acc on 10,000
-fixed held-out palindromes.
+step; train_acc is on those training batches (what the source measured, every 10 steps), test_acc
+on 10,000 fixed held-out palindromes (every 100 steps: scoring them costs more than training).
 
     python -m sweeps.palindrome                      # RMSProp 1e-2, batch 128, 10,000 steps, clip 10
     python -m sweeps.palindrome --set max_steps=3000 --set length=5,10
@@ -32,6 +32,7 @@ SWEEP = Sweep(
     data_axes={"length": "length"},
     fixed=dict(model="digit_rnn", hidden=128, optimizer="rmsprop", lr=1e-2, momentum=0.0, batch_size=128,
                max_steps=10_000, eval_every=10, clip_grad_norm=10.0,
+               holdout_every=10,  # a row every 10 steps (training batches, as the source); held-out sets every 100
                checkpoint_every=1_000),  # 1,000 rows per trial: a checkpoint for each would cost more than training
     grid={"length": [5, 10, 15, 20], "cell": ["rnn", "lstm"]},
     smoke={"length": [5, 10], "max_steps": 20, "eval_every": 1, "checkpoint_every": 20},

@@ -28,10 +28,15 @@ def trial_label(config: dict, keys: list[str]) -> str:
 
 
 def metrics_text(row: dict) -> str:
-    """The losses and accuracies a row has (a regression row has losses only)."""
+    """The losses and accuracies a row has (a regression row has losses only; a row between
+    held-out evaluations, holdout_every, has the training ones)."""
+    def has(key: str) -> bool:
+        return key in row and not (key != M.TRAIN_LOSS and isinstance(row[key], float) and math.isnan(row[key]))
+
     parts = [f"{name} {fmt_metric(key, row[key])}" for name, key in (("loss", M.TRAIN_LOSS), ("val_loss", M.VAL_LOSS))
-             if key in row]
-    parts += [f"{key} {fmt_metric(key, row[key])}" for key in (M.VAL_ACC, M.TEST_ACC) if key in row]
+             if has(key)]
+    parts += [f"{key} {fmt_metric(key, row[key])}" for key in (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC)
+              if has(key) and (key != M.TRAIN_ACC or not has(M.VAL_ACC))]
     return "  ".join(parts)
 
 

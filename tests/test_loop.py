@@ -1,4 +1,6 @@
 """The training loop without Ray: learning, determinism, checkpoints and resume."""
+import math
+
 import pytest
 import torch
 
@@ -42,6 +44,18 @@ def test_no_sample_dropped_unless_asked(tmp_path):
     dropped, _ = train(bundle, batch_size=25, max_epochs=1, drop_last=True)
     assert rows[0][M.TRAIN_SAMPLES] == 110
     assert dropped[0][M.TRAIN_SAMPLES] == 100
+
+
+def test_held_out_sets_every_kth_row_and_the_last_training_metrics_on_all(mnist_sample):
+    every, _ = train(mnist_sample, max_epochs=5, train_size=500, eval_at_start=True)
+    sparse, _ = train(mnist_sample, max_epochs=5, train_size=500, eval_at_start=True, holdout_every=2)
+    assert [r[M.EPOCH] for r in sparse] == [0, 1, 2, 3, 4, 5]
+    evaluated = [not math.isnan(r[M.TEST_ACC]) for r in sparse]
+    assert evaluated == [True, False, True, False, True, True]  # epochs 0, 2, 4 and the last
+    assert all(math.isnan(r[M.VAL_LOSS]) != e for r, e in zip(sparse, evaluated))
+    for a, b, e in zip(every, sparse, evaluated):  # the same training; skipping evaluations changes nothing else
+        assert a[M.TRAIN_LOSS] == b[M.TRAIN_LOSS]
+        assert not e or (a[M.TEST_ACC], a[M.VAL_LOSS]) == (b[M.TEST_ACC], b[M.VAL_LOSS])
 
 
 def test_checkpoints_every_k_epochs_and_at_the_end(mnist_sample):

@@ -6,6 +6,7 @@ import pytest
 from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width
 from sweeps.cli import UsageError, parse_flags
 from sweeps.plan import make_plan, validate_plan
+from trainables import metrics as M
 from trainables.config import ConfigError, TrainConfig, expand_presets, split_config
 
 
@@ -188,3 +189,14 @@ def test_an_explicit_setting_wins_over_a_presets():
     full = plan_for(text_models)
     epochs = {p["text_model"]: expand_presets(p, text_models.SWEEP.presets)["max_epochs"] for p in full.points()}
     assert epochs == {"char_cnn": 250, "word_cnn": 250, "char_gru": 100, "word_gru": 100}  # the source's
+
+
+def test_progress_line_between_held_out_evaluations_shows_the_training_metrics():
+    from sweeps.progress import metrics_text
+
+    nan = float("nan")
+    skipped = {M.TRAIN_LOSS: 0.5, M.VAL_LOSS: nan, M.TRAIN_ACC: 0.9, M.VAL_ACC: nan, M.TEST_ACC: nan}
+    assert metrics_text(skipped) == "loss 0.5000  train_acc 0.900"
+    evaluated = {**skipped, M.VAL_LOSS: 0.4, M.VAL_ACC: 0.8, M.TEST_ACC: 0.7}
+    assert metrics_text(evaluated) == "loss 0.5000  val_loss 0.4000  val_acc 0.800  test_acc 0.700"
+    assert "nan" in metrics_text({**skipped, M.TRAIN_LOSS: nan})  # a diverged run still says so

@@ -13,6 +13,7 @@ fires is masked out of the loss and the update; the loop ends when no member is 
 """
 from __future__ import annotations
 
+import math
 import platform
 import random
 import time
@@ -195,6 +196,7 @@ class Trainer:
         self.frozen = {j: {k: v[j].clone() for k, v in engine.state_dict().items()}
                        for j in torch.nonzero(active == 0).flatten().tolist()}
         self.last: list[dict[str, Any]] = []
+        self.skipped: dict[str, torch.Tensor] | None = None  # NaN held-out metrics for rows between evaluations
         self.new_period()
 
     def new_period(self) -> None:
@@ -277,9 +279,11 @@ class Trainer:
         checkpoint every checkpoint_every units and at the end)."""
         if "grad_norm" in self.eager.stats:
             train[M.GRAD_NORM] = self.eager.stats["grad_norm"] / max(self.period_steps, 1)
-        metrics = {**train, **self.task.evaluate(self.engine, "val"), **self.task.evaluate(self.engine, "test")}
+        progress = self.progress
+        held_out, evaluated = self.held_out(last=progress.units >= self.cfg.length)
+        metrics = {**train, **held_out}
         metrics = {k: v.cpu().tolist() for k, v in metrics.items()}  # one host sync for all members
-        progress, was_active, rows = self.progress, self.active.cpu(), []
+        was_active, rows = self.active.cpu(), []
         n_active = int(was_active.sum())
         epoch = progress.epochs if self.cfg.unit == "epoch" else progress.steps / self.task.sampler.steps_per_epoch
         for j in torch.nonzero(was_active).flatten().tolist():
@@ -287,7 +291,7 @@ class Trainer:
                    M.EPOCH_TIME_S: share, M.TIME_TOTAL_S: float(progress.time_total[j]),
                    M.SAMPLES_PER_S: self.seen * n_active / self.train_time if self.train_time > 0 else float("nan"),
                    M.TRAIN_SAMPLES: self.seen, **self.fixed, M.MEMBER: j, "config": self.members.flats[j]}
-            if self.member_stop is not None and progress.units and self.member_stop(str(j), row):
+            if self.member_stop is not None and progress.units and evaluated and self.member_stop(str(j), row):
                 self.active[j] = 0
                 self.frozen[j] = {k: v[j].clone() for k, v in self.engine.state_dict().items()}
             row[M.STOPPED] = not bool(self.active[j])
@@ -296,6 +300,17 @@ class Trainer:
         due = progress.units > 0 and (progress.units % self.cfg.checkpoint_every == 0 or done)
         self.last = rows
         self.report(rows, self.snapshot() if due else None)
+
+    def held_out(self, last: bool) -> tuple[dict[str, torch.Tensor], bool]:
+        """Validation and test metrics on every holdout_every-th row, the first and the last; NaN
+        between (a row's train_* metrics are always there). Also whether they were evaluated:
+        stoppers judge only rows that were."""
+        row_index = self.progress.units // self.cfg.eval_every
+        if row_index % self.cfg.holdout_every and not last and self.skipped is not None:
+            return self.skipped, False
+        metrics = {**self.task.evaluate(self.engine, "val"), **self.task.evaluate(self.engine, "test")}
+        self.skipped = {k: torch.full_like(v, math.nan, dtype=torch.float64) for k, v in metrics.items()}
+        return metrics, True
 
     def snapshot(self) -> dict[str, Any]:
         state = {k: v.cpu().clone() for k, v in self.engine.state_dict().items()}
