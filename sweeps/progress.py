@@ -63,11 +63,14 @@ class ProgressLine(Callback):
             return
         rows = result.get(M.MEMBERS)
         if rows and len(trial.config[M.MEMBERS]) > 1:  # a fused population: one line for all its members
-            best = min(rows, key=lambda r: r[M.VAL_LOSS])
+            # by validation loss, or by training loss on rows between held-out evaluations (holdout_every)
+            judged = M.VAL_LOSS if not any(math.isnan(r[M.VAL_LOSS]) for r in rows) else M.TRAIN_LOSS
+            best = min(rows, key=lambda r: r[judged])
             stopped = sum(r[M.STOPPED] for r in rows)
+            config = trial.config[M.MEMBERS][best[M.MEMBER]]  # with the data keys (length=...) a row's config lacks
             self._say(
                 f"population of {rows[0][M.FUSED_MEMBERS]:<3} {self._position(result)}"
-                f"  {len(rows)} trained, {stopped} stopped  best {trial_label(best['config'], self.keys)}:"
+                f"  {len(rows)} trained, {stopped} stopped  best {trial_label(config, self.keys)}:"
                 f" {metrics_text(best)}  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
             )
             return

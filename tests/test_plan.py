@@ -200,3 +200,22 @@ def test_progress_line_between_held_out_evaluations_shows_the_training_metrics()
     evaluated = {**skipped, M.VAL_LOSS: 0.4, M.VAL_ACC: 0.8, M.TEST_ACC: 0.7}
     assert metrics_text(evaluated) == "loss 0.5000  val_loss 0.4000  val_acc 0.800  test_acc 0.700"
     assert "nan" in metrics_text({**skipped, M.TRAIN_LOSS: nan})  # a diverged run still says so
+
+
+def test_population_line_names_its_best_member_with_the_data_keys(capsys):
+    """A fused population's rows lack the data keys (length=...) in their config: the line takes
+    them from the trial's member list, and between held-out evaluations ranks by training loss."""
+    from types import SimpleNamespace
+
+    from sweeps.progress import ProgressLine
+
+    nan = float("nan")
+    members = [{"length": 5, "seed": 0}, {"length": 5, "seed": 1}]
+    rows = [{M.MEMBER: j, "config": {"seed": j}, M.TRAIN_LOSS: loss, M.VAL_LOSS: nan, M.TRAIN_ACC: acc,
+             M.VAL_ACC: nan, M.TEST_ACC: nan, M.STOPPED: False, M.FUSED_MEMBERS: 2, M.DEVICE: "cpu"}
+            for j, (loss, acc) in enumerate([(0.9, 0.5), (0.1, 0.97)])]
+    trial = SimpleNamespace(config={M.MEMBERS: members})
+    line = ProgressLine(["length", "seed"], max_epochs=1, total=1, max_steps=100)
+    line.on_trial_result(0, [trial], trial, {M.EPOCH: 0.5, M.STEP: 50, M.MEMBERS: rows, M.EPOCH_TIME_S: 0.1})
+    out = capsys.readouterr().out
+    assert "best length=5 seed=1: loss 0.1000  train_acc 0.970" in out, out
