@@ -193,6 +193,9 @@ def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
         if cfg.device == "cuda" and not plan.gpu_available:
             raise ConfigError("device 'cuda' is not allowed: no CUDA GPU is available to this run; allowed: auto, cpu")
         check_model(cfg, model_kwargs, meta.input_shape, meta.num_classes)
+        if cfg.holdout_every > 1 and plan.scheduler == "asha":  # ASHA ranks trials on the held-out metric at every row
+            raise ConfigError(f"holdout_every {cfg.holdout_every} is not allowed with --scheduler asha, which judges "
+                              f"trials at every row; allowed: holdout_every 1, or --scheduler none")
         key = (id(bundle), cfg.val_fraction, cfg.train_size, cfg.test_size)
         if key not in seen_sizes:
             seen_sizes[key] = split_sizes(bundle, *key[1:])

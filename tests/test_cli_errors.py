@@ -27,6 +27,9 @@ CASES = [
     (mnist_width, ["--set", "lr=-0.1"], "lr -0.1 is not allowed; use a positive number"),
     (mnist_width, ["--set", "lr=0"], "lr 0 is not allowed; use a positive number"),
     (mnist_width, ["--set", "holdout_every=0"], "holdout_every 0 is not allowed; use a positive integer"),
+    (mnist_width, ["--set", "holdout_every=2", "--scheduler", "asha"],
+     "holdout_every 2 is not allowed with --scheduler asha, which judges trials at every row; allowed: holdout_every 1, "
+     "or --scheduler none"),
     (mnist_width, ["--set", "batch_size=5000"], "batch_size 5000 is larger than the training set (3600 examples of mnist-sample-5k); allowed: 1..3600"),
     (mnist_train_size, ["--set", "train_size=500,505"], "train size 505 cannot be class-balanced: allowed are multiples of 10 from 10 to 3600"),
     (mnist_width, ["--num-samples", "0"], "argument --num-samples: 0 is not allowed; use a positive integer"),
