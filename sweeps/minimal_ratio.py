@@ -1,7 +1,8 @@
 """Minimal ratio: 100 runs (seeds) of a 1-16-16-1 tanh net (321 parameters) fitting
 sin(5 pi x) / (5 pi x); each is then moved to a nearby critical point (squared gradient norm
 minimised by L-BFGS to below 1e-3) where the exact Hessian's share of positive eigenvalues is
-taken: a scatter of minimal ratio against loss. The runs train fused, 32 per population.
+taken: a scatter of minimal ratio against loss. The runs train fused (on 2 CPUs: 4 populations
+of 25).
 
     python -m sweeps.minimal_ratio [--smoke-test]
     python -m analysis.minimal_ratio results/minimal_ratio --threshold 1e-4     # again, tighter
