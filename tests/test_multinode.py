@@ -12,11 +12,12 @@ import sys
 
 import pytest
 
-from tests.fault_helpers import EIGHT_TRIALS, assert_exactly_once, raw_rows, restarts, toy_sweep, wait
+from tests.fault_helpers import EIGHT_SLOWER_TRIALS, assert_exactly_once, raw_rows, restarts, toy_sweep, wait
 from tests.test_interrupt import starts_a_sweep
 from trainables import metrics as M
 
 # The GCS declares a silent node dead after period x threshold (default 3 s x 5, after a 5 s delay).
+LONGER = 12  # epochs per trial
 FAST_NODE_DEATH = {"health_check_initial_delay_ms": 0, "health_check_period_ms": 500, "health_check_failure_threshold": 3}
 
 
@@ -94,12 +95,16 @@ def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path, m
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # the sweep joins as a cluster.yaml node does
     shared = tmp_path / "shared"
     exp_dir = shared / "toy2d"
-    sweep = toy_sweep(f"file://{shared}", *EIGHT_TRIALS, "--address", cluster.address)
+    # Trials of about 6 s: with short ones (0.6 s, and 3 s in one run of four) Tune handed each next
+    # trial to the actor just freed (reuse_actors) before a worker on the other node had started, so
+    # every trial ran on one node and the sweep ended before the other node had a row.
+    sweep = toy_sweep(f"file://{shared}", *EIGHT_SLOWER_TRIALS, "--max-epochs", str(LONGER),
+                      "--address", cluster.address)
     wait(lambda: len(node_ids_so_far(exp_dir)) >= 2, "results from both worker nodes", sweep)
     victim = cluster.kill_worker()
     code = sweep.finish(timeout=300)
     assert code == 0, sweep.output
-    results = assert_exactly_once(exp_dir, finished=8)
+    results = assert_exactly_once(exp_dir, finished=8, epochs=LONGER)
     delivered = node_ids_so_far(exp_dir)  # every row Tune delivered (a trial restarted from scratch
     assert set(cluster.workers) <= delivered  # elsewhere replaces the killed node's rows in the table)
     assert cluster.head not in delivered and set(results[M.NODE_ID]) <= delivered
