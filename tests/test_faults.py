@@ -168,7 +168,8 @@ def test_sigkilled_driver_resumes_and_tampered_checkpoints_are_handled(tmp_path,
     resumed = toy_sweep(storage, "--resume")
     code = resumed.finish()
     out = resumed.output
-    assert code == 1 and not marker.exists(), out  # one trial failed; no code from its checkpoint ran
+    assert not marker.exists(), f"code from a tampered checkpoint ran\n{out}"
+    assert code == 1, f"exit {code}, expected 1 (one trial failed)\n{out}"
     refusal = [line for line in out.splitlines() if "refused: not a weights-only file" in line and f"trial {unsafe}:" in line]
     assert refusal and f"trial_{unsafe}/checkpoint_" in refusal[0], out
     assert f"error file: {exp_dir}/trial_{unsafe}/error.txt" in out
