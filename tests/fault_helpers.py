@@ -90,8 +90,11 @@ def assert_exactly_once(exp_dir: Path, finished: int, epochs: int = EPOCHS) -> p
 
 
 def tune_state(exp_dir: Path) -> dict[str, dict]:
-    """Trial id -> {status, checkpoint (the folder Tune would restore from)} from the newest
-    experiment_state file Tune has saved."""
+    """Trial id -> {status, checkpoint (the folder Tune restores it from, or None)} from the
+    experiment_state file that `--resume` reads: the newest by name, as Tune picks it. The folder is
+    the latest checkpoint registered in the trial's run metadata, decoded as Tune decodes it."""
+    from ray.tune.trainable.metadata import _TrainingRunMetadata
+
     states = sorted(exp_dir.glob("experiment_state-*.json"))
     try:
         data = json.loads(states[-1].read_text())["trial_data"] if states else []
@@ -99,7 +102,7 @@ def tune_state(exp_dir: Path) -> dict[str, dict]:
         return {}
     out = {}
     for trial, meta in data:
-        trial, meta = json.loads(trial), json.loads(meta)
-        last = meta.get("last_result") or {}
-        out[trial["trial_id"]] = {"status": trial["status"], "checkpoint": last.get("checkpoint_dir_name")}
+        trial, manager = json.loads(trial), _TrainingRunMetadata.from_json_state(meta).checkpoint_manager
+        latest = manager.latest_checkpoint_result if manager else None
+        out[trial["trial_id"]] = {"status": trial["status"], "checkpoint": Path(latest.checkpoint.path) if latest else None}
     return out

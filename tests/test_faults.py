@@ -99,6 +99,11 @@ def test_truncated_checkpoint_restarts_from_the_previous_one_then_from_scratch(t
     assert "restarting from scratch (epoch 0)" in warnings[-1] and str(old) in warnings[-1]
 
 
+def whole_pickles(paths) -> bool:
+    """Each file a whole pickle (ends with the STOP opcode): not one a driver left half copied."""
+    return all(path.read_bytes().endswith(pickle.STOP) for path in paths)
+
+
 def end_leftovers(sweep) -> list[str]:
     """After a SIGKILLed driver its GCS, raylet and workers end; Ray's two agents linger (about a
     minute). They are this run's: end them, and say what they were."""
@@ -142,28 +147,41 @@ def test_sigkilled_trial_workers_restart_from_their_checkpoints(tmp_path):
 @starts_a_sweep
 def test_sigkilled_driver_resumes_and_tampered_checkpoints_are_handled(tmp_path, monkeypatch):
     """The driver dies mid-sweep; before --resume, one unfinished trial's checkpoints are replaced
-    by a pickle carrying code and another's (the one Tune restores from) is cut in half."""
+    by a pickle carrying code and another's (the one Tune restores from) is cut in half. Both are
+    chosen from the state file --resume reads, while the driver is stopped (SIGSTOP) just before
+    its kill: chosen from a running driver's state, a newer state saved in the last moment could
+    have finished the one or moved the other on to a newer checkpoint."""
     storage, marker = tmp_path / "results", tmp_path / "code-ran"
-    # Tune saves its experiment state every few seconds; often here, so that the state the test
-    # reads (which checkpoint each trial restores from) is the state --resume finds.
-    # (Not much more often: a driver killed while Tune copies that state leaves an empty file.)
+    # Tune saves its experiment state every few seconds; every second here, and trials of 800
+    # samples (about 3 s each), so that a saved state soon has two unfinished trials with a
+    # checkpoint (with the 200 samples of --smoke-test a trial took 1 s, and a state saved
+    # during two of them was rare).
     monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "1")
     exp_dir = storage / "toy2d"
-    sweep = toy_sweep(storage, *EIGHT_SLOWER_TRIALS, "--max-failures", "1")
+    sweep = toy_sweep(storage, *EIGHT_SLOWER_TRIALS, "--set", "toy_samples=800", "--max-failures", "1")
 
-    def two_restorable():
+    def restorable(state):
+        return [t for t, s in state.items() if s["status"] != "TERMINATED" and s["checkpoint"]]
+
+    def stopped_with_two_restorable():
+        """The state --resume will read, once it has two trials to tamper with, the driver stopped."""
+        if len(restorable(tune_state(exp_dir))) < 2:
+            return None
+        os.kill(sweep.proc.pid, signal.SIGSTOP)  # with the driver its state file stays as it is now
         state = tune_state(exp_dir)
-        found = [t for t, s in state.items() if s["status"] != "TERMINATED" and s["checkpoint"]]
-        return found if len(found) >= 2 else None
+        if len(restorable(state)) >= 2 and whole_pickles(exp_dir.glob("*-state-*.json")):  # the searcher's too
+            return state
+        os.kill(sweep.proc.pid, signal.SIGCONT)  # a newer state came in between (or is half copied)
+        return None
 
-    unsafe, truncated = wait(two_restorable, "two unfinished trials with a checkpoint", sweep, every=0.02)[:2]
-    state = tune_state(exp_dir)
+    state = wait(stopped_with_two_restorable, "two unfinished trials with a checkpoint", sweep, every=0.02)
     sweep.proc.kill()  # SIGKILL, the driver only
     sweep.finish()
     left = end_leftovers(sweep)
+    unsafe, truncated = restorable(state)[:2]
     for checkpoint in exp_dir.glob(f"trial_{unsafe}/checkpoint_*/checkpoint.pt"):
         code_pickle(checkpoint, marker)
-    truncate(exp_dir / f"trial_{truncated}" / state[truncated]["checkpoint"] / "checkpoint.pt")
+    truncate(state[truncated]["checkpoint"] / "checkpoint.pt")
 
     resumed = toy_sweep(storage, "--resume")
     code = resumed.finish()
