@@ -28,7 +28,8 @@ _started_locally = False  # whether the Ray of this process was started here, on
 
 def start_ray(address: str | None = None, num_cpus: int | None = None, dashboard: bool = False) -> bool:
     """Start (or join) Ray unless it is already up; True when this call started it. A local Ray
-    exposes as little as Ray allows (local_options); `dashboard` adds its dashboard on loopback."""
+    listens on loopback only (on_loopback_only), with warm workers (local_options); `dashboard`
+    adds its dashboard."""
     global _started_locally
     import ray
 
@@ -42,8 +43,9 @@ def start_ray(address: str | None = None, num_cpus: int | None = None, dashboard
         options = local_options(num_cpus, dashboard)
     before = _child_processes()
     try:
-        context = ray.init(address=address, logging_level=logging.ERROR, configure_logging=True, log_to_driver=True,
-                           **{"include_dashboard": False, **options})
+        with on_loopback_only() if local else contextlib.nullcontext():
+            context = ray.init(address=address, logging_level=logging.ERROR, configure_logging=True,
+                               log_to_driver=True, **{"include_dashboard": False, **options})
     except BaseException:  # e.g. Ctrl-C half-way: ray.shutdown() knows nothing of what has started yet
         with interrupt.shielded(raise_after=False):
             _end_processes(_child_processes() - before)
@@ -61,12 +63,34 @@ def local_options(num_cpus: int | None, dashboard: bool) -> dict:
     if dashboard:
         check_dashboard()
     # Ray ends workers idle for 1 s by default: keep the warm ones until the first trials come.
-    # Not _node_ip_address="127.0.0.1": Ray replaces a loopback node address by the machine's
-    # routable one (services.resolve_ip_for_localhost), so it would change nothing.
     return {"num_cpus": num_cpus, "include_dashboard": dashboard,
             **({"dashboard_host": LOOPBACK} if dashboard else {}),
             "_system_config": {"preload_python_modules": list(WARM_MODULES),
                                "idle_worker_killing_time_threshold_ms": 60_000}}
+
+
+@contextlib.contextmanager
+def on_loopback_only():
+    """A local Ray started inside listens on 127.0.0.1 only, every process of it: Ray's own
+    default on macOS and Windows, where clusters are off (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0) and
+    the node address is loopback. Otherwise Ray 2.60 binds its GCS, raylet, workers and metrics
+    ports to all interfaces, and `_node_ip_address="127.0.0.1"` changes nothing (Ray replaces a
+    loopback node address by the machine's routable one). The variable is set while Ray starts:
+    in the environment its processes inherit, and in this process's constants, read at import.
+    Both are restored after, so that a later `ray start` or `--address` here still joins clusters."""
+    from ray._private import ray_constants
+
+    name, before = ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR, os.environ.get(ray_constants.ENABLE_RAY_CLUSTERS_ENV_VAR)
+    enabled = ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[name], ray_constants.ENABLE_RAY_CLUSTER = "0", False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = enabled
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 class DashboardMissing(ValueError):

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from analysis.posthoc.density import (
     density_minimal_ratio,
@@ -166,9 +167,9 @@ def test_frozen_parameters_are_constants():
 def test_every_registered_model_gives_the_same_products_one_by_one_and_batched(name):
     torch.manual_seed(0)
     model, x, shape = example(name, n=4)
-    if shape != (4, 10):
-        pytest.skip("a language model: one prediction per position, not a classifier's loss")
-    op = loss_hessian(model, x, torch.randint(0, 10, (4,)))
+    # A language model predicts every position: its loss is over (example, position) pairs.
+    per_position = lambda out, y: F.cross_entropy(out.flatten(0, -2), y.flatten())  # noqa: E731
+    op = loss_hessian(model, x, torch.randint(0, 10, shape[:-1]), loss_fn=per_position)
     vs = torch.randn(2, op.dim)
     batched = op.matmat(vs)
     assert torch.isfinite(batched).all()
