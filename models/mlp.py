@@ -24,6 +24,8 @@ def hidden_sizes(depth: int, width: int | Sequence[int]) -> list[int]:
     """Expand `width` (one int for every layer, or one per layer) into `depth` layer sizes."""
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
         raise ValueError(f"depth must be an integer >= 0, got {depth!r}")
+    if isinstance(width, str):  # not a list of its characters
+        raise ValueError(f"width must be a positive integer (or a list of them), got {width!r}")
     sizes = [width] * depth if isinstance(width, int) and not isinstance(width, bool) else list(width)
     if len(sizes) != depth:
         raise ValueError(f"width {list(sizes)} lists {len(sizes)} layer sizes but depth is {depth}")

@@ -24,6 +24,7 @@ CASES = [
     (mnist_width, ["--set", "activation=swish"], "unknown activation 'swish'; allowed: elu, gelu, leaky_relu, linear, relu, sigmoid, tanh"),
     (mnist_width, ["--set", "optimizer=lbfgs"], "unknown optimizer 'lbfgs'; allowed: adagrad, adam, rmsprop, sgd"),
     (mnist_width, ["--set", "width=100,0"], "width must be a positive integer"),
+    (mnist_width, ["--set", "width=abc"], "width must be a positive integer (or a list of them), got 'abc'"),
     (mnist_width, ["--set", "lr=-0.1"], "lr -0.1 is not allowed; use a positive number"),
     (mnist_width, ["--set", "lr=0"], "lr 0 is not allowed; use a positive number"),
     (mnist_width, ["--set", "holdout_every=0"], "holdout_every 0 is not allowed; use a positive integer"),
