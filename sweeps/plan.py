@@ -12,6 +12,7 @@ from sweeps.cli import UsageError, parse_value
 from data_modules.collection import Datasets
 from sweeps.spec import Sweep
 from trainables.config import ConfigError, check_model, expand_presets, split_config
+from trainables.loop import OBJECTIVES  # with the sequence families' objectives registered
 from trainables.population import fusion_speedup, shape_key, why_not_fusable
 
 SEED = "seed"
@@ -200,7 +201,7 @@ def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
         if key not in seen_sizes:
             seen_sizes[key] = split_sizes(bundle, *key[1:])
         n_train = seen_sizes[key][0]
-        if cfg.batch_size > n_train:
+        if cfg.batch_size > n_train and not OBJECTIVES[plan.sweep.family].draws_batches:
             raise ConfigError(
                 f"batch_size {cfg.batch_size} is larger than the training set ({n_train} examples of "
                 f"{meta.variant}); allowed: 1..{n_train}"

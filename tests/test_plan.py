@@ -3,7 +3,9 @@ import re
 
 import pytest
 
-from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width
+from data_modules import load_dataset
+from data_modules.collection import Datasets
+from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width, palindrome
 from sweeps.cli import UsageError, parse_flags
 from sweeps.plan import make_plan, validate_plan
 from trainables import metrics as M
@@ -64,7 +66,6 @@ def test_split_config_types_and_rejects_unknown_keys():
 def fusion_of(module, *argv, mode="auto", size=32, data=None, speedup=2.0):
     """The plan after decide_fusion, with fused steps taken to be `speedup` x faster (measuring
     it is timing, which tests leave to benchmarks)."""
-    from data_modules import load_dataset
     from sweeps.plan import decide_fusion
 
     plan = plan_for(module, *argv)
@@ -219,3 +220,13 @@ def test_population_line_names_its_best_member_with_the_data_keys(capsys):
     line.on_trial_result(0, [trial], trial, {M.EPOCH: 0.5, M.STEP: 50, M.MEMBERS: rows, M.EPOCH_TIME_S: 0.1})
     out = capsys.readouterr().out
     assert "best length=5 seed=1: loss 0.1000  train_acc 0.970" in out, out
+
+
+def test_a_batch_drawn_fresh_each_step_may_be_larger_than_the_fixed_training_sample(mnist_sample):
+    bundle = load_dataset("palindrome", length=5)  # 2,000 fixed palindromes for step-0 metrics; batches drawn fresh
+    assert len(bundle.train.y) < 4096
+    plan = plan_for(palindrome, "--smoke-test", "--set", "length=5", "--set", "batch_size=4096")
+    validate_plan(plan, Datasets({(5,): bundle}, {"length": "length"}))
+    mnist = plan_for(mnist_width, "--smoke-test", "--set", "batch_size=4096")  # epochs over a fixed training split
+    with pytest.raises(ConfigError, match="batch_size 4096 is larger than the training set"):
+        validate_plan(mnist, mnist_sample)

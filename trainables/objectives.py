@@ -39,6 +39,10 @@ class Objective:
 
     metrics: tuple[str, ...] = ("loss",)
     """Per-split metric suffixes: the row has train_<m>, val_<m> and test_<m> for each."""
+    draws_batches = False
+    """True when each step draws its batch afresh (generated examples, windows of a stream)
+    rather than taking the next slice of an epoch over the training split: then a batch may be
+    larger than that split."""
 
     def __init__(self, bundle: DataBundle, configs: Sequence[TrainConfig], device: torch.device):
         first = configs[0]

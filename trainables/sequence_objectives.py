@@ -32,6 +32,8 @@ class Palindrome(Classification):
     entropy on the last digit. train_* metrics are over the training batches since the last row
     (what the source measured); val_* and test_* over the fixed held-out palindromes."""
 
+    draws_batches = True
+
     def __init__(self, bundle: DataBundle, configs: Sequence[TrainConfig], device: torch.device):
         super().__init__(bundle, configs, device)
         self.length = bundle.meta.input_shape[0] + 1
@@ -51,6 +53,7 @@ class LanguageModel(Objective):
     held-out streams (the first and second half of the corpus's last 10%)."""
 
     metrics = ("loss", "bits_per_char")
+    draws_batches = True
 
     def __init__(self, bundle: DataBundle, configs: Sequence[TrainConfig], device: torch.device):
         first = configs[0]
