@@ -3,10 +3,11 @@ norm of the training loss (full batch, L-BFGS, float64) until it is below a thre
 Hessian's share of positive eigenvalues there; a scatter of minimal ratio against loss (the
 source's figure) and their distribution. For models up to 5,000 parameters (a dense Hessian).
 
-    python -m analysis.minimal_ratio results/minimal_ratio [--threshold 1e-3] [--max-steps 500] [--subset 2000]
+    python -m analysis.minimal_ratio results/minimal_ratio [--threshold 1e-3] [--max-steps 500] [--subset 2000] [--workers N]
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import matplotlib.pyplot as plt
@@ -37,10 +38,12 @@ def threshold_of(text) -> float:
     return value
 
 
-def run(selection, threshold: float = 1e-3, max_steps: int = 500, subset: int | None = 2000) -> dict[str, pd.DataFrame]:
+def run(selection, threshold: float = 1e-3, max_steps: int = 500, subset: int | None = 2000,
+        workers: int | None = None) -> dict[str, pd.DataFrame]:
     threshold, max_steps = threshold_of(threshold), positive_int(max_steps)
-    with threads(1):
-        rows = [critical_point(selection.load(ref), threshold, max_steps, subset) for ref in selection.trials]
+    study = functools.partial(critical_point, threshold=threshold, max_steps=max_steps, subset=subset)
+    with threads(1):  # a 321-parameter net's kernels are faster on one thread; the trials fill the CPUs
+        rows = selection.map(study, workers)
     return {"minimal_ratio": pd.DataFrame(rows)}
 
 
@@ -114,6 +117,8 @@ def add_options(parser):
     parser.add_argument("--threshold", type=checked(threshold_of), default=1e-3, help="gradient-norm target (default: 1e-3)")
     parser.add_argument("--max-steps", type=checked(positive_int), default=500, help="most L-BFGS steps (default: 500)")
     parser.add_argument("--subset", type=checked(positive_int), default=2000, help="training examples (default: 2000)")
+    parser.add_argument("--workers", type=checked(positive_int), default=None,
+                        help="processes the trials run in (default: one per CPU, from 8 trials on)")
 
 
 main = study_main("minimal_ratio", __doc__, add_options)

@@ -100,12 +100,15 @@ def tables_only(path: str | Path, data_dir: str | None = None) -> Selection:
 
 
 def run_study(name: str, path: str | Path, trials: str | None = None, data_dir: str | None = None,
-              report: bool = True, **options) -> list[Path]:
+              report: bool = True, between_trials: Callable[[], None] | None = None, **options) -> list[Path]:
     """Run a study, write its tables and figures under RESULTS_DIR/posthoc, and (with `report`)
-    rebuild the sweep's report.md with its section; returns the files written."""
+    rebuild the sweep's report.md with its section; returns the files written. `between_trials`
+    is called before each trial (a sweep's Ctrl-C safe point)."""
     study = get(name)
     selection = select(path, trials or study.default_trials, data_dir) if study.checkpoints else tables_only(path, data_dir)
     selection.label = f"post-hoc {name}"
+    if between_trials is not None:
+        selection.between_trials = between_trials
     frames = study.run(selection, **options)
     folder = posthoc_dir(selection.results_dir)
     folder.mkdir(parents=True, exist_ok=True)

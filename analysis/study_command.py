@@ -61,6 +61,9 @@ def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentPars
         except STUDY_ERRORS as e:
             print(f"{prog}: error: {e}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt:  # the study writes its files at the end, each whole: nothing half-written
+            print(f"interrupted: the {name} study wrote nothing; run the same command again", flush=True)
+            return 130
         for p in written:
             print(p)
         return 0

@@ -12,9 +12,16 @@ split it (validation fraction, train/test subsets, shuffled labels).
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import json
+import multiprocessing
+import os
+import signal
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,6 +39,7 @@ from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_mode
 from trainables.config import split_config
 
 ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
+TRIALS_PER_WORKER = 4  # Selection.map starts worker processes (about 3 s each) only for this many trials each
 PROGRESS_EVERY_S = 10.0  # a study over many trials says how far it is at most this often (fast ones say nothing)
 
 
@@ -97,6 +105,7 @@ class Selection:
     trials: list[TrialRef]
     data_dir: str | None = None
     label: str = "post-hoc"  # how progress lines start (run_study sets the study's name)
+    between_trials: Callable[[], None] = field(default=lambda: None, repr=False)  # not sent to workers
     _bundles: dict[str, DataBundle] = field(default_factory=dict)
     _loaded: int = 0
     _started: float = field(default_factory=time.perf_counter)
@@ -109,6 +118,33 @@ class Selection:
 
     def load(self, ref: TrialRef) -> TrialModel:
         self.say_progress(ref)
+        return self._restore(ref)
+
+    def map(self, study: Callable[[TrialModel], Any], workers: int | None = None) -> list[Any]:
+        """study(trial model) for every selected trial, in order. Trials are independent and a
+        small model's study keeps one core busy, so with trials enough (TRIALS_PER_WORKER for
+        each) they run in worker processes, one per CPU (or `workers`), each on one thread.
+        `study` must pickle: a module-level function or a functools.partial of one."""
+        workers = workers or (available_cpus() if len(self.trials) >= TRIALS_PER_WORKER * 2 else 1)
+        workers = max(1, min(workers, len(self.trials)))
+        if workers == 1:
+            return [study(self.load(ref)) for ref in self.trials]
+        found: list[Any] = [None] * len(self.trials)
+        spawn = multiprocessing.get_context("spawn")  # not fork: the parent's torch threads would not survive it
+        with _children_ignore_ctrl_c():
+            pool = spawn.Pool(workers, initializer=_start_worker, initargs=(replace(self, _bundles={}, between_trials=_no_safe_point),))
+        try:  # a Ctrl-C (KeyboardInterrupt here, or from between_trials) ends the workers at once
+            for i, result in pool.imap_unordered(functools.partial(_study_trial, study), range(len(self.trials))):
+                self.say_progress(self.trials[i])
+                found[i] = result
+        finally:
+            pool.terminate()
+            pool.join()
+            del pool  # its semaphores freed now (it is in reference cycles): a sweep ending on Ctrl-C
+            gc.collect()  # skips the exit hooks that would free them, and Python would warn of leaks
+        return found
+
+    def _restore(self, ref: TrialRef) -> TrialModel:
         state = load_checkpoint(ref.checkpoint)
         config = state["configs"][ref.member]
         bundle = self.bundle(state["data"], ref.row)
@@ -118,7 +154,9 @@ class Selection:
 
     def say_progress(self, ref: TrialRef) -> None:
         """One line when a study has been silent for PROGRESS_EVERY_S: a study over 100 trials
-        can take minutes after the sweep's last progress line."""
+        can take minutes after the sweep's last progress line. First `between_trials()`, the
+        caller's safe point (a sweep acts on a Ctrl-C there)."""
+        self.between_trials()
         self._loaded += 1
         now = time.perf_counter()
         if now - self._said >= PROGRESS_EVERY_S:
@@ -140,6 +178,45 @@ class Selection:
             raise TrialSelectionError(f"the checkpoint was trained on {data['variant']!r} but the data found is "
                                       f"{bundle.meta.variant!r}; allowed: --data-dir with the data the sweep used")
         return bundle
+
+
+_WORKER_SELECTION: Selection | None = None  # the selection a study's worker process restores trials from
+
+
+def _no_safe_point() -> None:
+    """A worker's between_trials: Ctrl-C is the parent's."""
+
+
+@contextlib.contextmanager
+def _children_ignore_ctrl_c():
+    """Processes started in the block ignore SIGINT from birth (an ignored signal stays ignored
+    across exec, and Python then installs no KeyboardInterrupt handler): Ctrl-C, which the
+    terminal sends to the whole process group, is the parent's to act on. Set in the
+    initializer instead, it would come too late for a Ctrl-C while a worker imports torch."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread sets handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _start_worker(selection: Selection) -> None:
+    """A worker process of Selection.map, on one thread: the workers fill the CPUs."""
+    global _WORKER_SELECTION
+    torch.set_num_threads(1)
+    _WORKER_SELECTION = selection
+
+
+def _study_trial(study: Callable[[TrialModel], Any], i: int) -> tuple[int, Any]:
+    return i, study(_WORKER_SELECTION._restore(_WORKER_SELECTION.trials[i]))
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as a container or `taskset` sets it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _plain(value: Any) -> Any:

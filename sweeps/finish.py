@@ -77,7 +77,8 @@ def run_posthoc(plan: Plan, exp_dir: Path) -> None:
         options = {**step.options, **(step.smoke if plan.smoke_test else {})}
         start = time.perf_counter()
         try:
-            written = run_study(step.name, exp_dir, step.trials, report=False, **options)
+            written = run_study(step.name, exp_dir, step.trials, report=False, between_trials=interrupt.checkpoint,
+                                **options)
         except Exception as e:  # noqa: BLE001 - one study's failure must not lose the sweep's report
             print(f"post-hoc {step.name}: failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
                   file=sys.stderr)

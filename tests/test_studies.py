@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analysis.sections import posthoc_dir, read_frames, studies
@@ -141,6 +142,41 @@ def test_regression_studies_reload_the_data_chosen_by_a_data_axis(function_resul
     assert ratios[M.MINIMAL_RATIO].between(0, 1).all() and ratios["params"].tolist() == [25]
 
 
+def test_trials_in_worker_processes_give_the_serial_rows_in_the_same_order(function_results):
+    """Selection.map: the minimal-ratio study over both trials, in two worker processes and in
+    this one: the same rows (float64, one thread each), in the order of the trials."""
+    from analysis import minimal_ratio
+
+    argv = [str(function_results), "--trials", "all", "--max-steps", "30", "--no-report"]
+    found = {}
+    for workers in ("2", "1"):
+        assert minimal_ratio.main([*argv, "--workers", workers]) == 0
+        found[workers] = read_frames(function_results, "minimal_ratio")["minimal_ratio"]
+    assert found["2"][M.TRIAL_ID].tolist() == ["c", "s"]
+    pd.testing.assert_frame_equal(found["2"], found["1"])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_study_stops_at_its_safe_point_between_trials_and_leaves_no_worker(function_results, workers):
+    """A sweep hands its Ctrl-C check to run_study: raised there, the study ends (its worker
+    processes with it) instead of finishing every trial first."""
+    import multiprocessing
+
+    from analysis.sections import run_study
+
+    calls = []
+
+    def ctrl_c_at_the_second_trial():
+        calls.append(len(calls))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_study("minimal_ratio", function_results, "all", report=False, between_trials=ctrl_c_at_the_second_trial,
+                  max_steps=30, workers=workers)
+    assert calls == [0, 1] and multiprocessing.active_children() == []
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", *args], capture_output=True, text=True, timeout=300)
 
@@ -155,6 +191,17 @@ def test_bad_input_is_one_line_naming_the_value_and_what_is_allowed(mnist_result
     proc = run_cli(*(a.format(results=mnist_results) for a in args))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and expected.format(results=mnist_results) in proc.stderr
+
+
+def test_ctrl_c_during_a_study_command_is_exit_130_without_a_traceback(function_results, monkeypatch, capsys):
+    from analysis import minimal_ratio, study_command
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_command, "run_study", interrupted)
+    assert minimal_ratio.main([str(function_results), "--no-report"]) == 130
+    assert "interrupted: the minimal_ratio study wrote nothing; run the same command again" in capsys.readouterr().out
 
 
 def test_a_sweep_without_weight_records_or_grad_norms_is_refused(function_results, capsys):
