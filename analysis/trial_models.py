@@ -40,6 +40,8 @@ from trainables.config import split_config
 
 ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
 TRIALS_PER_WORKER = 4  # Selection.map starts worker processes (about 3 s each) only for this many trials each
+# A study worker's memory: torch and the analysis modules (610 MiB peak measured after import), its trial.
+WORKER_MEMORY = 1 << 30
 PROGRESS_EVERY_S = 10.0  # a study over many trials says how far it is at most this often (fast ones say nothing)
 
 
@@ -123,9 +125,9 @@ class Selection:
     def map(self, study: Callable[[TrialModel], Any], workers: int | None = None) -> list[Any]:
         """study(trial model) for every selected trial, in order. Trials are independent and a
         small model's study keeps one core busy, so with trials enough (TRIALS_PER_WORKER for
-        each) they run in worker processes, one per CPU (or `workers`), each on one thread.
-        `study` must pickle: a module-level function or a functools.partial of one."""
-        workers = workers or (available_cpus() if len(self.trials) >= TRIALS_PER_WORKER * 2 else 1)
+        each) they run in worker processes, one per CPU as memory allows (or `workers`), each
+        on one thread. `study` must pickle: a module-level function or a functools.partial of one."""
+        workers = workers or (default_workers() if len(self.trials) >= TRIALS_PER_WORKER * 2 else 1)
         workers = max(1, min(workers, len(self.trials)))
         if workers == 1:
             return [study(self.load(ref)) for ref in self.trials]
@@ -217,6 +219,16 @@ def _study_trial(study: Callable[[TrialModel], Any], i: int) -> tuple[int, Any]:
 def available_cpus() -> int:
     """The CPUs this process may run on (its affinity, as a container or `taskset` sets it)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_workers() -> int:
+    """One study worker per CPU, as many as the available memory holds (WORKER_MEMORY each)."""
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):  # not Linux: the CPUs alone
+        return available_cpus()
+    return max(1, min(available_cpus(), available // WORKER_MEMORY))
 
 
 def _plain(value: Any) -> Any:

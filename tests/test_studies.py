@@ -156,6 +156,14 @@ def test_trials_in_worker_processes_give_the_serial_rows_in_the_same_order(funct
     pd.testing.assert_frame_equal(found["2"], found["1"])
 
 
+def test_default_workers_fit_the_cpus_and_the_available_memory(monkeypatch):
+    from analysis import trial_models
+
+    assert 1 <= trial_models.default_workers() <= trial_models.available_cpus()
+    monkeypatch.setattr(trial_models, "WORKER_MEMORY", 1 << 60)  # more than any machine has: one worker
+    assert trial_models.default_workers() == 1
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_study_stops_at_its_safe_point_between_trials_and_leaves_no_worker(function_results, workers):
     """A sweep hands its Ctrl-C check to run_study: raised there, the study ends (its worker
