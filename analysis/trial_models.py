@@ -17,7 +17,6 @@ import functools
 import gc
 import json
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -98,6 +97,10 @@ class TrialModel:
         return pixel_images(part), part.y
 
 
+def _no_safe_point() -> None:
+    """Selection.between_trials by default, and always in a study's worker: Ctrl-C is the parent's."""
+
+
 @dataclass
 class Selection:
     """Trials picked from a results folder (or one checkpoint), and where their studies are written."""
@@ -107,7 +110,7 @@ class Selection:
     trials: list[TrialRef]
     data_dir: str | None = None
     label: str = "post-hoc"  # how progress lines start (run_study sets the study's name)
-    between_trials: Callable[[], None] = field(default=lambda: None, repr=False)  # not sent to workers
+    between_trials: Callable[[], None] = field(default=_no_safe_point, repr=False)  # a worker has none
     _bundles: dict[str, DataBundle] = field(default_factory=dict)
     _loaded: int = 0
     _started: float = field(default_factory=time.perf_counter)
@@ -185,10 +188,6 @@ class Selection:
 _WORKER_SELECTION: Selection | None = None  # the selection a study's worker process restores trials from
 
 
-def _no_safe_point() -> None:
-    """A worker's between_trials: Ctrl-C is the parent's."""
-
-
 @contextlib.contextmanager
 def _children_ignore_ctrl_c():
     """Processes started in the block ignore SIGINT from birth (an ignored signal stays ignored
@@ -216,19 +215,17 @@ def _study_trial(study: Callable[[TrialModel], Any], i: int) -> tuple[int, Any]:
     return i, study(_WORKER_SELECTION._restore(_WORKER_SELECTION.trials[i]))
 
 
-def available_cpus() -> int:
-    """The CPUs this process may run on (its affinity, as a container or `taskset` sets it)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def default_workers() -> int:
-    """One study worker per CPU, as many as the available memory holds (WORKER_MEMORY each)."""
+    """One study worker per CPU (as a local Ray counts them), as many as the available memory
+    holds (WORKER_MEMORY each)."""
+    from sweeps.ray_session import machine_cpus
+
     try:
         with open("/proc/meminfo") as f:
             available = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
     except (OSError, StopIteration, ValueError):  # not Linux: the CPUs alone
-        return available_cpus()
-    return max(1, min(available_cpus(), available // WORKER_MEMORY))
+        return machine_cpus()
+    return max(1, min(machine_cpus(), available // WORKER_MEMORY))
 
 
 def _plain(value: Any) -> Any:

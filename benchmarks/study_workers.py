@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analysis.sections import read_frames, run_study  # noqa: E402
-from analysis.trial_models import available_cpus  # noqa: E402
+from sweeps.ray_session import machine_cpus  # noqa: E402
 
 
 def trained(folder: Path, seeds: int, epochs: int) -> Path:
@@ -44,7 +44,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--threshold", type=float, default=1e-5)
     args = parser.parse_args()
-    cpus = available_cpus()
+    cpus = machine_cpus()
     with tempfile.TemporaryDirectory() as tmp:
         results = args.results or trained(Path(tmp), args.seeds, args.epochs)
         one, serial = timed(results, 1, args.threshold)
