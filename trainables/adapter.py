@@ -16,7 +16,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
-import torch
 from ray import tune
 from ray.tune import Stopper
 
@@ -26,6 +25,7 @@ from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_from, save_checkpoint
 from trainables.config import expand_presets
 from trainables.loop import run_training
+from trainables.memory import within_gpu_share
 from trainables.provenance import versions
 
 ROW_ONLY = ("config", *M.POPULATION_COLUMNS)  # what a plain trial's flat row leaves out
@@ -109,13 +109,6 @@ def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool)
     return report
 
 
-def _cap_gpu_memory(gpus: float) -> None:
-    """Hold a trial granted a fraction of a GPU to that fraction of its memory, so an over-large
-    trial fails with a clear error instead of starving the trials beside it."""
-    if 0 < gpus < 1 and torch.cuda.is_available():
-        torch.cuda.set_per_process_memory_fraction(gpus)
-
-
 def run_trial(
     config: Mapping[str, Any], *, objective: str, data: Datasets | DataBundle, provenance: Mapping[str, str],
     cpus: float = 1, gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
@@ -124,19 +117,12 @@ def run_trial(
     """One trial: one configuration, or the `members` of a fused population, each member
     stopped by its own copy of `member_stop`'s rule."""
     _quiet_checkpoint_logs()
-    _cap_gpu_memory(gpus)
     data = Datasets.of(data)
     fused = M.MEMBERS in config
     flats = config[M.MEMBERS] if fused else [config]
     bundle = data.for_config(flats[0])  # a population shares its data
     flats = [expand_presets(data.strip(f), presets or {}) for f in flats]
-    try:
+    with within_gpu_share(gpus):
         run_training(flats, bundle, _tune_reporter(bundle, provenance, fused), objective=objective, threads=int(cpus),
                      member_stop=member_stop if fused else None, resume=_restored(),
                      artifacts_dir=tune.get_context().get_trial_dir())
-    except torch.OutOfMemoryError:
-        total = torch.cuda.get_device_properties(0).total_memory / 2**30
-        raise RuntimeError(
-            f"trial ran out of GPU memory within its share of {gpus:g} GPU ({gpus * total:.1f} of {total:.0f} GiB); "
-            "allowed: a larger --gpus-per-trial, or a smaller batch_size or model"
-        ) from None

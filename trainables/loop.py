@@ -57,6 +57,9 @@ def pick_device(cfg: TrainConfig) -> torch.device:
         requested = "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = cfg.tf32
+        # a reused worker still holds the previous trial's cache: this trial's peak starts here
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
     return torch.device(requested)
 
 
@@ -191,7 +194,7 @@ class Trainer:
         self.artifacts = Path(artifacts_dir) if artifacts_dir else None
         self.cfg = members.first
         self.fixed = {M.PARAM_COUNT: params, M.DEVICE: active.device.type, M.DEVICE_NAME: device_name(active.device),
-                      M.FUSED_MEMBERS: engine.size}
+                      M.FUSED_MEMBERS: engine.size, M.STARTED_AT: time.time()}
         # Stopped members' final state: their weights are masked, but BatchNorm statistics would drift.
         self.frozen = {j: {k: v[j].clone() for k, v in engine.state_dict().items()}
                        for j in torch.nonzero(active == 0).flatten().tolist()}
@@ -214,7 +217,8 @@ class Trainer:
         while progress.units < cfg.length and bool(self.active.any()):
             if by_epoch:
                 self.new_period()
-            self.train_unit()
+            ends_row = by_epoch or (progress.units + 1) % cfg.eval_every == 0 or progress.units + 1 >= cfg.length
+            self.train_unit(ends_row)
             progress.units += 1
             if by_epoch:
                 self.record_weights()
@@ -227,10 +231,13 @@ class Trainer:
                 self.new_period()
         return self.last
 
-    def train_unit(self) -> None:
-        """One epoch, or one step when training is counted in steps."""
+    def train_unit(self, ends_row: bool = True) -> None:
+        """One epoch, or one step when training is counted in steps. A unit that ends a row waits
+        for the device: on a GPU the host only queues the work, and the time must count all of it."""
         t0 = time.perf_counter()
         seen, steps, ended = train_epoch(self.run_step, self.task.sampler, 1 if self.cfg.unit == "step" else None)
+        if ends_row:
+            self.sync()
         self.seen += seen
         self.progress.steps += steps
         self.period_steps += steps
@@ -283,6 +290,7 @@ class Trainer:
         held_out, evaluated = self.held_out(last=progress.units >= self.cfg.length)
         metrics = {**train, **held_out}
         metrics = {k: v.cpu().tolist() for k, v in metrics.items()}  # one host sync for all members
+        when = {M.REPORTED_AT: time.time(), **self.gpu_memory()}
         was_active, rows = self.active.cpu(), []
         n_active = int(was_active.sum())
         epoch = progress.epochs if self.cfg.unit == "epoch" else progress.steps / self.task.sampler.steps_per_epoch
@@ -290,7 +298,7 @@ class Trainer:
             row = {M.EPOCH: epoch, M.STEP: progress.steps, **{k: v[j] for k, v in metrics.items()},
                    M.EPOCH_TIME_S: share, M.TIME_TOTAL_S: float(progress.time_total[j]),
                    M.SAMPLES_PER_S: self.seen * n_active / self.train_time if self.train_time > 0 else float("nan"),
-                   M.TRAIN_SAMPLES: self.seen, **self.fixed, M.MEMBER: j, "config": self.members.flats[j]}
+                   M.TRAIN_SAMPLES: self.seen, **self.fixed, **when, M.MEMBER: j, "config": self.members.flats[j]}
             if self.member_stop is not None and progress.units and evaluated and self.member_stop(str(j), row):
                 self.active[j] = 0
                 self.frozen[j] = {k: v[j].clone() for k, v in self.engine.state_dict().items()}
@@ -300,6 +308,13 @@ class Trainer:
         due = progress.units > 0 and (progress.units % self.cfg.checkpoint_every == 0 or done)
         self.last = rows
         self.report(rows, self.snapshot() if due else None)
+
+    def gpu_memory(self) -> dict[str, float]:
+        """On CUDA, the peak memory the allocator has reserved in this process: with fractional
+        GPU shares, what tells a user how many trials fit on one GPU."""
+        if not self.active.is_cuda:
+            return {}
+        return {M.GPU_PEAK_MIB: torch.cuda.max_memory_reserved(self.active.device) / 2**20}
 
     def held_out(self, last: bool) -> tuple[dict[str, torch.Tensor], bool]:
         """Validation and test metrics on every holdout_every-th row, the first and the last; NaN

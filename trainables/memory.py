@@ -7,7 +7,8 @@ as float32; and the per-process CUDA context.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
 import torch
 
@@ -24,7 +25,14 @@ EVAL_BATCH = 4096
 FLOAT = 4
 
 
-def activation_elements(model: torch.nn.Module, input_shape, batch: int) -> int:
+def input_dtype(bundle) -> torch.dtype:
+    """What a model of this data takes: token ids (long) or real values (float32; uint8 images
+    are scaled on the device)."""
+    x = bundle.train.x
+    return torch.float32 if x.dtype.is_floating_point or x.dtype == torch.uint8 else torch.long
+
+
+def activation_elements(model: torch.nn.Module, input_shape, batch: int, dtype: torch.dtype = torch.float32) -> int:
     """Elements of every leaf module's output for one batch, traced on the meta device."""
     total = 0
 
@@ -36,7 +44,7 @@ def activation_elements(model: torch.nn.Module, input_shape, batch: int) -> int:
     hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
     try:
         with torch.no_grad():
-            model(torch.empty(batch, *input_shape, device="meta"))
+            model(torch.empty(batch, *input_shape, device="meta", dtype=dtype))
     finally:
         for h in hooks:
             h.remove()
@@ -44,14 +52,15 @@ def activation_elements(model: torch.nn.Module, input_shape, batch: int) -> int:
 
 
 def trial_memory_bytes(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int,
-                       n_examples: int, members: int = 1) -> int:
-    """Estimated peak GPU bytes of one trial (or one fused population of `members`)."""
+                       n_examples: int, members: int = 1, dtype: torch.dtype = torch.float32) -> int:
+    """Estimated peak GPU bytes of one trial (or one fused population of `members`) whose inputs
+    are of `dtype` (input_dtype)."""
     model = build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
     params = param_count(model) * members
     weights = params * FLOAT * (2 + OPTIMIZER_SLOTS[cfg.optimizer])
     # activations are kept for backward and their gradients flow back: twice the forward outputs
-    train_acts = 2 * activation_elements(model, input_shape, cfg.batch_size) * FLOAT * members
-    eval_acts = activation_elements(model, input_shape, EVAL_BATCH) * FLOAT * members
+    train_acts = 2 * activation_elements(model, input_shape, cfg.batch_size, dtype) * FLOAT * members
+    eval_acts = activation_elements(model, input_shape, EVAL_BATCH, dtype) * FLOAT * members
     data = n_examples * (math.prod(input_shape) * FLOAT + 8)
     return int(weights + train_acts + eval_acts + data + CUDA_CONTEXT_BYTES)
 
@@ -62,3 +71,28 @@ def gpu_share(needed_bytes: int, gpu_bytes: int) -> float:
     if fit <= 1:
         return 1.0
     return 1.0 / min(fit, MAX_TRIALS_PER_GPU)
+
+
+class GpuShareExceeded(RuntimeError):
+    """A trial needed more GPU memory than its share (--gpus-per-trial) holds."""
+
+
+@contextmanager
+def within_gpu_share(gpus: float) -> Iterator[None]:
+    """Hold a trial granted a fraction of a GPU to that fraction of its memory, so an over-large
+    trial fails with one clear line instead of starving the trials beside it; the cap is lifted
+    again on leaving (a reused worker may run a trial of another share next)."""
+    capped = 0 < gpus < 1 and torch.cuda.is_available()
+    if capped:
+        torch.cuda.set_per_process_memory_fraction(gpus)
+    try:
+        yield
+    except torch.OutOfMemoryError:
+        total = torch.cuda.get_device_properties(0).total_memory / 2**30
+        share = f"its share of {gpus:g} GPU ({gpus * total:.1f} of {total:.0f} GiB)" if capped else f"the whole GPU ({total:.0f} GiB)"
+        raise GpuShareExceeded(f"trial ran out of GPU memory within {share}; allowed: "
+                               + ("a larger --gpus-per-trial, or " if capped else "") + "a smaller batch_size or model") from None
+    finally:
+        if capped:
+            torch.cuda.empty_cache()  # the cached blocks of this trial would count against the next one's cap
+            torch.cuda.set_per_process_memory_fraction(1.0)

@@ -146,17 +146,21 @@ class MemberOptimizer(Optimizer):
         return v.view(-1, *([1] * (like.dim() - 1)))
 
     def update(self, params, grads) -> None:
+        # One launch for every parameter's step sizes: on a GPU a small population's step is a
+        # chain of tiny kernels, and each launch costs about as much as its work.
+        lr = self.lr * self.active
         for p, g in zip(params, grads):  # g is consumed: p.grad is dropped below
             if self.decay:
                 g.addcmul_(self.per_member(self.weight_decay, p), p)
-            getattr(self, "_" + self.kind)(p, g, self.per_member(self.lr * self.active, p))
+            getattr(self, "_" + self.kind)(p, g, self.per_member(lr, p))
             p.grad = None
 
     def _sgd(self, p, g, lr):
         st = self.state[p]
         if self.has_momentum:  # torch.optim.SGD: buf = g on the first step, then m * buf + g
-            if "momentum_buffer" in st:
-                g = st["momentum_buffer"].mul_(self.per_member(self.momentum, p)).add_(g)
+            if "momentum_buffer" in st:  # g + buf * m in one pass over the weights, not two
+                buf = st["momentum_buffer"]
+                g = torch.addcmul(g, buf, self.per_member(self.momentum, p), out=buf)
             st["momentum_buffer"] = g
         p.addcmul_(lr, g, value=-1)
 
