@@ -56,9 +56,9 @@ class Suite:
         """A part's GPU size, or its toy size for the CPU rehearsal."""
         return gpu if self.gpu else cpu
 
-    def command(self, name: str, argv: list[str], timeout: float) -> str:
+    def command(self, name: str, argv: list[str], timeout: float) -> None:
         """Run argv from the project root, its output logged line by line with the seconds since
-        its start (a free profile of where a command's time goes); returns the output. Raises
+        its start (a free profile of where a command's time goes). Raises
         PartFailed on a non-zero exit; past `timeout`, ends its whole process group (a sweep's
         Ray with it) and raises subprocess.TimeoutExpired."""
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "SWEEPLAB_OFFLINE": "1", "RAY_USAGE_STATS_ENABLED": "0"}
@@ -88,7 +88,6 @@ class Suite:
         if proc.returncode != 0:
             said = [line for line in lines if line.strip()]
             raise PartFailed(f"exit {proc.returncode}: {said[-1] if said else 'no output'}")
-        return "\n".join(lines)
 
 
 def end_group(proc: subprocess.Popen) -> None:
@@ -113,16 +112,14 @@ class Part:
     met: Callable[[dict], bool] | None = None  # judged on the GPU only
 
 
+# In the order they run, as defined below: what matters most first, so a spent budget leaves out the least.
 PARTS: list[Part] = []
-# The order parts run in: what a target or a test judges first, so that a spent budget leaves out the least.
-ORDER = ("gpu_tests", "epoch", "fused", "cpu_gpu", "packed", "vs_idiom")
 
 
 def part(name: str, what: str, limit_s: float, show: Callable[[dict], str], target: str = "",
          met: Callable[[dict], bool] | None = None):
     def register(measure):
         PARTS.append(Part(name, what, measure, limit_s, show, target, met))
-        PARTS.sort(key=lambda x: ORDER.index(x.name))
         return measure
 
     return register
@@ -213,6 +210,66 @@ def fused(suite: Suite, timeout: float) -> list:
     return figures
 
 
+def cpu_vs_gpu(results, by: list[str]) -> dict:
+    """Final total training time per device (and per `by` value), and CPU / GPU."""
+    from trainables import metrics as M
+
+    last = results.sort_values(M.STEP).groupby(M.TRIAL_ID).tail(1)
+    times = {}
+    for key, rows in last.groupby(by + [M.DEVICE]) if by else last.groupby(M.DEVICE):
+        key = key if isinstance(key, tuple) else (key,)
+        times[" ".join(map(str, key))] = round(float(rows[M.TIME_TOTAL_S].mean()), 3)
+    ratios = {}
+    for label, t in times.items():
+        if label.endswith("cuda") and (cpu := times.get(label[: -len("cuda")] + "cpu")):
+            ratios[label[: -len("cuda")].strip() or "all"] = round(cpu / t, 2)
+    return {"time_total_s": times, "cpu_over_gpu": ratios}
+
+
+def _show_cpu_gpu(f: dict) -> str:
+    parts = []
+    for run, g in f.items():
+        times = ", ".join(f"{k} {v:.2f} s" for k, v in g["time_total_s"].items())
+        ratio = ", ".join(f"{k} {v:.1f}x" for k, v in g["cpu_over_gpu"].items()) or "no GPU half"
+        parts.append(f"{run}: {times} (CPU/GPU {ratio})")
+    return "; ".join(parts)
+
+
+CPUS = "8"  # of the machine's 16 cores: each half of a CPU-vs-GPU sweep gets as many as the other may use
+CPU_GPU_RUNS = {  # run -> (sweep, group rows by, arguments on the GPU machine, in the CPU rehearsal)
+    "char_rnn_smoke": ("char_rnn_cpu_gpu", [], ["--smoke-test"], ["--smoke-test"]),
+    "mnist_smoke": ("mnist_cpu_gpu", ["model_size"], ["--smoke-test"], ["--smoke-test"]),
+    "char_rnn_batch100": ("char_rnn_cpu_gpu", [], ["--set", "batch_size=100", "--cpus-per-trial", CPUS],
+                          ["--set", "batch_size=100", "--smoke-test"]),
+    "mnist": ("mnist_cpu_gpu", ["model_size"], ["--cpus-per-trial", CPUS], ["--max-epochs", "2"]),
+}
+
+
+@part("cpu_gpu", "`char_rnn_cpu_gpu` and `mnist_cpu_gpu`: --smoke-test, then char_rnn at batch 100 (1,000 batches) and "
+      "mnist_cpu_gpu at its defaults, CPU halves on 8 threads; one process, one Ray", 110, _show_cpu_gpu,
+      "GPU >= 5x the CPU (char_rnn, batch 100)", lambda f: f["char_rnn_batch100"]["cpu_over_gpu"].get("all", 0) >= 5)
+def cpu_gpu(suite: Suite, timeout: float) -> dict:
+    storage = suite.work / "cpu_gpu"
+    suite.command("cpu_gpu", [PY, str(Path(__file__).resolve()), "--cpu-gpu-runs", str(storage), "--device", suite.device],
+                  timeout)
+    return {run: cpu_vs_gpu(results_of(storage / run), by) for run, (_, by, _, _) in CPU_GPU_RUNS.items()}
+
+
+def cpu_gpu_runs(storage: str, gpu: bool) -> int:
+    """The CPU-vs-GPU sweeps in this process on one Ray, as the curriculum runs sweeps: each
+    pays for its own Ray start otherwise."""
+    import importlib
+
+    from sweeps.ray_session import start_ray
+
+    start_ray()
+    codes = []
+    for run, (sweep, _, on_gpu, on_cpu) in CPU_GPU_RUNS.items():
+        module = importlib.import_module(f"sweeps.{sweep}")
+        codes.append(module.main([*(on_gpu if gpu else on_cpu), "--storage-path", storage, "--name", run]))
+    return max(codes)
+
+
 def timeline(results) -> dict:
     """Trials' spans from their rows (started_at to the last reported_at) and the most that ran
     at one moment; the peak GPU memory of each."""
@@ -277,8 +334,9 @@ def _show_idiom(f: dict) -> str:
     ours = ", ".join(f"{s:.1f}" for s in f["sweeplab_s"])
     theirs = "; ".join(f"idiom at {k} per trial {v:.1f} s ({f['ratio'][k]:.1f}x)" for k, v in f["idiom_s"].items())
     if "idiom_over_s" in f:
-        theirs += (f"idiom at {f['running']} per trial: over {f['idiom_over_s']:.0f} s when the suite's time ran out "
-                   f"(>= {f['ratio_at_least']:.1f}x)")
+        cut = (f"idiom at {f['running']} per trial: over {f['idiom_over_s']:.0f} s when the suite's time ran out "
+               f"(>= {f['ratio_at_least']:.1f}x)")
+        theirs = f"{theirs}; {cut}" if theirs else cut
     return f"sweeplab {ours} s; {theirs}"
 
 
@@ -286,7 +344,8 @@ def _show_idiom(f: dict) -> str:
       "trial, 8 widths x 5 epochs on the 5k sample", 150, _show_idiom, ">= 10x the 1-GPU idiom (goal 30x)",
       lambda f: max(f.get("ratio", {}).get("1 GPU", 0), f.get("ratio_at_least", 0)) >= 10)
 def vs_idiom(suite: Suite, timeout: float) -> dict:
-    argv = [PY, str(BENCH / "sweep_vs_docs_idiom.py"), *suite.pick(["--shares", "1"], ["--widths", "50,100", "--epochs", "1"])]
+    argv = [PY, str(BENCH / "sweep_vs_docs_idiom.py"),
+            *suite.pick(["--shares", "1"], ["--widths", "50,100", "--epochs", "1"])]
     figures, error = json_figures(suite, "vs_idiom", argv, timeout)
     if error is not None and "running_since" in figures and figures["sweeplab_s"]:
         # cut short while the idiom ran: it took at least this long, a lower bound of the ratio
@@ -295,66 +354,6 @@ def vs_idiom(suite: Suite, timeout: float) -> dict:
     elif error is not None:
         raise error
     return figures
-
-
-def cpu_vs_gpu(results, by: list[str]) -> dict:
-    """Final total training time per device (and per `by` value), and CPU / GPU."""
-    from trainables import metrics as M
-
-    last = results.sort_values(M.STEP).groupby(M.TRIAL_ID).tail(1)
-    times = {}
-    for key, rows in last.groupby(by + [M.DEVICE]) if by else last.groupby(M.DEVICE):
-        key = key if isinstance(key, tuple) else (key,)
-        times[" ".join(map(str, key))] = round(float(rows[M.TIME_TOTAL_S].mean()), 3)
-    ratios = {}
-    for label, t in times.items():
-        if label.endswith("cuda") and (cpu := times.get(label[: -len("cuda")] + "cpu")):
-            ratios[label[: -len("cuda")].strip() or "all"] = round(cpu / t, 2)
-    return {"time_total_s": times, "cpu_over_gpu": ratios}
-
-
-def _show_cpu_gpu(f: dict) -> str:
-    parts = []
-    for run, g in f.items():
-        times = ", ".join(f"{k} {v:.2f} s" for k, v in g["time_total_s"].items())
-        ratio = ", ".join(f"{k} {v:.1f}x" for k, v in g["cpu_over_gpu"].items()) or "no GPU half"
-        parts.append(f"{run}: {times} (CPU/GPU {ratio})")
-    return "; ".join(parts)
-
-
-CPUS = "8"  # of the machine's 16 cores: each half of a CPU-vs-GPU sweep gets as many as the other may use
-CPU_GPU_RUNS = {  # run -> (sweep, group rows by, arguments on the GPU machine, in the CPU rehearsal)
-    "char_rnn_smoke": ("char_rnn_cpu_gpu", [], ["--smoke-test"], ["--smoke-test"]),
-    "mnist_smoke": ("mnist_cpu_gpu", ["model_size"], ["--smoke-test"], ["--smoke-test"]),
-    "char_rnn_batch100": ("char_rnn_cpu_gpu", [], ["--set", "batch_size=100", "--cpus-per-trial", CPUS],
-                          ["--set", "batch_size=100", "--smoke-test"]),
-    "mnist": ("mnist_cpu_gpu", ["model_size"], ["--cpus-per-trial", CPUS], ["--max-epochs", "2"]),
-}
-
-
-@part("cpu_gpu", "`char_rnn_cpu_gpu` and `mnist_cpu_gpu`: --smoke-test, then char_rnn at batch 100 (1,000 batches) and "
-      "mnist_cpu_gpu at its defaults, CPU halves on 8 threads; one process, one Ray", 110, _show_cpu_gpu,
-      "GPU >= 5x the CPU (char_rnn, batch 100)", lambda f: f["char_rnn_batch100"]["cpu_over_gpu"].get("all", 0) >= 5)
-def cpu_gpu(suite: Suite, timeout: float) -> dict:
-    storage = suite.work / "cpu_gpu"
-    suite.command("cpu_gpu", [PY, str(Path(__file__).resolve()), "--cpu-gpu-runs", str(storage), "--device", suite.device],
-                  timeout)
-    return {run: cpu_vs_gpu(results_of(storage / run), by) for run, (_, by, _, _) in CPU_GPU_RUNS.items()}
-
-
-def cpu_gpu_runs(storage: str, gpu: bool) -> int:
-    """The CPU-vs-GPU sweeps in this process on one Ray, as the curriculum runs sweeps: each
-    pays for its own Ray start otherwise."""
-    import importlib
-
-    from sweeps.ray_session import start_ray
-
-    start_ray()
-    codes = []
-    for run, (sweep, _, on_gpu, on_cpu) in CPU_GPU_RUNS.items():
-        module = importlib.import_module(f"sweeps.{sweep}")
-        codes.append(module.main([*(on_gpu if gpu else on_cpu), "--storage-path", storage, "--name", run]))
-    return max(codes)
 
 
 # ----------------------------------------------------------------------------------------- running
@@ -414,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--out", default=os.environ.get("OUT") or "gpu_suite", help="folder for the json, table and log")
-    p.add_argument("--budget-s", type=float, help="stop starting parts after this long (default: 250 on a GPU, none on the CPU)")
+    p.add_argument("--budget-s", type=float,
+                   help="stop starting parts after this long (default: 250 on a GPU, none on the CPU)")
     p.add_argument("--only", help="comma-separated parts: " + ", ".join(x.name for x in PARTS))
     p.add_argument("--cpu-gpu-runs", metavar="STORAGE", help=argparse.SUPPRESS)  # the cpu_gpu part's own process
     args = p.parse_args(argv)

@@ -17,7 +17,7 @@ import torch
 
 from data_modules import split_sizes
 from data_modules.collection import Datasets
-from sweeps.plan import Plan, resolve
+from sweeps.plan import Plan, point_label, resolve
 from trainables.config import TrainConfig, build_model
 from trainables.memory import input_dtype
 
@@ -122,7 +122,7 @@ def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) 
     steps = max(1, min(20, int(budget / max(first, 1e-6))))
     step_s = trainer.time_steps(steps, warmup=0) if steps > 1 else first
     eval_s = trainer.time_evaluation()
-    label = " ".join(f"{a}={job.points[0].get(a)}" for a in plan.axes) or "the configuration"
+    label = point_label(plan, job.points[0])
     size = f" x {len(job.points)} fused" if len(job.points) > 1 else ""
     return step_s, eval_s, f"{label}{size}: {1000 * step_s:.3g} ms/step"
 

@@ -185,6 +185,11 @@ def resolve(plan: Plan, data: Datasets | DataBundle, point: Mapping[str, Any]):
     return cfg, model_kwargs, data.for_config(point)
 
 
+def point_label(plan: Plan, point: Mapping[str, Any]) -> str:
+    """"width=400 lr=0.01": a point's swept values, for messages about it."""
+    return " ".join(f"{a}={point.get(a)}" for a in plan.axes) or "the configuration"
+
+
 def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
     """Check every point against the config schema, the model and the data; raise one-line errors."""
     seen_sizes: dict[tuple, tuple[int, int, int]] = {}

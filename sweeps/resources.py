@@ -15,9 +15,10 @@ from typing import Any, Mapping
 
 from data_modules import split_sizes
 from sweeps.cli import UsageError
-from sweeps.plan import resolve
+from sweeps.plan import point_label, resolve
 from trainables.memory import CUDA_CONTEXT_BYTES, input_dtype, trial_memory_bytes
 from trainables.metrics import MEMBERS
+from trainables.population import shape_key
 
 
 @dataclass(frozen=True)
@@ -133,15 +134,19 @@ def check_resources(points: list[Mapping[str, Any]], cpus: float, gpus: float | 
     check_fits(trial_bundles(points, cpus, gpus or 0), nodes, where)
 
 
-def largest_trial(plan, data) -> tuple[int, dict[str, Any]]:
+def largest_trial(plan, data, activations: bool = True) -> tuple[int, dict[str, Any]]:
     """(estimated peak bytes, its first point) of the plan's most memory-hungry trial or fused
-    population (trainables.memory: errs high)."""
-    most, which = 0, {}
+    population (trainables.memory: errs high; without `activations`, a quick lower bound)."""
+    most, which, seen = 0, {}, set()
     for group in plan.populations or [[p] for p in plan.points()]:
+        shape = (shape_key(group[0]), len(group))  # seeds and learning rates change no byte
+        if shape in seen:
+            continue
+        seen.add(shape)
         cfg, model_kwargs, bundle = resolve(plan, data, group[0])
         n = sum(split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size))
         need = trial_memory_bytes(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, n, len(group),
-                                  input_dtype(bundle))
+                                  input_dtype(bundle), activations)
         if need > most:
             most, which = need, group[0]
     return most, which
@@ -154,12 +159,12 @@ def check_memory(plan, data, gpus_per_trial: float | None) -> None:
     (trainables.memory.within_gpu_share)."""
     import torch
 
-    need, point = largest_trial(plan, data)
-    label = " ".join(f"{a}={point.get(a)}" for a in plan.axes if a in point) or "the configuration"
-    on_gpu = (plan.gpu_available and torch.cuda.is_available() and gpus_per_trial != 0
-              and trial_bundle(point, 1, gpus_per_trial or 1)["GPU"] > 0)
+    on_gpu = plan.gpu_available and torch.cuda.is_available() and gpus_per_trial != 0
+    # a GPU share is small enough for activations to matter; the machine's memory is not
+    need, point = largest_trial(plan, data, activations=on_gpu)
+    label = point_label(plan, point)
     GiB = 2**30
-    if on_gpu:
+    if on_gpu and trial_bundle(point, 1, gpus_per_trial or 1)["GPU"] > 0:
         total = torch.cuda.get_device_properties(0).total_memory
         share = min(gpus_per_trial or 1.0, 1.0)
         held = need - CUDA_CONTEXT_BYTES  # the share caps what the allocator holds; the context is apart
@@ -171,8 +176,11 @@ def check_memory(plan, data, gpus_per_trial: float | None) -> None:
                              f"optimizer state, activations, data), more than its share holds ({share:g} of "
                              f"{total / GiB:.0f} GiB = {share * total / GiB:.1f} GiB); allowed: {fix}")
         return
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # Windows knows neither: leave it to the trial
+        return
     if need - CUDA_CONTEXT_BYTES > ram:
-        raise UsageError(f"{label}: a trial needs about {(need - CUDA_CONTEXT_BYTES) / GiB:.0f} GiB of memory (weights, "
-                         f"gradients, optimizer state, activations, data), more than this machine's {ram / GiB:.0f} GiB; "
+        raise UsageError(f"{label}: a trial needs at least {(need - CUDA_CONTEXT_BYTES) / GiB:.0f} GiB of memory "
+                         f"(weights, gradients, optimizer state, data), more than this machine's {ram / GiB:.0f} GiB; "
                          "allowed: a smaller model or batch_size")

@@ -39,7 +39,7 @@ CASES = [
     (mnist_width, ["--search", "random"], "invalid choice: 'random'"),
     (mnist_width, ["--resume", "--name", "never-ran"], "--resume: no sweep to resume at"),
     (mnist_width, ["--set", "device=tpu"], "unknown device 'tpu'; allowed: auto, cpu, cuda"),
-    (mnist_width, ["--set", "width=200000"], "width=200000: a trial needs about "),  # 468 GiB: no machine has it
+    (mnist_width, ["--set", "width=200000"], "width=200000: a trial needs "),  # 468 GiB: no machine has it
     (toy2d, ["--set", "optimizer=adam"], "numpy_mlp trains with sgd only, got optimizer 'adam'; allowed: sgd"),
     (toy2d, ["--set", "toy_set=spirals"], "unknown toy2d kind 'spirals'; allowed: circles, classification, moons"),
     (cifar_mlp, [], "CIFAR-10 is not in"),

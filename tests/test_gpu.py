@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from data_modules import DataBundle, DataMeta, Split
+from data_modules import DataBundle, DataMeta
 from tests.conftest import learnable_images
+from tests.test_one_loop import token_bundle
 from trainables import metrics as M
 from trainables.loop import build_trainer, run_training
 from trainables.memory import GpuShareExceeded, within_gpu_share
@@ -53,15 +54,6 @@ def random_images(n: int) -> DataBundle:
     rng = np.random.default_rng(0)
     meta = DataMeta("cifar10", "learnable-bars", (3, 32, 32), tuple(map(str, range(10))), (0.5,) * 3, (0.25,) * 3)
     return DataBundle(learnable_images(n, 3, 32, rng), learnable_images(n // 4, 3, 32, rng), meta)
-
-
-def token_bundle(n: int = 240, length: int = 10, vocab: int = 12) -> DataBundle:
-    """Label 1 when token 3 occurs more often than token 5."""
-    g = torch.Generator().manual_seed(0)
-    x = torch.randint(0, vocab, (n, length), generator=g)
-    y = ((x == 3).sum(1) > (x == 5).sum(1)).long()
-    cut = n * 3 // 4
-    return DataBundle(Split(x[:cut], y[:cut]), Split(x[cut:], y[cut:]), DataMeta("tokens", "tokens", (length,), ("no", "yes")))
 
 
 FUSABLE = {  # model -> (data, settings, tolerance: grouped convolutions sum in another order)

@@ -52,16 +52,21 @@ def activation_elements(model: torch.nn.Module, input_shape, batch: int, dtype: 
 
 
 def trial_memory_bytes(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int,
-                       n_examples: int, members: int = 1, dtype: torch.dtype = torch.float32) -> int:
+                       n_examples: int, members: int = 1, dtype: torch.dtype = torch.float32,
+                       activations: bool = True) -> int:
     """Estimated peak GPU bytes of one trial (or one fused population of `members`) whose inputs
-    are of `dtype` (input_dtype)."""
+    are of `dtype` (input_dtype). Without `activations` it skips tracing the model, whose first
+    meta-device forward costs a process about a second: a lower bound, enough to catch a model
+    that could never fit."""
     model = build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
     params = param_count(model) * members
     weights = params * FLOAT * (2 + OPTIMIZER_SLOTS[cfg.optimizer])
+    data = n_examples * (math.prod(input_shape) * FLOAT + 8)
+    if not activations:
+        return int(weights + data + CUDA_CONTEXT_BYTES)
     # activations are kept for backward and their gradients flow back: twice the forward outputs
     train_acts = 2 * activation_elements(model, input_shape, cfg.batch_size, dtype) * FLOAT * members
     eval_acts = activation_elements(model, input_shape, EVAL_BATCH, dtype) * FLOAT * members
-    data = n_examples * (math.prod(input_shape) * FLOAT + 8)
     return int(weights + train_acts + eval_acts + data + CUDA_CONTEXT_BYTES)
 
 
@@ -89,9 +94,11 @@ def within_gpu_share(gpus: float) -> Iterator[None]:
         yield
     except torch.OutOfMemoryError:
         total = torch.cuda.get_device_properties(0).total_memory / 2**30
-        share = f"its share of {gpus:g} GPU ({gpus * total:.1f} of {total:.0f} GiB)" if capped else f"the whole GPU ({total:.0f} GiB)"
-        raise GpuShareExceeded(f"trial ran out of GPU memory within {share}; allowed: "
-                               + ("a larger --gpus-per-trial, or " if capped else "") + "a smaller batch_size or model") from None
+        share = (f"its share of {gpus:g} GPU ({gpus * total:.1f} of {total:.0f} GiB)" if capped
+                 else f"the whole GPU ({total:.0f} GiB)")
+        larger = "a larger --gpus-per-trial, or " if capped else ""
+        raise GpuShareExceeded(f"trial ran out of GPU memory within {share}; allowed: {larger}a smaller batch_size "
+                               "or model") from None
     finally:
         if capped:
             torch.cuda.empty_cache()  # the cached blocks of this trial would count against the next one's cap
