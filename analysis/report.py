@@ -142,6 +142,7 @@ def _run_facts(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping
         ("Sweep", f"`{meta.get('sweep') or _unique(results, M.SWEEP)}`; swept {swept}; {seeds} seed(s)"),
         ("Fixed settings", ", ".join(f"{c}={fmt_value(results[c].iloc[0])}" for c in fixed)),
         ("Dataset", _dataset(results)),
+        ("Data read", "; ".join(meta.get("data_read") or ())),
         ("Device(s)", devices),
         ("Versions", ", ".join(f"{lib} {_unique(results, col)}" for lib, col in
                                (("torch", M.TORCH_VERSION), ("ray", M.RAY_VERSION)) if _unique(results, col))),

@@ -34,6 +34,11 @@ class Datasets:
         return list(dict.fromkeys(w for b in self.bundles.values() for w in b.meta.warnings))
 
     @property
+    def notes(self) -> list[str]:
+        """What the loaders say they read (rows, classes, vocabulary), each distinct note once."""
+        return list(dict.fromkeys(n for b in self.bundles.values() for n in b.meta.notes))
+
+    @property
     def first(self) -> DataBundle:
         return next(iter(self.bundles.values()))
 

@@ -56,8 +56,8 @@ def entry_of(name: str, sweep: Sweep, data_dir, calibrated: Calibration) -> Entr
 
     plan = make_plan(sweep, build_parser(name, "").parse_args([]), gpu_available=False)
     points = plan.points()
-    epochs = sorted({p.get("max_steps") or p["max_epochs"] for p in points})
-    unit = "steps" if points and points[0].get("max_steps") else "epochs"
+    epochs = sorted({plan.epochs_of(p) for p in points})
+    unit = "steps" if plan.fixed.get("max_steps") else "epochs"
     trials = plan.trial_count
     seconds = []
     for point in points:

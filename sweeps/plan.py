@@ -47,7 +47,13 @@ class Plan:
 
     @property
     def max_epochs(self) -> int:
-        return self.fixed["max_epochs"]
+        """The longest trial's epochs: a preset may set its own (text_models: CNNs 250, GRUs 100)."""
+        return max(self.epochs_of(p) for p in self.points())
+
+    def epochs_of(self, point: dict[str, Any]) -> int:
+        """A grid point's epochs (or steps, for a sweep trained in steps), its presets expanded."""
+        flat = expand_presets(point, self.sweep.presets)
+        return flat.get("max_steps") or flat["max_epochs"]
 
     @property
     def trial_count(self) -> int:

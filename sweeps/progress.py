@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 import sys
 import time
+from typing import Any, Mapping
 
 from ray.tune import Callback
 
 from analysis.stats import fmt_value
 from trainables import metrics as M
+from trainables.config import expand_presets
 
 # Decimals a metric prints with, everywhere on the console: losses 4, accuracies 3, seconds 2.
 DECIMALS = {M.TRAIN_LOSS: 4, M.VAL_LOSS: 4, M.TEST_LOSS: 4, M.TRAIN_ACC: 3, M.VAL_ACC: 3, M.TEST_ACC: 3,
@@ -44,19 +46,22 @@ class ProgressLine(Callback):
     """One line per epoch and per finished trial; `total` is the number of trials the run will
     have (Optuna creates them one at a time, so Tune's list is no count of them)."""
 
-    def __init__(self, keys: list[str], max_epochs: int, total: int, max_steps: int | None = None):
+    def __init__(self, keys: list[str], max_epochs: int, total: int, max_steps: int | None = None,
+                 presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None):
         # No stream attribute: Tune pickles callbacks with its state, and sys.stdout is looked up per line.
         self.keys, self.max_epochs, self.total, self.max_steps = keys, max_epochs, total, max_steps
+        self.presets = {k: {label: dict(v) for label, v in table.items()} for k, table in (presets or {}).items()}
         self.start = time.monotonic()
         self.done = 0
 
     def _say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=sys.stdout, flush=True)
 
-    def _position(self, result: dict) -> str:
+    def _position(self, result: dict, config: Mapping[str, Any]) -> str:
         if self.max_steps:
             return f"step {result[M.STEP]:>6}/{self.max_steps}"
-        return f"epoch {result[M.EPOCH]:>3}/{self.max_epochs}"
+        epochs = expand_presets(config, self.presets).get("max_epochs", self.max_epochs)  # a preset's own length
+        return f"epoch {result[M.EPOCH]:>3}/{epochs}"
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if M.EPOCH not in result:
@@ -69,14 +74,14 @@ class ProgressLine(Callback):
             stopped = sum(r[M.STOPPED] for r in rows)
             config = trial.config[M.MEMBERS][best[M.MEMBER]]  # with the data keys (length=...) a row's config lacks
             self._say(
-                f"population of {rows[0][M.FUSED_MEMBERS]:<3} {self._position(result)}"
+                f"population of {rows[0][M.FUSED_MEMBERS]:<3} {self._position(result, config)}"
                 f"  {len(rows)} trained, {stopped} stopped  best {trial_label(config, self.keys)}:"
                 f" {metrics_text(best)}  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
             )
             return
         row, config = (rows[0], rows[0]["config"]) if rows else (result, trial.config)
         self._say(
-            f"{trial_label(config, self.keys):<28} {self._position(result)}  {metrics_text(row)}"
+            f"{trial_label(config, self.keys):<28} {self._position(result, config)}  {metrics_text(row)}"
             f"  {row[M.EPOCH_TIME_S]:.2f}s/epoch on {row[M.DEVICE]}"
         )
 

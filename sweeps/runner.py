@@ -32,6 +32,7 @@ from trainables.provenance import git_commit
 USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError, ray_session.DashboardMissing, storage.StorageError)
 # Ray stops in about 1.5 s; after a Ctrl-C, wait at most this long (the driver's exit ends Ray anyway).
 STOP_TIMEOUT_S = 30
+MAX_DATA_NOTES = 3  # "data: read ..." lines before "... and N more dataset(s)"
 # Tune's legacy reporter is silent at verbose=0; the new one still prints banners. Our
 # ProgressLine callback is the display. Usage stats would prompt on first run.
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
@@ -96,6 +97,11 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     check_memory(plan, data, args.gpus_per_trial)
     for warning in data.warnings:
         print(f"sweeplab: warning: {warning}", file=sys.stderr)
+    notes = data.notes  # toy2d's data axes make dozens of datasets: the first few say enough
+    for note in notes[:MAX_DATA_NOTES]:
+        print(f"data: {note}")
+    if len(notes) > MAX_DATA_NOTES:
+        print(f"data: ... and {len(notes) - MAX_DATA_NOTES} more dataset(s)")
     if args.dry_run:
         if not args.resume:
             preview(plan, data, args, local_cpus)
@@ -113,7 +119,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
         state.previewing.result()
         state.previewing = None
     interrupt.checkpoint()
-    location = data_location(sweep, args, plan)
+    location = data_location(sweep, args, plan, data)
     if not args.resume:
         state.new_dir = not state.exp_dir.exists()
         write_record(state.exp_dir, sweep.name, argv, location)
@@ -171,11 +177,11 @@ def preview(plan: Plan, data: Datasets, args, cpus: int) -> None:
               + ", ".join(step.name for step in plan.sweep.posthoc) + ")", flush=True)
 
 
-def data_location(sweep: Sweep, args, plan: Plan) -> dict:
-    """Where the sweep's data came from, for the record and the results: tools that reopen a
-    checkpoint (analysis.feature_maps) load the same data from there."""
+def data_location(sweep: Sweep, args, plan: Plan, data: Datasets) -> dict:
+    """Where the sweep's data came from and what the loader read there, for the record and the
+    results: tools that reopen a checkpoint (analysis.feature_maps) load the same data from there."""
     folder = Path(args.data_dir).resolve() if args.data_dir else default_data_dir()
-    return {"dataset": sweep.dataset, "data_dir": str(folder), "loader_args": dict(plan.data)}
+    return {"dataset": sweep.dataset, "data_dir": str(folder), "loader_args": dict(plan.data), "data_read": data.notes}
 
 
 def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):

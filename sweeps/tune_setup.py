@@ -141,7 +141,7 @@ def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dic
         TrialResources(args.cpus_per_trial, gpus),
     )
     progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
-                            plan.fixed.get("max_steps"))
+                            plan.fixed.get("max_steps"), plan.sweep.presets)
     if args.resume:
         return Tuner.restore(run_path, trainable=trainable, resume_unfinished=True, resume_errored=True)
     storage_path, name = run_path.rstrip("/").rsplit("/", 1)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -80,29 +81,23 @@ def make_dogs_manifest(root: Path, per_class: int = 12) -> Path:
     return root
 
 
-def make_dbpedia_csvs(root: Path, per_class: int = 12, test_per_class: int = 2) -> Path:
-    """train_medium.csv / test_medium.csv in the DBpedia layout (no header; class index 1..14,
-    title, content with quoted commas and doubled quotes), with words that tell the class."""
-    import csv
+DBPEDIA_FIXTURE = Path(__file__).parent / "fixtures" / "dbpedia_course"  # real rows of the course's files
 
-    rng = np.random.default_rng(0)
+
+def copy_dbpedia_fixture(root: Path) -> Path:
+    """train_medium.csv / test_medium.csv: 42 real rows of the course's files, as they are."""
     root.mkdir(parents=True, exist_ok=True)
-    for name, n in (("train_medium.csv", per_class), ("test_medium.csv", test_per_class)):
-        with open(root / name, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            for i in range(n * 14):
-                c = i % 14 + 1
-                words = " ".join(f"topic{c}word{k}" for k in rng.integers(0, 4, size=8))
-                writer.writerow([c, f"Entry {i}, class {c}", f'{words}, a "quoted" remark'])
+    for name in ("train_medium.csv", "test_medium.csv"):
+        shutil.copyfile(DBPEDIA_FIXTURE / name, root / name)
     return root
 
 
 @pytest.fixture(scope="session")
 def vision_data_dir(tmp_path_factory):
-    """One data folder holding a small CIFAR-10, a DogSet-style manifest and the text
-    classification CSVs, as a user's would."""
+    """One data folder holding a small CIFAR-10, a DogSet-style manifest and the course's text
+    classification CSVs (the committed real fixture), as a user's would."""
     root = tmp_path_factory.mktemp("vision-data")
     make_cifar_dir(root)
     make_dogs_manifest(root)
-    make_dbpedia_csvs(root)
+    copy_dbpedia_fixture(root)
     return root

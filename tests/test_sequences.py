@@ -12,6 +12,8 @@ from models.char_lm import generate
 from trainables import metrics as M
 from trainables.loop import build_trainer, run_training
 
+from tests.conftest import DBPEDIA_FIXTURE
+
 PALINDROME = {"model": "digit_rnn", "hidden": 16, "optimizer": "rmsprop", "lr": 1e-2, "momentum": 0.0,
               "batch_size": 32, "max_steps": 25, "eval_every": 10, "checkpoint_every": 100, "eval_at_start": True}
 
@@ -124,17 +126,44 @@ def write_csv(path, lines):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_dbpedia_layout_csv_with_quotes_commas_and_line_breaks(tmp_path):
+def test_the_course_files_as_they_are_load_with_their_split_texts_joined_back():
+    """The committed fixture: real rows of the course's files, unquoted, split at their commas."""
+    train_lines = (DBPEDIA_FIXTURE / "train_medium.csv").read_text(encoding="utf-8").splitlines()
+    bundle = load_dataset("text_csv", data_dir=DBPEDIA_FIXTURE, length=400)
+    assert bundle.meta.variant == "dbpedia-medium-course-layout" and bundle.meta.num_classes == 15  # labels 1..14
+    assert len(bundle.train) == len(train_lines) == 28 and len(bundle.test) == 14
+    assert torch.bincount(bundle.train.y, minlength=15).tolist() == [0] + [2] * 14
+    split = next(line for line in train_lines if len(line.rstrip(",").split(",")) > 2)  # text over several columns
+    i = train_lines.index(split)
+    text = split.split(",", 1)[1].rstrip(",")  # the label off, the padding off, the inner commas kept
+    assert "," in text and bytes(bundle.train.x[i, 0].tolist()).rstrip(b"\0") == text.encode()[:400]
+    assert "14 classes (2 train, 1 test per class; 15 outputs)" in bundle.meta.notes[0]
+
+
+def test_archive_layout_csv_with_quotes_commas_and_line_breaks(tmp_path):
     rows = [f'{c},"Title {i}, with a comma","He said ""hi"", twice{chr(10)}then left w{c}"' for i, c in
             enumerate([1, 2, 3, 1, 2, 3, 1, 2, 3, 1])]
     write_csv(tmp_path / "train_medium.csv", rows)
     write_csv(tmp_path / "test_medium.csv", rows[:3])
     bundle = load_dataset("text_csv", data_dir=tmp_path, length=12)
-    assert bundle.meta.variant == "dbpedia-medium" and bundle.meta.num_classes == 4  # labels kept: 0..3
+    assert bundle.meta.variant == "dbpedia-medium-archive-layout" and bundle.meta.num_classes == 4  # labels kept: 0..3
     assert bundle.train.x.shape == (10, 2, 12) and bundle.train.y.tolist()[:3] == [1, 2, 3]
     assert bytes(bundle.train.x[0, 0].tolist()) == b'He said "hi"'  # the content, quotes undoubled
     words = bundle.train.x[0, 1]
     assert words[:7].gt(0).all() and words[7:].eq(0).all()  # He said hi twice then left w1: 7 words, padded
+
+
+@pytest.mark.parametrize("lines, layout, first_text", [
+    (["1,Title one,Some content here", "2,Title two,More content"], "archive", b"Some content here"),  # unquoted
+    (["1, Split, at, commas,,", "2, Whole text,,,"], "course", b" Split, at, commas"),
+    (["1, A text,", "2, Another text,"], "course", b" A text"),  # 3 columns, but the last one empty
+])
+def test_the_layout_is_detected_from_the_rows(tmp_path, lines, layout, first_text):
+    write_csv(tmp_path / "train_medium.csv", lines)
+    write_csv(tmp_path / "test_medium.csv", lines)
+    bundle = load_dataset("text_csv", data_dir=tmp_path, length=40)
+    assert bundle.meta.variant == f"dbpedia-medium-{layout}-layout"
+    assert bytes(bundle.train.x[0, 0].tolist()).rstrip(b"\0") == first_text
 
 
 def test_bad_rows_are_reported_together_with_their_lines(tmp_path):
@@ -143,12 +172,22 @@ def test_bad_rows_are_reported_together_with_their_lines(tmp_path):
     with pytest.raises(DataError) as info:
         load_dataset("text_csv", data_dir=tmp_path)
     message = str(info.value)
-    assert "3 bad row(s)" in message and "\n" not in message
+    assert "3 bad row(s)" in message and "\n" not in message and 'expected class index,"title","content"' in message
     assert "line 2: 2 field(s)" in message and "line 4: class index 'x'" in message and "line 5: 4 field(s)" in message
 
 
+def test_bad_rows_of_the_course_layout_name_their_lines(tmp_path):
+    write_csv(tmp_path / "train_medium.csv", ["1, A text,,", "2,,,", "3, Fine, split,", "three, Text,,"])
+    write_csv(tmp_path / "test_medium.csv", ["1, A text,,"])
+    with pytest.raises(DataError) as info:
+        load_dataset("text_csv", data_dir=tmp_path)
+    message = str(info.value)
+    assert "2 bad row(s), expected class index, then the text unquoted" in message and "\n" not in message
+    assert "line 2: no text after the class index" in message and "line 4: class index 'three'" in message
+
+
 def test_missing_text_files_offline_say_where_to_put_them(tmp_path):
-    with pytest.raises(DataError, match=f"not in {tmp_path} .*put the course's files there"):
+    with pytest.raises(DataError, match=f"not in {tmp_path} or .*put the course's files there"):
         load_dataset("text_csv", data_dir=tmp_path)
 
 

@@ -29,7 +29,7 @@ def test_discovers_all_sweeps():
 
 
 VARIANTS = {"cifar": "cifar10", "dogset": "manifest:dogs.csv:64x64", "mnist": "mnist-sample-5k",
-            "char": "pydoc-topics-fallback", "text": "dbpedia-medium"}
+            "char": "pydoc-topics-fallback", "text": "dbpedia-medium-course-layout"}
 EXPECTED_PLOTS = {
     "cifar_channels": {"heatmap.png", "parallel_coordinates.png", "accuracy_vs_c1.png"},
     "cifar_optim": {"loss_vs_epoch.png", "accuracy_per_epoch.png", "accuracy_vs_case.png"},
