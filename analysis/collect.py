@@ -151,7 +151,8 @@ def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) 
         row["epochs"] = int(mine[M.EPOCH].max()) if len(mine) else 0
         if len(mine):
             row.update(mine.iloc[-1].to_dict())
-            row["best_val_loss"] = float(mine[M.VAL_LOSS].min())
+            if M.VAL_LOSS in mine:  # a run at its source's settings may hold no validation split (text)
+                row["best_val_loss"] = float(mine[M.VAL_LOSS].min())
             if M.VAL_ACC in mine:  # losses-only families (regression, language models) have none
                 row["best_val_acc"] = float(mine[M.VAL_ACC].max())
         rows.append(row)

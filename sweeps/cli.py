@@ -104,7 +104,8 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
     p = _Parser(prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial (default: the sweep's)")
     p.add_argument("--num-samples", type=_positive_int, help="Tune num_samples: grid repeats, or Optuna trials")
-    p.add_argument("--repeats", type=_positive_int, default=1, help="seeds per configuration (0..N-1)")
+    p.add_argument("--repeats", type=_positive_int,
+                   help="seeds per configuration (0..N-1; default: the sweep's own, 1 unless its source averaged runs)")
     p.add_argument("--search", choices=("grid", "optuna"), help="search algorithm (default: the sweep's)")
     p.add_argument("--scheduler", choices=("asha", "none"), help="trial scheduler (default: the sweep's)")
     p.add_argument("--min-delta", type=_non_negative_float,

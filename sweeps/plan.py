@@ -96,10 +96,11 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
     search = args.search or sweep.search
     if search == "optuna" and not sweep.optuna:
         raise UsageError(optuna_refusal(sweep))
-    if search == "optuna" and args.repeats > 1:
-        raise UsageError(f"--repeats {args.repeats} is not allowed with --search optuna; allowed: --repeats 1")
-    if args.repeats > 1:
-        grid[SEED] = list(range(args.repeats))
+    repeats = args.repeats or (1 if args.smoke_test or search == "optuna" else sweep.repeats)
+    if search == "optuna" and repeats > 1:
+        raise UsageError(f"--repeats {repeats} is not allowed with --search optuna; allowed: --repeats 1")
+    if repeats > 1:
+        grid[SEED] = list(range(repeats))
     notes: list[str] = []
     if "cuda" in grid.get("device", []) and not gpu_available:
         grid["device"] = [d for d in grid["device"] if d != "cuda"]

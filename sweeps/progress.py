@@ -69,7 +69,8 @@ class ProgressLine(Callback):
         rows = result.get(M.MEMBERS)
         if rows and len(trial.config[M.MEMBERS]) > 1:  # a fused population: one line for all its members
             # by validation loss, or by training loss on rows between held-out evaluations (holdout_every)
-            judged = M.VAL_LOSS if not any(math.isnan(r[M.VAL_LOSS]) for r in rows) else M.TRAIN_LOSS
+            # (text studies at source settings hold no validation split: no val_loss at all)
+            judged = M.VAL_LOSS if not any(math.isnan(r.get(M.VAL_LOSS, math.nan)) for r in rows) else M.TRAIN_LOSS
             best = min(rows, key=lambda r: r[judged])
             stopped = sum(r[M.STOPPED] for r in rows)
             config = trial.config[M.MEMBERS][best[M.MEMBER]]  # with the data keys (length=...) a row's config lacks
@@ -79,7 +80,9 @@ class ProgressLine(Callback):
                 f" {metrics_text(best)}  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
             )
             return
-        row, config = (rows[0], rows[0]["config"]) if rows else (result, trial.config)
+        members = trial.config.get(M.MEMBERS)
+        # the trial's own config names its preset axes (text_model=...); a row's flat one has them expanded
+        row, config = (rows[0], members[0]) if rows and members else (rows[0], rows[0]["config"]) if rows else (result, trial.config)
         self._say(
             f"{trial_label(config, self.keys):<28} {self._position(result, config)}  {metrics_text(row)}"
             f"  {row[M.EPOCH_TIME_S]:.2f}s/epoch on {row[M.DEVICE]}"

@@ -94,6 +94,9 @@ class Sweep:
     """Default trial scheduler: none or asha."""
     num_samples: int = 1
     """Default Tune num_samples (grid repeats, or Optuna trials)."""
+    repeats: int = 1
+    """Default seeds per configuration (--repeats): the source's protocol, e.g. 3 where it
+    averaged 3 runs by hand. A smoke test runs one."""
     min_delta: float | None = None
     """If set, min-delta early stopping on `metric` with this threshold."""
     patience: int = 1

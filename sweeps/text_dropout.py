@@ -1,7 +1,7 @@
 """Text classification on DBpedia with and without dropout 0.5 before the output layer, for the
-char/word CNN and GRU. Meant for --repeats 3 (the source averaged 3 runs by hand).
+char/word CNN and GRU. Three seeds per model by default (the source averaged 3 runs by hand).
 
-    python -m sweeps.text_dropout --data-dir DIR --repeats 3
+    python -m sweeps.text_dropout --data-dir DIR
     python -m sweeps.text_dropout --smoke-test
 """
 from sweeps.entry import main_for

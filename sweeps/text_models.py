@@ -1,7 +1,8 @@
 """Text classification on DBpedia: char CNN, word CNN, char GRU and word GRU; test accuracy
-and runtime table, and curves. Meant for --repeats 3 (the source averaged 3 runs by hand).
+and runtime table, and curves. Three seeds per model by default (the source averaged 3 runs by
+hand).
 
-    python -m sweeps.text_models --data-dir DIR --repeats 3   # DIR holds train_medium.csv, test_medium.csv
+    python -m sweeps.text_models --data-dir DIR   # DIR (or DIR/dbpedia) holds train_medium.csv, test_medium.csv
     python -m sweeps.text_models --smoke-test
 """
 from sweeps.entry import main_for

@@ -1,7 +1,8 @@
 """Text classification on DBpedia: the char and word GRU against a vanilla RNN, an LSTM, two
-GRU layers, and a GRU with gradient clipping at 2. Meant for --repeats 3.
+GRU layers, and a GRU with gradient clipping at 2. Three seeds
+per variant by default (the source averaged 3 runs by hand).
 
-    python -m sweeps.text_rnn_variants --data-dir DIR --repeats 3
+    python -m sweeps.text_rnn_variants --data-dir DIR
     python -m sweeps.text_rnn_variants --smoke-test
 """
 from sweeps.entry import main_for
