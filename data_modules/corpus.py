@@ -21,7 +21,8 @@ from data_modules.download import default_data_dir, try_download
 
 URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 HOST = "raw.githubusercontent.com"
-FOLDER, FILE = "tiny_shakespeare", "input.txt"
+FOLDER, FILE = "tinyshakespeare", "input.txt"  # char-rnn's own data/tinyshakespeare/input.txt
+OLD_FOLDER = "tiny_shakespeare"  # where earlier versions downloaded it
 SHAKESPEARE_CHARS = 1_115_394
 TRAIN_FRACTION = 0.9
 SEQ_LEN = 64  # window length of the models' input (trainables.sequence_objectives.SEQ_LEN)
@@ -55,13 +56,16 @@ def _read(path: Path) -> str:
 
 
 def find_text(corpus: str | None, data_dir, download: bool) -> tuple[str, str, tuple[str, ...]]:
-    """(text, variant, warnings): the named corpus, else tiny-shakespeare (downloaded when
-    allowed and possible), else the fallback."""
+    """(text, variant, warnings), looked up in this order: the named corpus (--set corpus=PATH),
+    input.txt in the data dir's tinyshakespeare/ folder, a download of it (when allowed and
+    possible), the fallback."""
     if corpus:
         path = Path(corpus).expanduser()
         return _read(path), f"corpus:{path.name}", ()
     folder = Path(data_dir) if data_dir else default_data_dir()
     path = folder / FOLDER / FILE
+    if not path.is_file() and (folder / OLD_FOLDER / FILE).is_file():
+        path = folder / OLD_FOLDER / FILE
     why = "download disabled"
     if not path.is_file() and download:
         why = try_download(folder, fetch_shakespeare, HOST, "tiny_shakespeare.lock", done=path.is_file) or ""

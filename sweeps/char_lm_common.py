@@ -15,3 +15,12 @@ SAMPLE = MappingProxyType({"sample_prompt": "once upon a time", "sample_chars": 
 LM_SWEEP = MappingProxyType(dict(family="language_model", dataset="char_corpus", data=CORPUS, sample=SAMPLE,
                                  source=LM_SOURCE, metric="val_loss"))
 FALLBACK_DIFFERS = "source: tiny-shakespeare; offline runs train on the pydoc_data fallback (see the variant)"
+
+STATE, UNITS = 64, 64  # the small LSTM's state and gate-MLP units (the source gives only the ratios)
+LMS = {  # the `lm` axis: the vanilla RNN and the LSTM whose four gates are small MLPs, in four sizes
+    "rnn": {"model": "char_rnn", "hidden": 128},
+    "lstm_small": {"model": "mlp_lstm", "gate_layers": 1, "state": STATE, "units": UNITS},
+    "lstm_medium": {"model": "mlp_lstm", "gate_layers": 2, "state": STATE, "units": UNITS},
+    "lstm_large": {"model": "mlp_lstm", "gate_layers": 2, "state": 3 * STATE, "units": 3 * UNITS},
+    "lstm_wide": {"model": "mlp_lstm", "gate_layers": 1, "state": 3 * STATE, "units": 3 * UNITS},
+}

@@ -3,6 +3,7 @@ resources and run config. The only module (with analysis.collect) that knows Tun
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from ray import tune
@@ -124,6 +125,30 @@ def trial_name(trial) -> str:
     return f"trial_{trial.trial_id}"
 
 
+@dataclass
+class RunSettings:
+    """What the Tuner takes from the plan alone, built without Ray (a test plans every sweep at
+    its defaults this way)."""
+
+    tune_config: TuneConfig
+    min_delta: MinDeltaStopper | None
+    progress: ProgressLine
+
+
+def run_settings(plan: Plan) -> RunSettings:
+    min_delta = None
+    if plan.min_delta is not None:
+        min_delta = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
+    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
+                            plan.fixed.get("max_steps"), plan.sweep.presets)
+    tune_config = TuneConfig(
+        metric=plan.sweep.metric, mode=plan.sweep.mode, num_samples=plan.num_samples,
+        search_alg=search_algorithm(plan), scheduler=scheduler(plan), trial_dirname_creator=trial_name,
+        reuse_actors=True,  # a warm worker runs the next trial: no process start per trial
+    )
+    return RunSettings(tune_config, min_delta, progress)
+
+
 def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dict[str, str]) -> Tuner:
     """The Tuner of a new run, or of the run at `run_path` (a local folder or a URI) on --resume."""
     import ray
@@ -132,31 +157,24 @@ def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dic
     gpus = args.gpus_per_trial
     if gpus is None:
         gpus = default_gpu_share(plan, data) if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
-    min_delta = None
-    if plan.min_delta is not None:
-        min_delta = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
+    settings = run_settings(plan)
     trainable = tune.with_resources(
         tune.with_parameters(FAMILIES[plan.sweep.family], data=data, provenance=provenance, cpus=args.cpus_per_trial,
-                             gpus=gpus, presets=dict(plan.sweep.presets), member_stop=min_delta if plan.populations else None),
+                             gpus=gpus, presets=dict(plan.sweep.presets),
+                             member_stop=settings.min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
     )
-    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
-                            plan.fixed.get("max_steps"), plan.sweep.presets)
     if args.resume:
         return Tuner.restore(run_path, trainable=trainable, resume_unfinished=True, resume_errored=True)
     storage_path, name = run_path.rstrip("/").rsplit("/", 1)
-    stop = None if plan.populations else min_delta  # a population stops its members itself
+    stop = None if plan.populations else settings.min_delta  # a population stops its members itself
     return Tuner(
         trainable,
         param_space=param_space(plan),
-        tune_config=TuneConfig(
-            metric=plan.sweep.metric, mode=plan.sweep.mode, num_samples=plan.num_samples,
-            search_alg=search_algorithm(plan), scheduler=scheduler(plan), trial_dirname_creator=trial_name,
-            reuse_actors=True,  # a warm worker runs the next trial: no process start per trial
-        ),
+        tune_config=settings.tune_config,
         run_config=RunConfig(
             name=name, storage_path=storage_path, stop=stop, verbose=0,
-            callbacks=[progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback()],
+            callbacks=[settings.progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback()],
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             # A trial whose worker or node dies restarts from its latest checkpoint, up to this often.
             failure_config=FailureConfig(max_failures=args.max_failures),

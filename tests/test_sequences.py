@@ -97,6 +97,17 @@ def test_offline_without_shakespeare_the_fallback_is_named_in_the_variant(tmp_pa
     assert "pydoc_data" in bundle.meta.warnings[0] and len(bundle.train.x) > 300_000
 
 
+def test_corpus_lookup_order_named_corpus_then_the_data_dirs_tinyshakespeare_then_fallback(tmp_path):
+    data_dir = tmp_path / "data"
+    (data_dir / "tinyshakespeare").mkdir(parents=True)
+    (data_dir / "tinyshakespeare" / "input.txt").write_text("First Citizen:\nBefore we proceed any further.\n" * 40)
+    named = write_corpus(tmp_path)
+    assert load_dataset("char_corpus", corpus=str(named), data_dir=data_dir).meta.variant == "corpus:tiny.txt"
+    found = load_dataset("char_corpus", data_dir=data_dir)
+    assert found.meta.variant == "tiny-shakespeare" and not found.meta.warnings
+    assert "".join(found.meta.classes) == "".join(sorted(set("First Citizen:\nBefore we proceed any further.\n")))
+
+
 def test_language_model_loss_falls_and_bits_per_char_are_nats_over_ln2(tmp_path):
     bundle = load_dataset("char_corpus", corpus=str(write_corpus(tmp_path)))
     flat = {"model": "char_rnn", "hidden": 32, "optimizer": "adam", "lr": 1e-2, "batch_size": 16, "max_steps": 60,

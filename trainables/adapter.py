@@ -80,10 +80,13 @@ def _newest_first(checkpoint: tune.Checkpoint) -> list[tune.Checkpoint]:
 
 def tune_result(rows: list[dict[str, Any]], fused: bool) -> dict[str, Any]:
     """What Tune gets for one evaluation: a plain trial's row, or a population's summary (the
-    best member's validation loss for schedulers, the time it took) with every member's row."""
+    best member's value of every metric all rows have, for schedulers and the sweep's metric:
+    a text study holds no validation split; the time it took) with every member's row."""
     if not fused:
         return {k: v for k, v in rows[0].items() if k not in ROW_ONLY}
-    return {M.EPOCH: rows[0][M.EPOCH], M.STEP: rows[0][M.STEP], M.VAL_LOSS: min(r[M.VAL_LOSS] for r in rows),
+    best = {key: (max if mode == "max" else min)(r[key] for r in rows)
+            for key, mode in M.MODES.items() if all(key in r for r in rows)}
+    return {M.EPOCH: rows[0][M.EPOCH], M.STEP: rows[0][M.STEP], **best,
             M.EPOCH_TIME_S: sum(r[M.EPOCH_TIME_S] for r in rows), M.MEMBERS: rows}
 
 
