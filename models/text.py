@@ -19,10 +19,12 @@ import torch.nn.functional as F
 
 from models.registry import check_name, register_model
 from models.rnn import RNNClassifier
+from models.tf_init import tf_rnn_classifier, tf_text_cnn
 
 BYTE_VOCAB = 256
 WORD_VOCAB = 50_000  # word ids 0..49,999 (0: padding and words outside the vocabulary)
 TOKENS = {"char": 0, "word": 1}  # row of x holding that encoding
+INITS = ("torch", "tf")  # PyTorch's default initialisers, or TensorFlow 1.x's (models.tf_init)
 
 
 def _document_length(input_shape: Sequence[int], name: str) -> int:
@@ -70,9 +72,10 @@ class TextCNN(nn.Module):
 
     def __init__(self, input_shape: Sequence[int] = (2, 100), num_classes: int = 15, tokens: str = "char",
                  filters: int = 10, kernel: int = 20, pool: int = 4, stride: int = 2, embedding: int = 20,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, init: str = "torch"):
         super().__init__()
         check_name("tokens", tokens, TOKENS)
+        check_name("init", init, INITS)
         length = _document_length(input_shape, "text_cnn")
         pooled = -(-(length - kernel + 1) // stride)
         if length < kernel or pooled < kernel:
@@ -92,6 +95,8 @@ class TextCNN(nn.Module):
         self.c2 = nn.Conv1d(filters, filters, kernel)
         self.dropout = nn.Dropout(dropout)  # present at rate 0 too: one structure for every rate
         self.fc = nn.Linear(filters, num_classes)
+        if init == "tf":
+            tf_text_cnn(self)
 
     def first_convolution(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, L) ids -> (B, filters, L - kernel + 1), before the ReLU."""
@@ -117,12 +122,16 @@ class TextRNN(RNNClassifier):
     """models.rnn's classifier over bytes (one-hot 256) or words (embedding `embedding`)."""
 
     def __init__(self, input_shape: Sequence[int] = (2, 100), num_classes: int = 15, tokens: str = "char",
-                 cell: str = "gru", hidden: int = 20, embedding: int = 20, layers: int = 1, dropout: float = 0.0):
+                 cell: str = "gru", hidden: int = 20, embedding: int = 20, layers: int = 1, dropout: float = 0.0,
+                 init: str = "torch"):
         check_name("tokens", tokens, TOKENS)
+        check_name("init", init, INITS)
         length = _document_length(input_shape, "text_rnn")
         vocab = BYTE_VOCAB if tokens == "char" else WORD_VOCAB
         super().__init__((length,), num_classes, vocab, cell, hidden, 0 if tokens == "char" else embedding, layers, dropout)
         self.row = TOKENS[tokens]
+        if init == "tf":
+            tf_rnn_classifier(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x[:, self.row])

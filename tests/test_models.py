@@ -89,3 +89,36 @@ def test_bad_model_arguments_name_the_value(kwargs, fragment):
 def test_unknown_model_lists_known():
     with pytest.raises(UnknownNameError, match=r"unknown model 'resnet9000'; allowed: .*\bmlp\b"):
         create_model("resnet9000")
+
+
+@pytest.mark.parametrize("kwargs", [{"model": "text_cnn", "tokens": "char"}, {"model": "text_cnn", "tokens": "word"},
+                                    {"model": "text_rnn", "tokens": "char"}, {"model": "text_rnn", "tokens": "word"},
+                                    {"model": "text_rnn", "tokens": "word", "cell": "lstm", "layers": 2}])
+def test_tf_initialisers_of_the_text_models(kwargs):
+    """init="tf": TensorFlow 1.x's Glorot bounds (as TF counts a conv2d kernel's fans), zero biases
+    but the gates TF starts at 1, the same parameter shapes as PyTorch's defaults."""
+    name = kwargs.pop("model")
+    torch.manual_seed(0)
+    ours = create_model(name, input_shape=(2, 100), num_classes=15, **kwargs)
+    tf = create_model(name, input_shape=(2, 100), num_classes=15, init="tf", **kwargs)
+    assert [p.shape for p in ours.parameters()] == [p.shape for p in tf.parameters()]
+    weights = dict(tf.named_parameters())
+    if name == "text_cnn":
+        first = weights["c1_taps.weight"] if kwargs["tokens"] == "char" else weights["embed.weight"]
+        fans = (20 * 256, 20 * 256 * 10) if kwargs["tokens"] == "char" else (50_000, 20)
+        assert 0.9 * (6 / sum(fans)) ** 0.5 < first.abs().max() <= (6 / sum(fans)) ** 0.5
+        assert all(p.eq(0).all() for n, p in weights.items() if n.endswith("bias"))
+    else:
+        hidden, layers = 20, kwargs.get("layers", 1)
+        gate_biases = weights["input_bias"] if kwargs["tokens"] == "char" else weights["embed.1.bias"]
+        expected = [1.0] * 2 * hidden + [0.0] * hidden if kwargs.get("cell", "gru") == "gru" else \
+            [0.0] * hidden + [1.0] * hidden + [0.0] * 2 * hidden  # LSTM: i, f, g, o
+        assert gate_biases.tolist() == expected
+        assert all(weights[f"layers.{i}.hh.bias"].eq(0).all() for i in range(layers))
+        if kwargs["tokens"] == "word":
+            assert weights["embed.0.weight"].abs().max() <= (6 / 50_020) ** 0.5
+    x = torch.randint(0, 256, (4, 2, 100))
+    tf(x).sum().backward()
+    assert all(p.grad is not None for p in tf.parameters())
+    with pytest.raises(UnknownNameError, match="unknown init 'keras'; allowed: tf, torch"):
+        create_model(name, input_shape=(2, 100), num_classes=15, init="keras", **kwargs)
