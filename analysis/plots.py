@@ -98,8 +98,9 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
         colors, mappable = _colors(axes, [k for k, _ in curves], df, meta)
         for (key, c), color in zip(curves, colors):
             panel.plot(c[x], c["mean"], color=color, marker=_marker(df), ms=3, label=combo_label(axes, key))
-            if (c["n"] > 1).any():
-                panel.fill_between(c[x], c["ci_low"], c["ci_high"], color=color, alpha=0.2, lw=0)
+            if (c["n"] > 1).any():  # an accuracy's interval stops at what an accuracy can be
+                low, high = (c["ci_low"].clip(0, 1), c["ci_high"].clip(0, 1)) if what == "accuracy" else (c["ci_low"], c["ci_high"])
+                panel.fill_between(c[x], low, high, color=color, alpha=0.2, lw=0)
         panel.set(title=METRIC_LABELS.get(metric, metric.replace("_", " ")), xlabel=x)
         panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         panel.grid(alpha=0.3)

@@ -285,8 +285,9 @@ def fit(plan: Plan, data: Datasets, args, place: RunPlace) -> bool:
 
 def describe(plan: Plan) -> str:
     axes = ", ".join(f"{k} in {v}" for k, v in plan.grid.items()) or "one configuration"
-    if plan.populations:
-        axes += f" as {len(plan.populations)} fused population(s)"
+    if plan.populations:  # every trial a population; those of one member train alone
+        fused = sum(len(p) > 1 for p in plan.populations)
+        axes += f" as {len(plan.populations)} trial(s), {fused} of them fused population(s)"
     opt = f", optuna over {', '.join(plan.sweep.optuna)} x {plan.num_samples}" if plan.search == "optuna" else ""
     sched = ", ASHA" if plan.scheduler == "asha" else ""
     stop = f", min-delta {plan.min_delta:g} (patience {plan.patience})" if plan.min_delta is not None else ""

@@ -93,6 +93,10 @@ def test_auto_fuses_only_where_a_fused_step_measures_faster_and_on_fuses_anyway(
     assert slower.populations == []  # every group refused: trials run one by one
     assert any(n.startswith("not fused: a fused step of 3 mlp models measured 0.60x the speed") for n in slower.notes)
     assert len(fusion_of(mnist_momentum, mode="on", speedup=0.6).populations) == 1  # not measured: fused
+    within_noise = fusion_of(mnist_momentum, speedup=1.1)  # a margin of 15%: two timings differ by 10% and more
+    assert within_noise.populations == [] and any("measured 1.10x" in n for n in within_noise.notes)
+    fused = fusion_of(mnist_momentum, speedup=1.2)
+    assert len(fused.populations) == 1 and "fused 5 of 5 trials into 1 population(s)" in fused.notes[-1]
 
 
 def test_fusion_speedup_is_measured_on_real_steps(mnist_sample):
