@@ -5,7 +5,8 @@ nn.LSTM; (2) the best validation loss a model reaches in a wall-time budget thro
 
     python benchmarks/lm_step.py                         # both parts, 10 minutes for the second
     python benchmarks/lm_step.py --minutes 3 --skip-speed
-    python benchmarks/lm_step.py --corpus input.txt      # tiny-shakespeare where it is not in the data dir
+    python benchmarks/lm_step.py --data-dir ../shared/data   # DIR/tinyshakespeare/input.txt
+    python benchmarks/lm_step.py --corpus input.txt      # any text file
 
 Target: our step at least as fast as the plain loop on the CPU. The corpus is tiny-shakespeare
 when it is in the data folder, else the pydoc_data fallback (printed).
@@ -98,6 +99,7 @@ def best_in_budget(bundle, model_args: dict, batch: int, minutes: float, eval_ev
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--corpus", help="a UTF-8 text file (default: tiny-shakespeare in the data dir, else the fallback)")
+    p.add_argument("--data-dir", help="the data folder whose tinyshakespeare/input.txt to use (e.g. ../shared/data)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--rounds", type=int, default=3)
@@ -107,7 +109,7 @@ def main() -> None:
     p.add_argument("--skip-budget", action="store_true")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    bundle = load_dataset("char_corpus", corpus=args.corpus)
+    bundle = load_dataset("char_corpus", corpus=args.corpus, data_dir=args.data_dir)
     print(f"torch {torch.__version__}, {args.threads} thread(s); corpus {bundle.meta.variant}: "
           f"{len(bundle.train.x):,} training characters, {len(bundle.meta.classes)} symbols")
     if not args.skip_speed:

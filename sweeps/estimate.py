@@ -134,6 +134,17 @@ def resolve_flat(plan: Plan, data: Datasets, point: dict[str, Any]) -> dict[str,
     return expand_presets(data.strip(point), plan.sweep.presets)
 
 
+# Settings that change a model's per-step overhead, not only its FLOPs: a GRU over 100 tokens
+# runs 100 small steps, a CNN a few large ones; a text preset names them (text_model=char_gru).
+STRUCTURE_KEYS = ("model", "tokens", "cell", "layers")
+
+
+def overhead_kind(plan: Plan, data: Datasets, job: Job) -> str:
+    """The jobs timed together: same model and structure, so FLOPs alone order their cost."""
+    flat = resolve_flat(plan, data, job.points[0])
+    return " ".join(f"{key}={flat[key]}" for key in STRUCTURE_KEYS if key in flat) or "model=mlp"
+
+
 def makespan(durations: list[float], slots: int) -> float:
     """Wall time of running the durations on `slots` parallel slots, longest first (as the
     runner orders them)."""
@@ -159,7 +170,7 @@ def estimate_plan(plan: Plan, data: Datasets | Any, cpus_per_trial: float, gpus_
     saved_threads = torch.get_num_threads()
     by_model: dict[str, list[Job]] = {}
     for job in jobs:  # models differ in overhead per step, not only in FLOPs (NumPy vs torch at batch 1)
-        by_model.setdefault(str(job.points[0].get("model", "mlp")), []).append(job)
+        by_model.setdefault(overhead_kind(plan, data, job), []).append(job)
     timed = []
     try:
         for group in by_model.values():

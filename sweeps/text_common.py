@@ -28,7 +28,8 @@ SMOKE = {"max_epochs": 2, "batch_size": 16}  # 16: the committed 28-row fixture 
 # what TensorFlow 1.x did otherwise by default:
 DIFFERS = ("framework defaults: TF initialises weights and embeddings Glorot-uniform (an embedding of 20 to about "
            "+-0.01; PyTorch's is N(0, 1)) and GRU gate biases at 1; TF's Adam applies epsilon after the bias "
-           "correction; the source's number is one run (or 3 averaged) against our 3-seed mean")
+           "correction (--set init=tf trains with TF's initialisers); the source's number is one run (or 3 "
+           "averaged) against our 3-seed mean")
 TOLERANCE = 0.05
 
 

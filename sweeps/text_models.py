@@ -3,6 +3,7 @@ and runtime table, and curves. Three seeds per model by default (the source aver
 hand).
 
     python -m sweeps.text_models --data-dir DIR   # DIR (or DIR/dbpedia) holds train_medium.csv, test_medium.csv
+    python -m sweeps.text_models --set init=tf    # TensorFlow 1.x's initialisers, as the source's framework had
     python -m sweeps.text_models --smoke-test
 """
 from sweeps.entry import main_for

@@ -64,3 +64,17 @@ def test_dry_run_says_the_post_hoc_studies_are_not_estimated(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "estimated wall time" in out
     assert "not in the estimate: the post-hoc studies after training (minimal_ratio)" in out
+
+
+def test_models_named_by_a_preset_are_timed_each_not_scaled_by_flops():
+    """text_models names its models by a preset (text_model=char_gru): a GRU's 100 small steps
+    cost far more than its FLOPs say, so each model kind is timed itself."""
+    from data_modules import load_dataset
+    from sweeps import text_models
+    from tests.conftest import DBPEDIA_FIXTURE
+
+    plan = plan_for(text_models, "--smoke-test")
+    estimate = estimate_plan(plan, load_dataset("text_csv", data_dir=DBPEDIA_FIXTURE), cpus_per_trial=1.0,
+                             gpus_per_trial=0.0, cpus=2, budget=0.05)
+    assert sorted(t.split(":")[0] for t in estimate.timed) == [f"text_model={m}" for m in
+                                                               ("char_cnn", "char_gru", "word_cnn", "word_gru")]
