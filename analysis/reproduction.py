@@ -71,7 +71,7 @@ def _pairs(df: pd.DataFrame, first: str, second: str) -> list[tuple[str, str]]:
     return sorted({(str(a), str(b)) for a, b in zip(df[first], df[second]) if pd.notna(a)})
 
 
-def render(records: list[SweepRecord], skipped: Mapping[str, str], command: str) -> str:
+def render(records: list[SweepRecord], skipped: Mapping[str, str], command: str, pending: list[str] = ()) -> str:
     ran = [r for r in records if r.wall_s is not None or r.table is not None]
     reproduced = sum(r.reproduced for r in ran)
     checked = sum(r.checked for r in ran)
@@ -90,6 +90,9 @@ def render(records: list[SweepRecord], skipped: Mapping[str, str], command: str)
     ]
     if skipped:
         parts += ["## Not run here", "\n".join(f"- `{name}`: {why}" for name, why in skipped.items())]
+    if pending:
+        parts += ["## Not run yet", "Their data is here; `python -m sweeps.curriculum --resume --only NAMES --record FILE` "
+                  "adds them: " + ", ".join(f"`{n}`" for n in pending) + "."]
     parts.append("## Scorecard, per sweep")
     for r in ran:
         if r.table is not None and len(r.table):
@@ -102,15 +105,18 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def write_record(path: Path, root: Path, state: Mapping[str, Mapping[str, Any]], command: str) -> Path:
-    """REPRODUCTION.md at `path` from the curriculum at `root` (its state.json entries)."""
+def write_record(path: Path, root: Path, state: Mapping[str, Mapping[str, Any]], command: str,
+                 every: list[str] = ()) -> Path:
+    """REPRODUCTION.md at `path` from the curriculum at `root` (its state.json entries); sweeps of
+    `every` that the state lacks, or that did not finish, are listed as not run yet."""
     records = [sweep_record(name, root / name, entry) for name, entry in state.items()
-               if entry.get("status") != "skipped"]
+               if entry.get("status") == "finished"]
+    pending = [name for name in every if state.get(name, {}).get("status") not in ("finished", "skipped")]
     skipped = {name: entry.get("why", "") for name, entry in state.items() if entry.get("status") == "skipped"}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(render(records, skipped, command), encoding="utf-8")
+    tmp.write_text(render(records, skipped, command, pending), encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -213,7 +213,8 @@ def run(argv: list[str] | None) -> int:
     if args.record:
         from analysis.reproduction import write_record
 
-        record = write_record(Path(args.record), root, state, " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]))
+        record = write_record(Path(args.record), root, state, " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]),
+                              every=list(sweeps))
         print(f"reproduction record: {record}")
     if code == INTERRUPTED:
         print(f"interrupted: continue with  {PROG} --resume --storage-path {args.storage_path}", flush=True)

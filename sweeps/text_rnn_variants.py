@@ -26,16 +26,16 @@ SWEEP = Sweep(
                 "difference.",
     **TEXT_SWEEP,
     fixed=dict(TEXT_TRAINING, model="text_rnn", hidden=20, embedding=20, max_epochs=100),
-    grid={"tokens": ["char", "word"], "variant": list(VARIANTS)},
-    presets={"variant": VARIANTS},
-    smoke={**SMOKE, "variant": ["gru", "gru_clip"]},
-    x="variant",
+    grid={"tokens": ["char", "word"], "rnn_variant": list(VARIANTS)},
+    presets={"rnn_variant": VARIANTS},
+    smoke={**SMOKE, "rnn_variant": ["gru", "gru_clip"]},
+    x="rnn_variant",
     references=(
         *(Reference(f"char {variant.replace('_', ' ')}: test accuracy", M.TEST_ACC, value,
-                    where={"tokens": "char", "variant": variant}, tolerance=TOLERANCE, differs=DIFFERS)
+                    where={"tokens": "char", "rnn_variant": variant}, tolerance=TOLERANCE, differs=DIFFERS)
           for variant, value in CHAR_SOURCE.items()),
         Reference("char GRU + clip is the best char variant", M.TEST_ACC, check="best",
-                  where={"tokens": "char", "variant": "gru_clip"}),
+                  where={"tokens": "char", "rnn_variant": "gru_clip"}),
     ),
 )
 

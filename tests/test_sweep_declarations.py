@@ -33,3 +33,14 @@ def test_source_and_references_name_real_configurations_and_metrics(name):
         if ref.epoch is not None:
             length = sweep.settings.get("max_steps") or sweep.settings.get("max_epochs", 5)  # steps when step-based
             assert 0 <= ref.epoch <= length, (ref.claim, ref.epoch)
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+def test_no_setting_is_named_like_a_column_every_row_carries(name):
+    """A grid axis, preset axis or fixed setting named like a provenance column (variant, sweep,
+    dataset, ...) would be overwritten in every row by the stamp: text_rnn_variants' `variant`
+    axis once lost its values to the data variant."""
+    sweep = SWEEPS[name]
+    reserved = set(M.PROVENANCE) | set(M.POPULATION_COLUMNS)
+    clashes = reserved & (set(sweep.grid) | set(sweep.presets) | set(sweep.fixed) | set(sweep.optuna))
+    assert not clashes, f"{name} names settings like row columns: {sorted(clashes)}"
