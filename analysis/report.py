@@ -136,7 +136,7 @@ def _run_facts(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping
     swept = ", ".join(f"`{a}`" + (" (x-axis)" if a == x and len(axes) > 1 else "") for a in axes) or "nothing (one configuration)"
     seeds = results[SEED].nunique() if SEED in results.columns else 1
     fixed = [c for c in results.columns if c not in NOT_CONFIG and c not in axes and results[c].nunique(dropna=False) == 1]
-    devices = _pairs(results, M.DEVICE, M.DEVICE_NAME)
+    devices = device_pairs(results, M.DEVICE, M.DEVICE_NAME)
     return [
         ("Command", f"`{meta['command']}`" if meta.get("command") else ""),
         ("Sweep", f"`{meta.get('sweep') or _unique(results, M.SWEEP)}`; swept {swept}; {seeds} seed(s)"),
@@ -146,20 +146,20 @@ def _run_facts(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping
         ("Device(s)", devices),
         ("Versions", ", ".join(f"{lib} {_unique(results, col)}" for lib, col in
                                (("torch", M.TORCH_VERSION), ("ray", M.RAY_VERSION)) if _unique(results, col))),
-        ("Git commit(s)", ", ".join(f"`{c}`" for c in _values(results, M.GIT_COMMIT))),
+        ("Git commit(s)", ", ".join(f"`{c}`" for c in distinct_values(results, M.GIT_COMMIT))),
         ("Trials", _trial_counts(results, trials)),
     ]
 
 
-def _values(df: pd.DataFrame, column: str) -> list[str]:
+def distinct_values(df: pd.DataFrame, column: str) -> list[str]:
     return sorted({str(v) for v in df[column].dropna()}) if column in df.columns else []
 
 
 def _unique(df: pd.DataFrame, column: str) -> str:
-    return ", ".join(_values(df, column))
+    return ", ".join(distinct_values(df, column))
 
 
-def _pairs(df: pd.DataFrame, first: str, second: str) -> str:
+def device_pairs(df: pd.DataFrame, first: str, second: str) -> str:
     """"cuda (NVIDIA H100), cpu (x86_64)": each distinct pair once."""
     if first not in df.columns:
         return ""

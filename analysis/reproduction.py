@@ -19,6 +19,7 @@ import pandas as pd
 from analysis.curriculum_index import sweep_summary
 from analysis.markdown import to_markdown
 from analysis.references import NO_DATA, scorecard
+from analysis.report import device_pairs, distinct_values
 from analysis.tables import RESULTS_FILE, read_parquet
 from trainables import metrics as M
 
@@ -51,24 +52,14 @@ def sweep_record(name: str, folder: Path, entry: Mapping[str, Any]) -> SweepReco
     variant = commit = device = ""
     if (folder / RESULTS_FILE).is_file():
         results, _ = read_parquet(folder / RESULTS_FILE)
-        variant = ", ".join(STAND_INS.get(v, v) for v in _distinct(results, M.VARIANT))
-        commit = ", ".join(c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in _distinct(results, M.GIT_COMMIT))
-        device = ", ".join(f"{d} ({n})" for d, n in _pairs(results, M.DEVICE, M.DEVICE_NAME))
+        variant = ", ".join(STAND_INS.get(v, v) for v in distinct_values(results, M.VARIANT))
+        commit = ", ".join(c[:12] + ("+dirty" if c.endswith("+dirty") else "") for c in distinct_values(results, M.GIT_COMMIT))
+        device = device_pairs(results, M.DEVICE, M.DEVICE_NAME)
     reproduced, checked = scorecard(table) if table is not None and len(table) else (0, 0)
     not_checked = int((table["verdict"] == NO_DATA).sum()) if table is not None else 0
     machine = "; ".join(filter(None, (device, entry.get("machine", ""))))
     return SweepRecord(name, variant, reproduced, checked, not_checked, headline, entry.get("wall_s"), commit, machine,
                        table)
-
-
-def _distinct(df: pd.DataFrame, column: str) -> list[str]:
-    return sorted({str(v) for v in df[column].dropna()}) if column in df.columns else []
-
-
-def _pairs(df: pd.DataFrame, first: str, second: str) -> list[tuple[str, str]]:
-    if first not in df.columns or second not in df.columns:
-        return []
-    return sorted({(str(a), str(b)) for a, b in zip(df[first], df[second]) if pd.notna(a)})
 
 
 def render(records: list[SweepRecord], skipped: Mapping[str, str], command: str, pending: list[str] = ()) -> str:

@@ -80,9 +80,9 @@ class ProgressLine(Callback):
                 f" {metrics_text(best)}  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
             )
             return
-        members = trial.config.get(M.MEMBERS)
         # the trial's own config names its preset axes (text_model=...); a row's flat one has them expanded
-        row, config = (rows[0], members[0]) if rows and members else (rows[0], rows[0]["config"]) if rows else (result, trial.config)
+        row = rows[0] if rows else result
+        config = trial.config.get(M.MEMBERS, [trial.config])[0]
         self._say(
             f"{trial_label(config, self.keys):<28} {self._position(result, config)}  {metrics_text(row)}"
             f"  {row[M.EPOCH_TIME_S]:.2f}s/epoch on {row[M.DEVICE]}"
