@@ -213,8 +213,12 @@ def run(argv: list[str] | None) -> int:
     if args.record:
         from analysis.reproduction import write_record
 
-        record = write_record(Path(args.record), root, state, " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]),
-                              every=list(sweeps))
+        # sweeps this curriculum did not choose: "not run here" when their data is missing, else "not run yet"
+        unchosen = {name: {"status": SKIPPED, "why": unavailable(sweep, args.data_dir)}
+                    for name, sweep in sweeps.items() if name not in state}
+        unchosen = {name: entry for name, entry in unchosen.items() if entry["why"]}
+        record = write_record(Path(args.record), root, {**state, **unchosen},
+                              " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]), every=list(sweeps))
         print(f"reproduction record: {record}")
     if code == INTERRUPTED:
         print(f"interrupted: continue with  {PROG} --resume --storage-path {args.storage_path}", flush=True)
