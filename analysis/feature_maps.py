@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from analysis.trial_models import TrialSelectionError, select  # noqa: E402
+from analysis.results.trial_models import TrialSelectionError, select  # noqa: E402
 from data_modules import DataError  # noqa: E402
 from trainables.objectives import to_device  # noqa: E402
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import finish_figure, palette, wants_log
-from analysis.sections import Study, StudyInputError, register
-from analysis.stats import fmt_value, usable_rows
-from analysis.study_command import study_main
+from analysis.results.figures import finish_figure, palette, wants_log
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.stats import fmt_value, usable_rows
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 

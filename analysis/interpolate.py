@@ -16,13 +16,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.figures import axis_label, finish_figure, title
-from analysis.markdown import to_markdown
-from analysis.posthoc.interpolation import interpolation_curve
-from analysis.sections import Study, StudyInputError, register
-from analysis.stats import fmt_value, sort_key
-from analysis.study_command import checked, positive_int, study_main
-from analysis.trial_models import select
+from analysis.maths.weight_interpolation import interpolation_curve
+from analysis.results.figures import axis_label, finish_figure
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.stats import fmt_value, sort_key
+from analysis.results.study_command import checked, positive_int, study_main
+from analysis.results.trial_models import select
 
 
 def pairs_of(selection, run_b, along):

@@ -29,8 +29,8 @@ def sweep_flags(seeds: int) -> list[str]:
 
 def measured(argv: list[str]) -> dict:
     """Run argv; wall seconds, peak driver RSS (MiB), the longest silence on stdout, its output."""
-    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
     import psutil
+    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
@@ -65,8 +65,8 @@ def plain_tune(seeds: int, cpus: int) -> None:
     from ray import tune
 
     from data_modules.collection import load_datasets
-    from sweeps.cli import build_parser
-    from sweeps.plan import make_plan
+    from sweeps.runner.cli import build_parser
+    from sweeps.runner.plan import make_plan
     from sweeps.toy2d import SWEEP
     from trainables import metrics as M
     from trainables.families import FAMILIES
@@ -113,7 +113,7 @@ def main() -> None:
     if a.side in ("both", "sweeplab"):
         argv = sweeplab(a.seeds)
         ours = measured(argv)
-        from analysis.tables import read_parquet
+        from analysis.results.tables import read_parquet
 
         trials, _ = read_parquet(Path(argv[argv.index("--storage-path") + 1]) / "toy2d" / "trials.parquet")
         report("sweeplab (whole run)", ours, 2 * a.seeds, float(trials["time_total_s"].sum()), a.cpus)

@@ -10,7 +10,7 @@ from typing import Callable
 
 import torch
 
-from models.registry import check_name
+from models.registry import Registry
 
 
 class DataError(ValueError):
@@ -90,36 +90,36 @@ class DataPeek:
     """Why the dataset cannot be loaded here, when it cannot."""
 
 
-_DATASETS: dict[str, Callable[..., DataBundle]] = {}
-_PEEKS: dict[str, Callable[..., DataPeek]] = {}
+DATASETS: Registry[Callable[..., DataBundle]] = Registry("dataset")
+PEEKS: Registry[Callable[..., DataPeek]] = Registry("dataset peek")  # sizes without loading, where known
 
 
 def register_dataset(name: str, peek: Callable[..., DataPeek] | None = None):
     """Decorator: make a loader loadable by name; `peek(**same kwargs)` answers without loading."""
 
     def wrap(loader):
-        _DATASETS[name] = loader
+        DATASETS.register(name, loader)
         if peek is not None:
-            _PEEKS[name] = peek
+            PEEKS.register(name, peek)
         return loader
 
     return wrap
 
 
 def list_datasets() -> list[str]:
-    return sorted(_DATASETS)
+    return DATASETS.names()
 
 
 def load_dataset(name: str, **kwargs) -> DataBundle:
     """Load a registered dataset by name (e.g. `load_dataset("mnist", data_dir=...)`)."""
-    return _DATASETS[check_name("dataset", name, _DATASETS)](**kwargs)
+    return DATASETS[name](**kwargs)
 
 
 def peek_dataset(name: str, **kwargs) -> DataPeek:
     """The dataset's sizes and availability: its peek when it has one, else by loading it."""
-    check_name("dataset", name, _DATASETS)
-    if name in _PEEKS:
-        return _PEEKS[name](**kwargs)
+    DATASETS[name]  # an unknown name: the one-line error listing the known ones
+    if name in PEEKS:
+        return PEEKS[name](**kwargs)
     try:
         bundle = load_dataset(name, **kwargs)
     except DataError as e:

@@ -11,7 +11,7 @@ import argparse
 import sys
 import textwrap
 
-from sweeps.cli import summary
+from sweeps.runner.cli import summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,13 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recalibrate", action="store_true", help="measure this machine's speed again (about 5 s)")
     parser.add_argument("--data-dir", help="dataset folder to look in (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
     args = parser.parse_args(argv)
-    from sweeps.catalog import catalogue, readme_table
+    from sweeps.runner.catalog import readme_table
 
     if args.markdown:
         print(readme_table())
         return 0
-    from sweeps.calibration import calibration, describe
-    from sweeps.estimate import fmt_seconds
+    from sweeps.runner.calibration import calibration, describe
+    from sweeps.runner.estimate import catalogue, fmt_seconds
 
     calibrated = calibration(remeasure=args.recalibrate)
     entries = catalogue(args.data_dir, calibrated)

@@ -4,9 +4,9 @@ table, a heatmap and a parallel-coordinates plot (mean and 95% interval per cell
 
     python -m sweeps.cifar_channels [--repeats 3] [--data-dir DIR] [--smoke-test]
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

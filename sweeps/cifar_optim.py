@@ -6,9 +6,9 @@ accuracy curves per case. The pair defaults to the assignment's best (C1=90, C2=
     python -m sweeps.cifar_optim --base-from results/cifar_channels    # the best (c1, c2) found there
     python -m sweeps.cifar_optim --set c1=70 --set c2=80               # or given by hand
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 # The assignment's cases, all from its channel study's training (mini-batch gradient descent, lr

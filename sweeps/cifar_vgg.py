@@ -4,9 +4,9 @@ and Adagrad at 1e-4, 200 epochs evaluated every 10, as the assignment ran them.
     python -m sweeps.cifar_vgg [--max-epochs 100] [--data-dir DIR] [--smoke-test]
     python -m sweeps.cifar_vgg --scheduler asha      # end hopeless rates early (not the assignment's way)
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

@@ -6,8 +6,8 @@ improves by less than 1e-4.
     python -m sweeps.dogset_lr --data-dir FOLDER_WITH_dogs.csv [--smoke-test]
     python -m sweeps.dogset_lr --data-dir FOLDER --set manifest=cats.csv   # another manifest
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

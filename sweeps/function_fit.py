@@ -6,9 +6,9 @@ truth, loss curves and the final MSE table.
     python -m sweeps.function_fit [--repeats 3] [--smoke-test]
     python -m analysis.fit results/function_fit        # the fits again, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import SOURCE
+from sweeps.families.theory_homework import SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 ADAM = dict(optimizer="adam", lr=1e-3)

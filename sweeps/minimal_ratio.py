@@ -7,9 +7,9 @@ of 25).
     python -m sweeps.minimal_ratio [--smoke-test]
     python -m analysis.minimal_ratio results/minimal_ratio --threshold 1e-4     # again, tighter
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

@@ -4,9 +4,9 @@ skipped with a note in the output and the report.
 
     python -m sweeps.mnist_cpu_gpu [--smoke-test]
 """
-from sweeps.classic import LARGE_CURVE, MNIST_MLP, MNIST_SOURCE, SMALL_CURVE, accuracy_curve
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.mnist_mlp import LARGE_CURVE, MNIST_MLP, MNIST_SOURCE, SMALL_CURVE, accuracy_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

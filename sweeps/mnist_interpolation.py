@@ -5,9 +5,9 @@ solutions of each rate, alpha from -1 to 2.
     python -m sweeps.mnist_interpolation [--smoke-test]
     python -m analysis.interpolate results/mnist_interpolation --along batch_size      # again, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

@@ -3,9 +3,9 @@
     python -m sweeps.mnist_lr [--num-samples 24] [--smoke-test]
     python -m sweeps.mnist_lr --search grid      # lr 1e-4 .. 1 on a grid instead
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, SAMPLE_DIFFERS, SMALL_CURVE, TOLERANCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, SAMPLE_DIFFERS, SMALL_CURVE, TOLERANCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

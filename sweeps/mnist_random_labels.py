@@ -3,8 +3,8 @@ training accuracy up by memorising, while validation and test accuracy stay at c
 
     python -m sweeps.mnist_random_labels [--max-epochs 200] [--smoke-test]
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

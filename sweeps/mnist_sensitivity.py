@@ -5,9 +5,9 @@ loss and accuracy on twin axes.
     python -m sweeps.mnist_sensitivity [--repeats 3] [--smoke-test]
     python -m analysis.sensitivity results/mnist_sensitivity          # again, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, SOURCE
+from sweeps.families.theory_homework import MNIST_128, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

@@ -4,8 +4,8 @@ time-vs-size.
 
     python -m sweeps.mnist_train_size [--repeats 3] [--smoke-test]
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(

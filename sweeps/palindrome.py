@@ -8,8 +8,8 @@ on 10,000 fixed held-out palindromes (every 100 steps: scoring them costs more t
     python -m sweeps.palindrome --set cell=nn_lstm   # torch's nn.LSTM as a reference
     python -m sweeps.palindrome --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SOURCE_STEPS = {5: 1_000, 10: 3_000, 15: 5_500}  # where the source's RNN reached 100% (train batches)

@@ -6,9 +6,9 @@ hand).
     python -m sweeps.text_models --set init=tf    # TensorFlow 1.x's initialisers, as the source's framework had
     python -m sweeps.text_models --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
-from sweeps.text_common import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
+from sweeps.families.text_classifiers import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SOURCE_ACC = {"word_gru": 0.863, "char_gru": 0.704, "char_cnn": 0.666, "word_cnn": 0.544}

@@ -5,9 +5,9 @@ per variant by default (the source averaged 3 runs by hand).
     python -m sweeps.text_rnn_variants --data-dir DIR
     python -m sweeps.text_rnn_variants --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
-from sweeps.text_common import DIFFERS, SMOKE, TEXT_SWEEP, TEXT_TRAINING, TOLERANCE
+from sweeps.families.text_classifiers import DIFFERS, SMOKE, TEXT_SWEEP, TEXT_TRAINING, TOLERANCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 VARIANTS = {

@@ -5,8 +5,8 @@ decision-boundary plot per set and model.
     python -m sweeps.toy2d [--repeats 3] [--smoke-test]
     python -m sweeps.toy2d --set toy_noise=0.2      # noisier sets than the source's
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
+from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from data_modules import load_dataset
 from trainables import metrics as M
 from trainables.checkpoint import save_checkpoint
@@ -41,7 +41,7 @@ def write_results_dir(folder: Path, configs: Mapping[str, Sequence[Mapping[str, 
             rows.append({**{k: v for k, v in row.items() if k != "config"}, **config, M.TRIAL_ID: trial_id,
                          M.VARIANT: bundle.meta.variant})
     results = pd.DataFrame(rows)
-    for trial_id, mine in results.groupby(M.TRIAL_ID, sort=False):
+    for _, mine in results.groupby(M.TRIAL_ID, sort=False):
         trials.append({**mine.iloc[-1].to_dict(), "status": "TERMINATED", "epochs": int(mine[M.EPOCH].max())})
     meta = {"sweep": folder.name, "title": folder.name, "axes": list(axes), "x": axes[0] if axes else None,
             "metric": M.VAL_LOSS, "mode": "min", "dataset": dataset, "data_dir": data_dir,

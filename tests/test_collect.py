@@ -1,9 +1,9 @@
-"""analysis.collect on trial folders in Ray's on-disk format: exactly-once rows, statuses,
+"""analysis.results.collect on trial folders in Ray's on-disk format: exactly-once rows, statuses,
 atomic Parquet with the sweep metadata."""
 import json
 
-from analysis.collect import collect
-from analysis.tables import read_parquet
+from analysis.results.collect import collect
+from analysis.results.tables import read_parquet
 from trainables import metrics as M
 
 
@@ -46,7 +46,7 @@ def test_repeated_epochs_keep_the_latest_row(tmp_path):
 
 
 def test_sweep_interrupted_before_any_epoch_still_reports(tmp_path):
-    from analysis.report import build_report
+    from analysis.results.report_md import build_report
 
     exp = tmp_path / "exp"
     exp.mkdir()
@@ -56,7 +56,7 @@ def test_sweep_interrupted_before_any_epoch_still_reports(tmp_path):
 
 
 def test_a_trial_that_recovered_from_a_failure_is_terminated_with_its_error_file_named(tmp_path):
-    from analysis.collect import trial_status
+    from analysis.results.collect import trial_status
 
     exp = tmp_path / "exp"
     write_trial(exp, "b_00000", {"width": 10}, [1, 2], error=True)  # failed once, restarted, finished

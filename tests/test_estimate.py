@@ -1,7 +1,7 @@
 """The cost preview: trial lengths from the plan, timings on this machine, packing onto slots."""
 import pytest
 
-from sweeps.estimate import RAY_START_S, estimate_plan, jobs_of, makespan
+from sweeps.runner.estimate import RAY_START_S, estimate_plan, jobs_of, makespan
 from tests.test_plan import fusion_of, plan_for
 
 
@@ -43,7 +43,8 @@ def test_a_fused_population_is_one_job(mnist_sample):
 
 
 def test_dry_run_prints_plan_and_estimate_and_starts_nothing(monkeypatch, tmp_path, capsys):
-    from sweeps import mnist_width, runner
+    from sweeps import mnist_width
+    from sweeps.runner import run as runner
 
     def forbidden(*args, **kwargs):
         raise AssertionError("Ray was started by --dry-run")

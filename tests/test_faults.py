@@ -16,12 +16,21 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.tables import read_parquet, write_parquet
-from tests.fault_helpers import (EIGHT_SLOWER_TRIALS, EIGHT_TRIALS, EPOCHS, assert_exactly_once, raw_rows, restarts,
-                                 toy_sweep, trial_workers, tune_state, wait)
+from analysis.results.tables import read_parquet, write_parquet
+from tests.fault_helpers import (
+    EIGHT_SLOWER_TRIALS,
+    EIGHT_TRIALS,
+    EPOCHS,
+    assert_exactly_once,
+    raw_rows,
+    restarts,
+    toy_sweep,
+    trial_workers,
+    tune_state,
+    wait,
+)
 from tests.test_interrupt import HINT, starts_a_sweep
-from trainables.checkpoint import (CorruptCheckpoint, UnsafeCheckpoint, load_checkpoint, restore_from,
-                                   save_checkpoint)
+from trainables.checkpoint import CorruptCheckpoint, UnsafeCheckpoint, load_checkpoint, restore_from, save_checkpoint
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,15 +60,16 @@ def test_parquet_crash_between_temp_and_rename_keeps_the_old_file(tmp_path):
     write_parquet(pd.DataFrame({"epoch": [0, 1]}), path)
     crash = textwrap.dedent(f"""
         import os, pandas as pd
-        from analysis import storage
-        from analysis.tables import write_parquet
-        real = storage.pafs.LocalFileSystem()
+        import pyarrow.fs as pafs
+        from analysis.results.tables import write_parquet
+        from data_modules import atomic
+        real = pafs.LocalFileSystem()
         class Crash:  # the process dies once the temp file is complete, before its rename
             def __getattr__(self, name):
                 return getattr(real, name)
             def move(self, src, dst):
                 os._exit(3)
-        storage._local_or = lambda fs, path: (Crash(), os.path.abspath(path))
+        atomic.filesystem_of = lambda fs, path: (Crash(), os.path.abspath(path))
         write_parquet(pd.DataFrame({{"epoch": [0, 1, 2]}}), {str(path)!r})
     """)
     done = subprocess.run([sys.executable, "-c", crash], cwd=PROJECT_ROOT, capture_output=True, text=True,

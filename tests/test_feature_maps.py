@@ -37,7 +37,7 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
     import pandas as pd
 
     from analysis import feature_maps
-    from analysis.tables import TRIALS_FILE, write_parquet
+    from analysis.results.tables import TRIALS_FILE, write_parquet
 
     bundle = load_dataset("cifar10", data_dir=vision_data_dir)
     results = tmp_path / "cifar_channels"

@@ -2,7 +2,7 @@
 import pytest
 
 from trainables.config import split_config
-from trainables.memory import CUDA_CONTEXT_BYTES, gpu_share, trial_memory_bytes
+from trainables.cost import CUDA_CONTEXT_BYTES, gpu_share, trial_memory_bytes
 
 GiB = 2**30
 

@@ -5,7 +5,6 @@ import torch
 from models import UnknownNameError, create_model, list_models, param_count
 from models.mlp import ACTIVATIONS
 
-
 # Models over token ids instead of images: their arguments and an example batch.
 TOKEN_MODELS = {"rnn_classifier": {"input_shape": (12,), "vocab_size": 30}}
 # Sequence models: (arguments, example input (5, ...) with ids below `high`, output shape per example).

@@ -11,13 +11,12 @@ import torch.nn.functional as F
 
 from data_modules import DataBundle, DataMeta, Split, load_dataset, trial_splits
 from models import create_model
+from tests.conftest import DBPEDIA_FIXTURE
 from trainables import metrics as M
 from trainables.checkpoint import rebuild_model
 from trainables.loop import run_training
 from trainables.sampling import Generated, Permutation, Windows
 from trainables.weights import load_weight_records
-
-from tests.conftest import DBPEDIA_FIXTURE
 
 
 def train(bundle, flats, **kw):
@@ -315,7 +314,7 @@ def test_a_model_that_cannot_run_under_vmap_is_refused_with_its_reason(monkeypat
     from models import registry
     from trainables.population import why_not_fusable
 
-    monkeypatch.setitem(registry._MODELS, "branchy", Branchy)
+    monkeypatch.setitem(registry.MODELS._items, "branchy", Branchy)
     reason = why_not_fusable([{"model": "branchy", "seed": 0}, {"model": "branchy", "seed": 1}], mnist_sample)
     assert reason.startswith("model 'branchy' cannot run under torch.func.vmap (")
     assert why_not_fusable([{"model": "cnn", "seed": 0}, {"model": "cnn", "seed": 1, "dropout": 0.5}], mnist_sample) is None

@@ -2,8 +2,8 @@
 rebuilt by `python -m sweeps.curriculum --resume --record REPRODUCTION.md`)."""
 from pathlib import Path
 
-from analysis.reproduction import read_record
-from sweeps.catalog import all_sweeps
+from analysis.results.reproduction import read_record
+from sweeps.runner.catalog import all_sweeps
 
 RECORD = Path(__file__).resolve().parents[1] / "REPRODUCTION.md"
 

@@ -9,11 +9,11 @@ import pyarrow.fs as pafs
 import pytest
 import torch
 
-from analysis.collect import collect
-from analysis.storage import Store, pull, push, write_atomically
-from analysis.tables import read_parquet
-from sweeps.cli import UsageError, build_parser
-from sweeps.locations import new_place
+from analysis.results.collect import collect
+from analysis.results.storage import Store, pull, push, write_atomically
+from analysis.results.tables import read_parquet
+from sweeps.runner.cli import UsageError, build_parser
+from sweeps.runner.locations import new_place
 from sweeps.toy2d import SWEEP
 from tests.test_collect import write_trial
 from trainables import metrics as M
@@ -91,7 +91,7 @@ def test_max_failures_must_be_a_non_negative_integer(value):
 
 
 def test_resume_refuses_tune_state_cut_short_by_a_killed_driver(tmp_path):
-    from sweeps.locations import check_tune_state
+    from sweeps.runner.locations import check_tune_state
 
     (tmp_path / "experiment_state-2026-12-02_16-41-02.json").write_text('{"trial_data": []}')
     (tmp_path / "basic-variant-state-2026-12-02_16-41-02.json").write_bytes(b"x")

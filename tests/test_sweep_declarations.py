@@ -2,8 +2,8 @@
 real configurations and metrics of the sweep (so a report can check them)."""
 import pytest
 
-from analysis.references import check_declaration
-from sweeps.catalog import all_sweeps
+from analysis.results.references import check_declaration
+from sweeps.runner.catalog import all_sweeps
 from trainables import metrics as M
 
 SWEEPS = all_sweeps()

@@ -2,20 +2,16 @@
 plots and report (interrupting and resuming: tests/test_interrupt.py)."""
 import importlib
 import os
-import pkgutil
 import re
 
 import pandas as pd
 import pytest
 
-import sweeps
-from analysis.tables import read_parquet
+from analysis.results.tables import read_parquet
+from sweeps.runner.catalog import all_sweeps
 from trainables import metrics as M
 
-SWEEP_MODULES = sorted(
-    m.name for m in pkgutil.iter_modules(sweeps.__path__)
-    if hasattr(importlib.import_module(f"sweeps.{m.name}"), "SWEEP")
-)
+SWEEP_MODULES = sorted(all_sweeps())
 
 
 def test_discovers_all_sweeps():

@@ -14,18 +14,19 @@ import posixpath
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ray import tune
 from ray.tune import Stopper
 
 from data_modules import DataBundle
 from data_modules.collection import Datasets
+from models.registry import Plugin, load_plugins
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_from, save_checkpoint
 from trainables.config import expand_presets
+from trainables.cost import within_gpu_share
 from trainables.loop import run_training
-from trainables.memory import within_gpu_share
 from trainables.provenance import versions
 
 ROW_ONLY = ("config", *M.POPULATION_COLUMNS)  # what a plain trial's flat row leaves out
@@ -115,11 +116,13 @@ def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool)
 def run_trial(
     config: Mapping[str, Any], *, objective: str, data: Datasets | DataBundle, provenance: Mapping[str, str],
     cpus: float = 1, gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-    member_stop: Stopper | None = None,
+    member_stop: Stopper | None = None, plugins: Sequence[Plugin] = (),
 ) -> None:
     """One trial: one configuration, or the `members` of a fused population, each member
-    stopped by its own copy of `member_stop`'s rule."""
+    stopped by its own copy of `member_stop`'s rule. `plugins`: a lab's own modules that
+    register its models, imported first."""
     _quiet_checkpoint_logs()
+    load_plugins(plugins)
     data = Datasets.of(data)
     fused = M.MEMBERS in config
     flats = config[M.MEMBERS] if fused else [config]

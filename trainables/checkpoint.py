@@ -6,7 +6,6 @@ commit, loaded with weights_only=True. A plain trial is a population of one: mem
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import warnings
@@ -15,6 +14,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 
+from data_modules.atomic import write_atomically
 from models import create_model
 from trainables.engines import member_state_dict
 
@@ -23,11 +23,8 @@ CHECKPOINT_FILE = "checkpoint.pt"
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write atomically (temp file + rename) so a crash never leaves half a checkpoint."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
+    write_atomically(path, lambda out: torch.save(state, out))
+    return Path(path)
 
 
 class CheckpointError(RuntimeError):
@@ -77,7 +74,7 @@ def restore_from(candidates: Iterable[tuple[str, Callable[[], dict[str, Any]]]],
     or None: start from scratch. A corrupt one is skipped with a warning saying where training
     restarts from; an unsafe one ends the trial (one line naming the file and the trial)."""
     candidates = list(candidates)
-    for i, (name, load) in enumerate(candidates):
+    for i, (_name, load) in enumerate(candidates):
         try:
             return load()
         except UnsafeCheckpoint as e:

@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 import torch
 
-from models import UnknownNameError, check_name, create_model, list_models, model_arguments, model_builder, param_count
+from models import UnknownNameError, check_name, create_model, list_models, model_arguments, param_count
+from trainables.numpy_step import OWN_STEPS
 from trainables.optimizers import OPTIMIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -163,11 +164,11 @@ def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, 
 
 def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
     """Validate the model arguments by building it on the meta device, and the training settings
-    the model constrains (its optional `check_train_config`); return its parameter count."""
-    check = getattr(model_builder(cfg.model), "check_train_config", None)
-    if check is not None:
+    the model constrains (a model with its own step, trainables.numpy_step); return its parameter count."""
+    own = OWN_STEPS.get(cfg.model)
+    if own is not None:
         try:
-            check(cfg)
+            own.check(cfg)
         except ValueError as e:
             raise ConfigError(str(e)) from None
     return param_count(build_model(cfg, model_kwargs, input_shape, num_classes, device="meta"))

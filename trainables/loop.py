@@ -27,9 +27,10 @@ import torch
 from data_modules import DataBundle
 from models import param_count
 from trainables import metrics as M
+from trainables import sequence_objectives  # noqa: F401  (registers the sequence families' objectives)
 from trainables.config import TrainConfig, build_model, split_config
 from trainables.engines import make_engine
-from trainables import sequence_objectives  # noqa: F401  (registers the sequence families' objectives)
+from trainables.numpy_step import OWN_STEPS
 from trainables.objectives import OBJECTIVES, Objective
 from trainables.optimizers import MemberOptimizer, build_optimizer
 from trainables.sampling import Sampler
@@ -162,8 +163,8 @@ def build_trainer(
         active.copy_(resume["active"])
         progress.load(resume["progress"])
     # A model may bring its own step (the NumPy MLP does its backprop by hand); the loop stays one.
-    custom = getattr(models[0], "training_step", None) if P == 1 else None
-    eager = (custom(engine, opt, task, active, first) if custom else
+    own = OWN_STEPS.get(first.model) if P == 1 else None
+    eager = (own.step(engine, opt, task, active, first) if own else
              EagerStep(engine, opt, task, active, bf16=first.precision == "bf16", clip=first.clip_grad_norm,
                        track_norm=first.track_grad_norm))
     return Trainer(members, meta, engine, opt, task, eager, active, progress, report, member_stop, artifacts_dir,

@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from data_modules import DataBundle
-from models import model_builder
 from trainables.config import TrainConfig, build_model, split_config
+from trainables.numpy_step import OWN_STEPS
 
 MEMBER_KEYS = ("lr", "momentum", "weight_decay", "dropout", "seed", "label_shuffle")
 
@@ -31,7 +31,7 @@ def why_not_fusable(configs: Sequence[Mapping[str, Any]], bundle: DataBundle | N
         differing = sorted({k for s in shared for k in s if s.get(k) != shared[0].get(k)})
         return f"configurations differ in {', '.join(differing)} (only {', '.join(MEMBER_KEYS)} may differ)"
     cfg, model_kwargs = split_config(configs[0])
-    if hasattr(model_builder(cfg.model), "training_step"):
+    if cfg.model in OWN_STEPS:
         return f"model {cfg.model!r} trains with its own step, one model at a time"
     if bundle is not None:
         return why_not_vmappable(cfg, model_kwargs, bundle)

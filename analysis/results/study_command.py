@@ -1,0 +1,76 @@
+"""`main(argv)` of every `python -m analysis.NAME` study command: the results folder (or a trial
+folder or checkpoint), --trials, --data-dir and the study's own flags; a bad value is one line
+naming it and what is allowed, exit code 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from analysis.results.report_md import build_report
+from analysis.results.sections import StudyInputError, get, run_study
+from analysis.results.tables import RESULTS_FILE
+from analysis.results.trial_models import ALLOWED_PATHS, TrialSelectionError
+from data_modules import DataError
+from models import UnknownNameError
+from trainables.config import ConfigError
+
+STUDY_ERRORS = (StudyInputError, TrialSelectionError, DataError, UnknownNameError, ConfigError)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse without the usage block on errors: one line, exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def checked(check: Callable) -> Callable:
+    """An argparse type from a validator that raises StudyInputError."""
+
+    def convert(text: str):
+        try:
+            return check(text)
+        except StudyInputError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+
+    return convert
+
+
+def positive_int(text) -> int:
+    if isinstance(text, bool) or not str(text).isdigit() or int(text) < 1:
+        raise StudyInputError(f"{text!r} is not allowed; use a positive integer")
+    return int(text)
+
+
+def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentParser], None] | None = None):
+    """main(argv=None) -> exit code, for `python -m analysis.NAME`."""
+
+    def main(argv: list[str] | None = None) -> int:
+        prog = f"python -m analysis.{name}"
+        parser = OneLineParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+        parser.add_argument("path", metavar="RESULTS_DIR", help=ALLOWED_PATHS)
+        parser.add_argument("--trials", help=f"best, all or comma-separated trial ids (default: {get(name).default_trials})")
+        parser.add_argument("--data-dir", help="dataset folder (default: the one the sweep recorded)")
+        parser.add_argument("--no-report", dest="report", action="store_false",
+                            help="write the tables and figures only, not report.md")
+        if add_options:
+            add_options(parser)
+        options = vars(parser.parse_args(argv))
+        path, trials, data_dir, report = (options.pop(k) for k in ("path", "trials", "data_dir", "report"))
+        try:
+            ran = run_study(name, path, trials, data_dir, **options)
+            written = ran.files
+            if report and (ran.results_dir / RESULTS_FILE).is_file():
+                written.append(build_report(ran.results_dir))
+        except STUDY_ERRORS as e:
+            print(f"{prog}: error: {e}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:  # the study writes its files at the end, each whole: nothing half-written
+            print(f"interrupted: the {name} study wrote nothing; run the same command again", flush=True)
+            return 130
+        for p in written:
+            print(p)
+        return 0
+
+    return main
