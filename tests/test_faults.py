@@ -30,7 +30,14 @@ from tests.fault_helpers import (
     wait,
 )
 from tests.test_interrupt import HINT, starts_a_sweep
-from trainables.checkpoint import CorruptCheckpoint, UnsafeCheckpoint, load_checkpoint, restore_from, save_checkpoint
+from trainables.checkpoint import (
+    FORMAT,
+    CorruptCheckpoint,
+    UnsafeCheckpoint,
+    load_checkpoint,
+    restore_from,
+    save_checkpoint,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,10 +99,17 @@ def test_checkpoint_carrying_code_is_refused_and_nothing_runs(tmp_path):
     assert not marker.exists()
 
 
+def test_a_checkpoint_of_another_layout_is_refused_in_one_line(tmp_path):
+    path = save_checkpoint(tmp_path / "checkpoint.pt", {"epoch": 1, "w": torch.ones(2)})  # no layout: not ours
+    with pytest.raises(CorruptCheckpoint) as refused:
+        load_checkpoint(path)
+    assert "\n" not in str(refused.value) and str(path) in str(refused.value) and f"allowed: {FORMAT}" in str(refused.value)
+
+
 def test_truncated_checkpoint_restarts_from_the_previous_one_then_from_scratch(tmp_path):
     old, new = tmp_path / "checkpoint_000001.pt", tmp_path / "checkpoint_000002.pt"
-    save_checkpoint(old, {"epoch": 1, "w": torch.ones(2)})
-    save_checkpoint(new, {"epoch": 2, "w": torch.ones(2)})
+    save_checkpoint(old, {"format": FORMAT, "epoch": 1, "w": torch.ones(2)})
+    save_checkpoint(new, {"format": FORMAT, "epoch": 2, "w": torch.ones(2)})
     truncate(new)
     with pytest.raises(CorruptCheckpoint, match="truncated or corrupt"):
         load_checkpoint(new)

@@ -19,6 +19,7 @@ from models import create_model
 from trainables.engines import member_state_dict
 
 CHECKPOINT_FILE = "checkpoint.pt"
+FORMAT = 2  # the layout: stacked member states (1, single-model states, is no longer written or read)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
@@ -53,7 +54,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:  # weights_only: never unpickle code from a results folder
         with warnings.catch_warnings():  # "Detected pickle protocol 4": a foreign file, refused below anyway
             warnings.simplefilter("ignore", UserWarning)
-            return torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         code = _CODE.search(str(e))
         if code:
@@ -62,6 +63,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CorruptCheckpoint(f"checkpoint {path} is unreadable: {_first_line(e)}") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:  # OSError: torch on a cut zip
         raise CorruptCheckpoint(f"checkpoint {path} is truncated or corrupt: {_first_line(e)}") from None
+    layout = state.get("format") if isinstance(state, dict) else None
+    if layout != FORMAT:
+        raise CorruptCheckpoint(f"checkpoint {path} has layout {layout!r}, not sweeplab's; allowed: {FORMAT}")
+    return state
 
 
 def _first_line(error: Exception) -> str:

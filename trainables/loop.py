@@ -28,6 +28,7 @@ from data_modules import DataBundle
 from models import param_count
 from trainables import metrics as M
 from trainables import sequence_objectives  # noqa: F401  (registers the sequence families' objectives)
+from trainables.checkpoint import FORMAT
 from trainables.config import TrainConfig, build_model, split_config
 from trainables.engines import make_engine
 from trainables.numpy_step import OWN_STEPS
@@ -39,7 +40,6 @@ from trainables.weights import record_weights
 
 Report = Callable[[list[dict[str, Any]], "dict[str, Any] | None"], None]
 MemberStop = Callable[[str, dict[str, Any]], bool]
-FORMAT = 2  # checkpoint layout: stacked member states (trainables.checkpoint reads it)
 
 
 def seed_everything(seed: int) -> None:
