@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from analysis.results.trial_models import TrialSelectionError, select  # noqa: E402
-from data_modules import DataError  # noqa: E402
+from models.errors import UserError  # noqa: E402
 from trainables.objectives import to_device  # noqa: E402
 
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or (ckpt if ckpt.is_dir() else ckpt.parent) / "feature_maps"
     try:
         paths = save_feature_maps(ckpt, out, args.data_dir, args.images)
-    except (TrialSelectionError, DataError) as e:
+    except UserError as e:
         print(f"python -m analysis.feature_maps: error: {e}", file=sys.stderr)
         return 2
     print(f"{len(paths)} PNGs in {out}")

@@ -10,10 +10,11 @@ from typing import Callable
 
 import torch
 
+from models.errors import UserError
 from models.registry import Registry
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """Missing, corrupt or unusable data; the message names the file or value at fault."""
 
 

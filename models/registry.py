@@ -13,10 +13,12 @@ from typing import Callable, Generic, Iterable, Iterator, Mapping, Sequence, Typ
 
 import torch.nn as nn
 
+from models.errors import UserError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(ValueError):
+class UnknownNameError(UserError):
     """A name that is not in a registry; the message lists the known ones."""
 
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping
 import torch
 
 from models import UnknownNameError, check_name, create_model, list_models, model_arguments, param_count
+from models.errors import UserError
 from trainables.numpy_step import OWN_STEPS
 from trainables.optimizers import OPTIMIZERS
 
@@ -21,7 +22,7 @@ PRECISIONS = ("fp32", "bf16")
 DATA_DERIVED_MODEL_ARGS = ("input_shape", "num_classes")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value that is not allowed; the message names it and what is allowed."""
 
 

@@ -22,6 +22,7 @@ from analysis.results.samples import samples_markdown
 from analysis.results.storage import write_atomically
 from analysis.results.tables import RESULTS_FILE, SAMPLES_FILE, TRIALS_FILE, read_parquet
 from trainables import metrics as M
+from models.errors import UserError
 
 REPORT_FILE = "report.md"
 # Columns that are not config keys, so "fixed settings" lists only what the sweep held constant.
@@ -39,7 +40,7 @@ CAPTIONS = {
 }
 
 
-class ReportInputError(Exception):
+class ReportInputError(UserError):
     """The results folder or its Parquet files are missing or unreadable."""
 
 

@@ -22,6 +22,7 @@ from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet, wri
 from analysis.results.trial_models import Selection, TrialSelectionError, select
 from models.registry import Registry
 from trainables import metrics as M
+from models.errors import UserError
 
 POSTHOC_DIR = "posthoc"
 Frames = dict[str, pd.DataFrame]  # file stem -> table; the study's own name is its main table
@@ -40,7 +41,7 @@ class StudyRun:
     files: list[Path]
 
 
-class StudyInputError(ValueError):
+class StudyInputError(UserError):
     """An option a study cannot use; the message names the value and what is allowed."""
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.fs as pafs
 
 from data_modules.atomic import filesystem_of, write_atomically
+from models.errors import UserError
 
 # Schemes pyarrow's FileSystem.from_uri opens (each needs its own credentials on the nodes).
 SCHEMES = ("file", "s3", "gs", "gcs", "hdfs", "abfs", "abfss")
@@ -27,7 +28,7 @@ PULLED = ("params.json", "result.json", "error.txt", "sweeplab_run.json", "exper
 PRODUCTS = ("*.parquet", "report.md", "plots/*")  # what finishing a run writes, uploaded by push
 
 
-class StorageError(ValueError):
+class StorageError(UserError):
     """A --storage-path that names no usable store; the message lists what is allowed."""
 
 

@@ -14,8 +14,8 @@ from analysis.results.trial_models import ALLOWED_PATHS, TrialSelectionError
 from data_modules import DataError
 from models import UnknownNameError
 from trainables.config import ConfigError
+from models.errors import UserError
 
-STUDY_ERRORS = (StudyInputError, TrialSelectionError, DataError, UnknownNameError, ConfigError)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -63,7 +63,7 @@ def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentPars
             written = ran.files
             if report and (ran.results_dir / RESULTS_FILE).is_file():
                 written.append(build_report(ran.results_dir))
-        except STUDY_ERRORS as e:
+        except UserError as e:
             print(f"{prog}: error: {e}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:  # the study writes its files at the end, each whole: nothing half-written

@@ -37,6 +37,7 @@ from models.registry import load_plugins
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_model
 from trainables.config import split_config
+from models.errors import UserError
 
 ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
 TRIALS_PER_WORKER = 4  # Selection.map starts worker processes (about 3 s each) only for this many trials each
@@ -45,7 +46,7 @@ WORKER_MEMORY = 1 << 30
 PROGRESS_EVERY_S = 10.0  # a study over many trials says how far it is at most this often (fast ones say nothing)
 
 
-class TrialSelectionError(ValueError):
+class TrialSelectionError(UserError):
     """A path, trial id or checkpoint a tool cannot use; the message names it and what is allowed."""
 
 

@@ -8,8 +8,10 @@ import shlex
 import sys
 from pathlib import Path
 
+from models.errors import UserError
 
-class UsageError(ValueError):
+
+class UsageError(UserError):
     """A bad command line; the message names the flag or value and what is allowed."""
 
 

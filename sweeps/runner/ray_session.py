@@ -18,6 +18,7 @@ import math
 import os
 import threading
 
+from models.errors import UserError
 from sweeps.runner import interrupt
 from trainables.provenance import machine_cpus
 
@@ -94,7 +95,7 @@ def on_loopback_only():
             os.environ[name] = before
 
 
-class DashboardMissing(ValueError):
+class DashboardMissing(UserError):
     """--dashboard without Ray's dashboard packages installed."""
 
 

@@ -13,10 +13,9 @@ from typing import Any, Callable
 
 from analysis.results import storage
 from analysis.results.collect import tune_statuses
-from data_modules import DataError
 from data_modules.collection import Datasets, load_datasets
 from data_modules.download import default_data_dir
-from models import UnknownNameError
+from models.errors import UserError
 from sweeps.runner import interrupt, ray_session
 from sweeps.runner.cli import UsageError, build_parser, prog_of
 from sweeps.runner.locations import RECORD, RunPlace, new_place, resumable, resume_place
@@ -26,10 +25,8 @@ from sweeps.runner.run_record import read_record, resume_command, resumed_args, 
 from sweeps.runner.settings_help import set_keys_help
 from sweeps.runner.spec import Sweep
 from trainables import metrics as M
-from trainables.config import ConfigError
 from trainables.provenance import git_commit
 
-USER_ERRORS = (UsageError, ConfigError, DataError, UnknownNameError, ray_session.DashboardMissing, storage.StorageError)
 # Ray stops in about 1.5 s; after a Ctrl-C, wait at most this long (the driver's exit ends Ray anyway).
 STOP_TIMEOUT_S = 30
 MAX_DATA_NOTES = 3  # "data: read ..." lines before "... and N more dataset(s)"
@@ -61,7 +58,7 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     state = Run(prog=prog_of(sweep))
     try:
         return run_sweep(sweep, sys.argv[1:] if argv is None else list(argv), doc, state)
-    except USER_ERRORS as e:
+    except UserError as e:
         stop_started_ray(state)
         print(f"{state.prog}: error: {e}", file=sys.stderr)
         return 2
