@@ -13,10 +13,11 @@ import torch
 
 from analysis.maths.attacks import targeted_attack
 from analysis.maths.batching import predict
+from analysis.results.arguments import checked, positive_int
 from analysis.results.figures import finish_figure
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
-from analysis.results.study_command import checked, positive_int, study_main
+from analysis.results.study_command import study_main
 
 
 def budget(text) -> float:

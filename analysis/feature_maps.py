@@ -22,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from analysis.results.arguments import OneLineParser, checked, positive_int  # noqa: E402
 from analysis.results.trial_models import TrialSelectionError, select  # noqa: E402
 from models.errors import UserError  # noqa: E402
 from trainables.objectives import to_device  # noqa: E402
@@ -82,25 +83,19 @@ def save_feature_maps(checkpoint: str | Path, out_dir: str | Path, data_dir=None
     return written
 
 
-def _positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; use a positive integer")
-    return int(text)
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m analysis.feature_maps", description=__doc__,
+    p = OneLineParser(prog="python -m analysis.feature_maps", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", metavar="PATH",
                    help="a sweep's results folder (its best trial), a trial folder, a checkpoint folder or checkpoint.pt")
     p.add_argument("--data-dir", help="dataset folder (default: the one the sweep recorded, else "
                                       "$SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
     p.add_argument("--out", help="output folder (default: feature_maps/ in PATH if a folder, else beside it)")
-    p.add_argument("--images", type=_positive_int, default=2, help="how many test images, from the first (default: 2)")
-    args = p.parse_args(argv)
-    ckpt = Path(args.checkpoint)
-    out = args.out or (ckpt if ckpt.is_dir() else ckpt.parent) / "feature_maps"
+    p.add_argument("--images", type=checked(positive_int), default=2, help="how many test images, from the first (default: 2)")
     try:
+        args = p.parse_args(argv)
+        ckpt = Path(args.checkpoint)
+        out = args.out or (ckpt if ckpt.is_dir() else ckpt.parent) / "feature_maps"
         paths = save_feature_maps(ckpt, out, args.data_dir, args.images)
     except UserError as e:
         print(f"python -m analysis.feature_maps: error: {e}", file=sys.stderr)

@@ -10,10 +10,11 @@ import pandas as pd
 import torch
 
 from analysis.maths.batching import predict
+from analysis.results.arguments import checked, positive_int
 from analysis.results.figures import finish_figure, palette
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
-from analysis.results.study_command import checked, positive_int, study_main
+from analysis.results.study_command import study_main
 
 
 def run(selection, points: int = 400) -> dict[str, pd.DataFrame]:

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from analysis.maths.weight_interpolation import interpolation_curve
+from analysis.results.arguments import checked, positive_int
 from analysis.results.figures import axis_label, finish_figure
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
 from analysis.results.stats import fmt_value, sort_key
-from analysis.results.study_command import checked, positive_int, study_main
+from analysis.results.study_command import study_main
 from analysis.results.trial_models import select
 
 

@@ -11,10 +11,11 @@ import pandas as pd
 
 from analysis.maths.batching import loss_and_accuracy
 from analysis.maths.input_sensitivity import input_sensitivity
+from analysis.results.arguments import checked, positive_int
 from analysis.results.figures import axis_label, finish_figure, study_x
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
-from analysis.results.study_command import checked, positive_int, study_main
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 

@@ -40,13 +40,14 @@ def _local_folder(text: str) -> str:
 
 
 def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
-    from sweeps.runner.cli import UsageError, _Parser, _positive_int, summary
+    from analysis.results.arguments import OneLineParser, UsageError, checked, positive_int
+    from sweeps.runner.cli import summary
 
-    p = _Parser(prog=PROG, description=summary(__doc__))
+    p = OneLineParser(prog=PROG, description=summary(__doc__))
     p.add_argument("--only", help="comma-separated sweeps to run (default: all)")
     p.add_argument("--skip", help="comma-separated sweeps to leave out")
     p.add_argument("--smoke-test", action="store_true", help="every sweep in its smoke-test size")
-    p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial for every sweep")
+    p.add_argument("--max-epochs", type=checked(positive_int), help="epochs per trial for every sweep")
     p.add_argument("--resume", action="store_true", help="continue the curriculum in --storage-path (finished sweeps stay)")
     p.add_argument("--storage-path", type=_local_folder, default="results",
                    help=f"results go to STORAGE_PATH/{FOLDER}, a local folder or shared mount (default: results)")
@@ -152,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None) -> int:
+    from analysis.results.arguments import UsageError
     from sweeps.runner.catalog import all_sweeps
-    from sweeps.runner.cli import UsageError
 
     sweeps = all_sweeps()
     try:

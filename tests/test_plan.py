@@ -3,10 +3,11 @@ import re
 
 import pytest
 
+from analysis.results.arguments import UsageError
 from data_modules import load_dataset
 from data_modules.collection import Datasets
 from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width, palindrome
-from sweeps.runner.cli import UsageError, parse_flags
+from sweeps.runner.cli import parse_flags
 from sweeps.runner.plan import make_plan, validate_plan
 from trainables import metrics as M
 from trainables.config import ConfigError, TrainConfig, expand_presets, split_config

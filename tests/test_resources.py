@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sweeps.runner.cli import UsageError
+from analysis.results.arguments import UsageError
 from sweeps.runner.resources import Node, check_fits, nodes_of_cluster_config, running_ray_nodes, trial_bundles
 
 

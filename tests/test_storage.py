@@ -9,10 +9,11 @@ import pyarrow.fs as pafs
 import pytest
 import torch
 
+from analysis.results.arguments import UsageError
 from analysis.results.collect import collect
 from analysis.results.storage import Store, pull, push, write_atomically
 from analysis.results.tables import read_parquet
-from sweeps.runner.cli import UsageError, build_parser
+from sweeps.runner.cli import build_parser
 from sweeps.runner.locations import new_place
 from sweeps.toy2d import SWEEP
 from tests.test_collect import write_trial

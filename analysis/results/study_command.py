@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Callable
 
+from analysis.results.arguments import OneLineParser
 from analysis.results.report_md import build_report
 from analysis.results.sections import StudyInputError, get, run_study
 from analysis.results.tables import RESULTS_FILE
@@ -16,31 +17,6 @@ from models import UnknownNameError
 from trainables.config import ConfigError
 from models.errors import UserError
 
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse without the usage block on errors: one line, exit code 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def checked(check: Callable) -> Callable:
-    """An argparse type from a validator that raises StudyInputError."""
-
-    def convert(text: str):
-        try:
-            return check(text)
-        except StudyInputError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-
-    return convert
-
-
-def positive_int(text) -> int:
-    if isinstance(text, bool) or not str(text).isdigit() or int(text) < 1:
-        raise StudyInputError(f"{text!r} is not allowed; use a positive integer")
-    return int(text)
 
 
 def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentParser], None] | None = None):
@@ -56,9 +32,9 @@ def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentPars
                             help="write the tables and figures only, not report.md")
         if add_options:
             add_options(parser)
-        options = vars(parser.parse_args(argv))
-        path, trials, data_dir, report = (options.pop(k) for k in ("path", "trials", "data_dir", "report"))
         try:
+            options = vars(parser.parse_args(argv))
+            path, trials, data_dir, report = (options.pop(k) for k in ("path", "trials", "data_dir", "report"))
             ran = run_study(name, path, trials, data_dir, **options)
             written = ran.files
             if report and (ran.results_dir / RESULTS_FILE).is_file():

@@ -1,4 +1,5 @@
-"""The flags every sweep shares, parsed into one-line errors (never a traceback or a usage dump)."""
+"""The flags every sweep shares, parsed into one-line errors (never a traceback or a usage dump;
+the parser and value checks: analysis.results.arguments)."""
 from __future__ import annotations
 
 import argparse
@@ -8,43 +9,20 @@ import shlex
 import sys
 from pathlib import Path
 
-from models.errors import UserError
-
-
-class UsageError(UserError):
-    """A bad command line; the message names the flag or value and what is allowed."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print the whole usage block and exit
-        if message.startswith("unrecognized"):
-            flags = sorted(o for a in self._actions for o in a.option_strings if o.startswith("--"))
-            message += f"; allowed flags: {' '.join(flags)}"
-        raise UsageError(message)
+from analysis.results.arguments import (
+    OneLineParser,
+    checked,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 
 def summary(doc: str) -> str:
     """A module docstring's first paragraph as one line: the `--help` description (a first line
     alone stops mid-sentence when the sentence wraps)."""
     return " ".join(doc.strip().split("\n\n")[0].split())
-
-
-def _integer(text: str, minimum: int, allowed: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"{value} is not allowed; use {allowed}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    return _integer(text, 1, "a positive integer")
-
-
-def _non_negative_int(text: str) -> int:
-    return _integer(text, 0, "an integer >= 0")
 
 
 def _storage(text: str) -> str:
@@ -55,27 +33,6 @@ def _storage(text: str) -> str:
         return check_storage(text)
     except StorageError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-
-
-def _non_negative_float(text: str) -> float:
-    value = _number(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{value:g} is not allowed; use a number >= 0")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _number(text)
-    if not value > 0:  # Ray cannot place a trial that asks for no resources at all
-        raise argparse.ArgumentTypeError(f"{value:g} is not allowed; use a number > 0 (fractions allowed)")
-    return value
 
 
 def _existing_folder(text: str) -> str:
@@ -105,29 +62,29 @@ def _assignment(text: str) -> tuple[str, str]:
 
 
 def build_parser(prog: str, description: str, epilog: str | None = None) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial (default: the sweep's)")
-    p.add_argument("--num-samples", type=_positive_int, help="Tune num_samples: grid repeats, or Optuna trials")
-    p.add_argument("--repeats", type=_positive_int,
+    p = OneLineParser(prog=prog, description=description, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--max-epochs", type=checked(positive_int), help="epochs per trial (default: the sweep's)")
+    p.add_argument("--num-samples", type=checked(positive_int), help="Tune num_samples: grid repeats, or Optuna trials")
+    p.add_argument("--repeats", type=checked(positive_int),
                    help="seeds per configuration (0..N-1; default: the sweep's own, 1 unless its source averaged runs)")
     p.add_argument("--search", choices=("grid", "optuna"), help="search algorithm (default: the sweep's)")
     p.add_argument("--scheduler", choices=("asha", "none"), help="trial scheduler (default: the sweep's)")
-    p.add_argument("--min-delta", type=_non_negative_float,
+    p.add_argument("--min-delta", type=checked(non_negative_float),
                    help="stop a trial once its metric improves by less than this (default: the sweep's)")
-    p.add_argument("--patience", type=_positive_int, help="epochs in a row below --min-delta before stopping")
+    p.add_argument("--patience", type=checked(positive_int), help="epochs in a row below --min-delta before stopping")
     p.add_argument("--fuse", choices=("auto", "on", "off"), default="auto",
                    help="train same-shape trials (differing only in lr, momentum, weight decay, dropout, "
                         "seed, label noise) as one stacked population per worker (default: when possible)")
-    p.add_argument("--population-size", type=_positive_int, default=32, help="most trials fused into one population")
-    p.add_argument("--cpus-per-trial", type=_positive_float, default=1.0,
+    p.add_argument("--population-size", type=checked(positive_int), default=32, help="most trials fused into one population")
+    p.add_argument("--cpus-per-trial", type=checked(positive_float), default=1.0,
                    help="CPUs (torch threads) per trial, fractions allowed (default: 1)")
-    p.add_argument("--gpus-per-trial", type=_non_negative_float,
+    p.add_argument("--gpus-per-trial", type=checked(non_negative_float),
                    help="GPUs per trial, fractions allowed (default: when Ray has a GPU, the share that packs "
                         "trials by their estimated memory, else 0)")
     p.add_argument("--storage-path", type=_storage, default="results",
                    help="where results go, one folder per sweep run: a local folder or shared mount, or "
                         "s3://bucket/path, gs://bucket/path (a cluster's nodes must all reach it)")
-    p.add_argument("--max-failures", type=_non_negative_int, default=3,
+    p.add_argument("--max-failures", type=checked(non_negative_int), default=3,
                    help="restarts of a trial whose worker or node dies, each from its latest checkpoint (default: 3)")
     p.add_argument("--data-dir", type=_existing_folder,
                    help="dataset folder, which must exist (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data, "

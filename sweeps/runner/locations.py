@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.results import storage
+from analysis.results.arguments import UsageError
 from analysis.results.storage import Store
-from sweeps.runner.cli import UsageError
 from sweeps.runner.spec import Sweep
 
 RECORD = ("sweeplab_run.json",)

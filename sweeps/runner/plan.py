@@ -7,10 +7,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from analysis.results.arguments import UsageError
 from data_modules import DATASETS, DataBundle, split_sizes
 from data_modules.collection import Datasets
 from models.registry import MODELS, Plugin
-from sweeps.runner.cli import UsageError, parse_value
+from sweeps.runner.cli import parse_value
 from sweeps.runner.spec import Sweep
 from trainables.config import ConfigError, TrainConfig, check_model, expand_presets, split_config
 from trainables.loop import OBJECTIVES  # with the sequence families' objectives registered

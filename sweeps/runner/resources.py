@@ -13,8 +13,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from analysis.results.arguments import UsageError
 from data_modules import split_sizes
-from sweeps.runner.cli import UsageError
 from sweeps.runner.plan import point_label, resolve
 from trainables.cost import CUDA_CONTEXT_BYTES, input_dtype, trial_memory_bytes
 from trainables.metrics import MEMBERS

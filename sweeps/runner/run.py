@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from analysis.results import storage
+from analysis.results.arguments import UsageError
 from analysis.results.collect import tune_statuses
 from data_modules.collection import Datasets, load_datasets
 from data_modules.download import default_data_dir
 from models.errors import UserError
 from sweeps.runner import interrupt, ray_session
-from sweeps.runner.cli import UsageError, build_parser, prog_of
+from sweeps.runner.cli import build_parser, prog_of
 from sweeps.runner.locations import RECORD, RunPlace, new_place, resumable, resume_place
 from sweeps.runner.plan import Plan, decide_fusion, make_plan, order_by_cost, plugins, validate_plan
 from sweeps.runner.resources import check_memory, check_resources

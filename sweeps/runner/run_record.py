@@ -9,8 +9,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from analysis.results.arguments import UsageError
 from analysis.results.storage import is_uri, write_atomically
-from sweeps.runner.cli import UsageError
 
 RECORD_FILE = "sweeplab_run.json"
 # Flags that say where and with what a run goes on, not what it computes: --resume may change them.
