@@ -13,6 +13,7 @@ from data_modules import load_dataset
 from trainables import metrics as M
 from trainables.checkpoint import save_checkpoint
 from trainables.loop import run_training
+from trainables.population_rows import member_id
 
 
 def write_results_dir(folder: Path, configs: Mapping[str, Sequence[Mapping[str, Any]]], axes: Sequence[str],
@@ -37,7 +38,7 @@ def write_results_dir(folder: Path, configs: Mapping[str, Sequence[Mapping[str, 
         save_checkpoint(checkpoint / "checkpoint.pt", [s for s in states if s is not None][-1])
         for row in reported:
             config = {**flats[row[M.MEMBER]]}
-            trial_id = tune_id if len(flats) == 1 else f"{tune_id}_m{row[M.MEMBER]:02d}"
+            trial_id = tune_id if len(flats) == 1 else member_id(tune_id, row[M.MEMBER])
             rows.append({**{k: v for k, v in row.items() if k != "config"}, **config, M.TRIAL_ID: trial_id,
                          M.VARIANT: bundle.meta.variant})
     results = pd.DataFrame(rows)

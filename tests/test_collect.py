@@ -74,3 +74,24 @@ def test_a_params_file_left_empty_by_a_killed_driver_falls_back_to_the_rows_conf
     (exp / "trial_c_00000" / "params.json").write_text("")
     results, _ = collect(exp, {})
     assert set(results["width"]) == {30}
+
+
+def test_member_ids_and_population_rows_round_trip():
+    from trainables.population_rows import member_id, pack, parse_member_id, unpack
+
+    assert parse_member_id(member_id("a1b2c_00003", 2)) == ("a1b2c_00003", 2)
+    assert parse_member_id("a1b2c_00003") == ("a1b2c_00003", 0)  # not fused: member 0, the id unchanged
+    assert parse_member_id("trial_m_x") == ("trial_m_x", 0)  # "_m" without a number is part of the id
+    configs = [{"width": 50, "seed": 0}, {"width": 400, "seed": 0}]
+    epochs = [[{M.EPOCH: e, M.STEP: 10 * e, M.MEMBER: j, M.VAL_LOSS: 1.0 / (e + j + 1), M.VAL_ACC: 0.1 * (e + j),
+                M.EPOCH_TIME_S: 0.5, "config": configs[j]} for j in range(2)] for e in range(3)]
+    packed = [pack(rows, fused=True) for rows in epochs]
+    assert packed[1][M.VAL_LOSS] == min(r[M.VAL_LOSS] for r in epochs[1])  # the best member, for schedulers
+    assert packed[1][M.EPOCH_TIME_S] == 1.0
+    members = list(unpack("t1", {M.MEMBERS: configs}, packed))
+    assert [(trial_id, config) for trial_id, config, _ in members] == [("t1_m00", configs[0]), ("t1_m01", configs[1])]
+    for j, (_, _, rows) in enumerate(members):
+        assert [r[M.VAL_ACC] for r in rows] == [0.1 * (e + j) for e in range(3)] and all("config" not in r for r in rows)
+    plain = pack(epochs[0][:1], fused=False)
+    assert "config" not in plain and M.MEMBERS not in plain
+    assert list(unpack("t2", {"width": 50}, [plain])) == [("t2", {"width": 50}, [plain])]

@@ -14,10 +14,10 @@ import pandas as pd
 
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
+from trainables.population_rows import unpack
 
 ERROR_FILE = "error.txt"  # Tune's record of a trial's failures, one traceback per failure
 ERROR_COLUMN = "error_file"  # trials.parquet: that file, relative to the run folder (None if it never failed)
-MEMBERS = M.MEMBERS  # a fused trial's config and results list its members (trainables.adapter)
 
 # Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
 _TUNE_COLUMNS = {
@@ -94,19 +94,6 @@ def trial_status(folder: Path, tune_status: str | None, rows: list[dict[str, Any
     return "UNFINISHED"
 
 
-def _member_trials(trial_id: str, config: dict[str, Any], rows: list[dict[str, Any]]):
-    """(trial id, config, rows) of an ordinary trial, or of every member of a fused population:
-    a fused trial's rows carry `members`, one metrics dict per member, which become ordinary rows."""
-    if MEMBERS not in config:
-        yield trial_id, config, rows
-        return
-    outer = [{k: v for k, v in r.items() if k not in (MEMBERS, M.EPOCH, M.STEP, M.VAL_LOSS, M.EPOCH_TIME_S)} for r in rows]
-    for j, member_config in enumerate(config[MEMBERS]):
-        mine = [{**o, **{k: v for k, v in m.items() if k != "config"}}
-                for o, r in zip(outer, rows) for m in r[MEMBERS] if m[M.MEMBER] == j]
-        yield f"{trial_id}_m{j:02d}", member_config, mine
-
-
 def row_key(df: pd.DataFrame) -> str:
     """The column that orders a trial's rows and identifies each: the optimizer step (fractional
     epochs of step-based training repeat no step), or the epoch for rows written before steps."""
@@ -123,7 +110,7 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
         params = _params(folder, raw)
         tune_id = raw[-1].get(M.TRIAL_ID) if raw else folder.name.removeprefix("trial_")
         status = trial_status(folder, statuses.get(tune_id), raw)
-        for trial_id, config, rows in _member_trials(tune_id, params, raw):
+        for trial_id, config, rows in unpack(tune_id, params, raw):
             configs[trial_id] = {"config": config, "folder": folder, "status": status}
             cells = {key: _cell(value) for key, value in config.items()}
             for r in rows:

@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.results.markdown import to_markdown
 from analysis.results.references import check_references, references_of, scorecard
 from analysis.results.report_md import REPORT_FILE
-from analysis.results.stats import best_trials, fmt_value
+from analysis.results.stats import best_trials, fmt_value, trial_label
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
 from data_modules.atomic import write_text_atomically
 
@@ -31,7 +31,7 @@ def sweep_summary(folder: Path) -> tuple[str, pd.DataFrame | None]:
         primary = meta.get("primary", "test_acc")
         if len(best) and primary in best:
             row = best.iloc[0]
-            settings = " ".join(f"{a}={fmt_value(row.get(a))}" for a in meta.get("axes", []))
+            settings = trial_label(row, meta.get("axes", []))
             headline = f"{primary} {fmt_value(row[primary])}" + (f" ({settings})" if settings else "")
     return headline, check_references(results, references_of(meta))
 

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.results.stats import fmt_value  # noqa: E402
+from analysis.results.stats import fmt_value, trial_label  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
 PLOTS_DIR = "plots"
@@ -40,7 +40,7 @@ def axis_label(name: str) -> str:
 
 def combo_label(names: list[str], key: tuple) -> str:
     """("width", "lr"), (400, 0.1) -> "width=400, lr=0.1"."""
-    return ", ".join(f"{n}={fmt_value(v)}" for n, v in zip(names, key)) or "all trials"
+    return trial_label(dict(zip(names, key)), sep=", ", empty="all trials")
 
 
 def is_numeric(series: pd.Series) -> bool:

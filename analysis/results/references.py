@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.results.stats import mean_ci
+from analysis.results.stats import mean_ci, trial_label
 from models.registry import Registry
 from analysis.results.claims import Reference
 from trainables import metrics as M
@@ -158,7 +158,7 @@ def _best(ref, results):
     best = means.idxmax() if M.MODES.get(ref.metric, "max") == "max" else means.idxmin()
     best = best if isinstance(best, tuple) else (best,)
     found = dict(zip(keys, best))
-    text = ", ".join(f"{k}={v}" for k, v in found.items()) + f" ({means.max() if M.MODES.get(ref.metric, 'max') == 'max' else means.min():.4g})"
+    text = trial_label(found, sep=", ") + f" ({means.max() if M.MODES.get(ref.metric, 'max') == 'max' else means.min():.4g})"
     return text, "", all(str(found[k]) == str(v) for k, v in ref.where.items())
 
 
@@ -187,7 +187,7 @@ def source_text(ref: Reference) -> str:
         slack = f" ({'less' if ref.check != 'at_most' else 'more'} {ref.tolerance:.2g} allowed)" if ref.tolerance else ""
         return f"{bound} {ref.value:.4g}{slack}"
     if ref.check == "best":
-        return "best: " + ", ".join(f"{k}={v}" for k, v in ref.where.items())
+        return "best: " + trial_label(ref.where, sep=", ")
     if ref.check == "reaches":
         return f"{ref.value:.4g} by epoch {ref.epoch}"
     return {"linear": f"linear (R² ≥ {ref.tolerance:g})", "less_than": "lower", "greater_than": "higher"}.get(ref.check, ref.check)

@@ -32,7 +32,7 @@ def sample_text(model, vocab: Sequence[str], prompt: str, chars: int, temperatur
 def write_samples(exp_dir: Path, trials: pd.DataFrame, settings: Mapping[str, Any],
                   vocab_of: Callable[[Any], Sequence[str]], label_of: Callable[[Any], str]) -> Path | None:
     """Sample from every trial with a checkpoint; returns the Parquet file, or None if none had one."""
-    from analysis.results.predictions import model_of_trial
+    from analysis.results.trial_models import model_of_trial
 
     s = {**DEFAULTS, **settings}
     rows = []

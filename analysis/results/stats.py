@@ -93,6 +93,14 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def trial_label(values: Mapping[str, Any], keys: Iterable[str] | None = None, *, sep: str = " ",
+                empty: str = "") -> str:
+    """"width=400 lr=0.01": a trial's swept values (those of `keys`, in that order), the one way
+    every console line, legend, table and message names a trial; `empty` when nothing is swept."""
+    keys = list(values) if keys is None else list(keys)
+    return sep.join(f"{k}={fmt_value(values.get(k))}" for k in keys) or empty
+
+
 def sweep_axes(meta: Mapping[str, Any], df: pd.DataFrame) -> tuple[list[str], str | None]:
     """(swept config keys present in `df`, the one to put on the x-axis or None)."""
     axes = [a for a in meta.get("axes") or [] if a in df.columns and a != SEED]

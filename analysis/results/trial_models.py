@@ -18,6 +18,7 @@ import gc
 import json
 import multiprocessing
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -29,14 +30,14 @@ import torch
 import torch.nn.functional as F
 
 from analysis.maths.pixel_models import pixel_images, pixel_model
-from analysis.results.predictions import latest_checkpoint
-from analysis.results.stats import ERROR, STATUS, best_trials, fmt_value, sort_key
+from analysis.results.stats import ERROR, STATUS, best_trials, sort_key, trial_label
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
 from data_modules import DataBundle, DataMeta, TrialData, load_dataset, trial_splits
 from models.registry import load_plugins
 from trainables import metrics as M
-from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, rebuild_model
+from trainables.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, rebuild_model
 from trainables.config import split_config
+from trainables.population_rows import parse_member_id
 from models.errors import UserError
 
 ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
@@ -152,12 +153,12 @@ class Selection:
         return found
 
     def _restore(self, ref: TrialRef) -> TrialModel:
-        state = load_checkpoint(ref.checkpoint)
+        state, model = trained_model(ref)
         config = state["configs"][ref.member]
         bundle = self.bundle(state["data"], ref.row)
         cfg, _ = split_config(config)
         splits = trial_splits(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size, cfg.label_shuffle, cfg.seed)
-        return TrialModel(ref, rebuild_model(state, ref.member), config, splits, bundle, state["model"])
+        return TrialModel(ref, model, config, splits, bundle, state["model"])
 
     def say_progress(self, ref: TrialRef) -> None:
         """One line when a study has been silent for PROGRESS_EVERY_S: a study over 100 trials
@@ -270,7 +271,7 @@ def pick(results_dir: Path, trials: pd.DataFrame, meta: dict[str, Any], which: s
     axes = [a for a in meta.get("axes") or [] if a in trials]
     if "seed" in trials and trials["seed"].nunique() > 1 and "seed" not in axes:
         axes.append("seed")
-    refs = {r.trial_id: r for r in (_ref(results_dir, row, axes) for row in usable.to_dict("records")) if r is not None}
+    refs = {r.trial_id: r for r in (trial_ref(results_dir, str(row[M.TRIAL_ID]), row, axes) for row in usable.to_dict("records")) if r is not None}
     allowed = f"allowed: best, all, or trial ids: {', '.join(refs) or 'none with a checkpoint'}"
     if which == "best":
         ranked = best_trials(usable, meta.get("metric", M.VAL_LOSS), meta.get("mode", "min"), n=len(usable))
@@ -288,12 +289,37 @@ def pick(results_dir: Path, trials: pd.DataFrame, meta: dict[str, Any], which: s
     return chosen
 
 
-def _ref(results_dir: Path, row: dict[str, Any], axes: list[str]) -> TrialRef | None:
-    tune_id, fused, member = str(row[M.TRIAL_ID]).partition("_m")
-    folder = results_dir / f"trial_{tune_id}"
+def trial_ref(results_dir: Path, trial_id: str, row: dict[str, Any] | None = None, axes: list[str] = ()
+              ) -> TrialRef | None:
+    """A trial (or fused member) of a results folder, by id; None when it has no checkpoint."""
+    tune_id, member = parse_member_id(trial_id)
+    folder = Path(results_dir) / f"trial_{tune_id}"
     checkpoint = latest_checkpoint(folder)
     if checkpoint is None:
         return None
     values = {a: _plain(row[a]) for a in axes}
-    label = " ".join(f"{a}={fmt_value(v)}" for a, v in values.items()) or str(row[M.TRIAL_ID])
-    return TrialRef(str(row[M.TRIAL_ID]), checkpoint, folder, int(member) if fused else 0, row, values, label)
+    return TrialRef(trial_id, checkpoint, folder, member, row or {}, values, trial_label(values, empty=trial_id))
+
+
+def latest_checkpoint(trial_folder: Path) -> Path | None:
+    found = sorted(Path(trial_folder).glob("checkpoint_*/checkpoint.pt"))
+    return found[-1] if found else None
+
+
+def trained_model(ref: TrialRef) -> tuple[dict[str, Any], torch.nn.Module]:
+    """(checkpoint state, the member's trained model): the one way a trial's model is rebuilt."""
+    state = load_checkpoint(ref.checkpoint)
+    return state, rebuild_model(state, ref.member)
+
+
+def model_of_trial(exp_dir: Path, trial_id: str) -> torch.nn.Module | None:
+    """The trained model of a trial (or of member `_mNN` of a fused population), from its latest
+    checkpoint, for the report's plots; None (with a warning for a bad checkpoint) when there is none."""
+    ref = trial_ref(exp_dir, trial_id)
+    if ref is None:
+        return None
+    try:
+        return trained_model(ref)[1]
+    except CheckpointError as e:  # refused or cut short: the trial's model is left out, the rest goes on
+        print(f"sweeplab: warning: trial {trial_id}: {e}; its model is left out of the plots", file=sys.stderr)
+        return None

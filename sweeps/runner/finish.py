@@ -10,10 +10,11 @@ import pandas as pd
 
 from analysis.results.boundaries import BOUNDARIES_FILE, boundary_rows
 from analysis.results.collect import ERROR_COLUMN, collect, last_error
-from analysis.results.predictions import model_of_trial, one_per_class
+from analysis.results.predictions import one_per_class
 from analysis.results.report_md import build_report
-from analysis.results.stats import best_trials, fmt_value
+from analysis.results.stats import best_trials, trial_label
 from analysis.results.tables import PREDICTIONS_FILE, write_parquet
+from analysis.results.trial_models import model_of_trial
 from data_modules.collection import Datasets
 from sweeps.runner import interrupt
 from sweeps.runner.plan import Plan
@@ -130,4 +131,4 @@ def print_failures(plan: Plan, trials: pd.DataFrame, exp_dir: Path, shown) -> No
 def config_label(plan: Plan, row, with_seed: bool = True) -> str:
     """"width=400 seed=1": the swept values of a trial (empty when nothing is swept)."""
     keys = plan.axes + (["seed"] if with_seed and "seed" in plan.grid else [])
-    return " ".join(f"{k}={fmt_value(row.get(k))}" for k in keys)
+    return trial_label(row, keys)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from analysis.results.arguments import UsageError
+from analysis.results.stats import trial_label
 from data_modules import DATASETS, DataBundle, split_sizes
 from data_modules.collection import Datasets
 from models.registry import MODELS, Plugin
@@ -200,7 +201,7 @@ def resolve(plan: Plan, data: Datasets | DataBundle, point: Mapping[str, Any]):
 
 def point_label(plan: Plan, point: Mapping[str, Any]) -> str:
     """"width=400 lr=0.01": a point's swept values, for messages about it."""
-    return " ".join(f"{a}={point.get(a)}" for a in plan.axes) or "the configuration"
+    return trial_label(point, plan.axes, empty="the configuration")
 
 
 def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from ray.tune import Callback
 
-from analysis.results.stats import fmt_value
+from analysis.results.stats import trial_label
 from trainables import metrics as M
 from trainables.config import expand_presets
 
@@ -23,10 +23,6 @@ def fmt_metric(name: str, value) -> str:
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return "nan" if value is None else str(value)
     return "nan" if math.isnan(value) else f"{value:.{DECIMALS.get(name, 4)}f}"
-
-
-def trial_label(config: dict, keys: list[str]) -> str:
-    return " ".join(f"{k}={fmt_value(config.get(k))}" for k in keys) or "trial"
 
 
 def metrics_text(row: dict) -> str:
@@ -57,6 +53,9 @@ class ProgressLine(Callback):
     def _say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.start:6.1f}s] {text}", file=sys.stdout, flush=True)
 
+    def _label(self, config: Mapping[str, Any]) -> str:
+        return trial_label(config, self.keys, empty="trial")
+
     def _position(self, result: dict, config: Mapping[str, Any]) -> str:
         if self.max_steps:
             return f"step {result[M.STEP]:>6}/{self.max_steps}"
@@ -76,7 +75,7 @@ class ProgressLine(Callback):
             config = trial.config[M.MEMBERS][best[M.MEMBER]]  # with the data keys (length=...) a row's config lacks
             self._say(
                 f"population of {rows[0][M.FUSED_MEMBERS]:<3} {self._position(result, config)}"
-                f"  {len(rows)} trained, {stopped} stopped  best {trial_label(config, self.keys)}:"
+                f"  {len(rows)} trained, {stopped} stopped  best {self._label(config)}:"
                 f" {metrics_text(best)}  {result[M.EPOCH_TIME_S]:.2f}s/epoch on {best[M.DEVICE]}"
             )
             return
@@ -84,7 +83,7 @@ class ProgressLine(Callback):
         row = rows[0] if rows else result
         config = trial.config.get(M.MEMBERS, [trial.config])[0]
         self._say(
-            f"{trial_label(config, self.keys):<28} {self._position(result, config)}  {metrics_text(row)}"
+            f"{self._label(config):<28} {self._position(result, config)}  {metrics_text(row)}"
             f"  {row[M.EPOCH_TIME_S]:.2f}s/epoch on {row[M.DEVICE]}"
         )
 
@@ -99,11 +98,11 @@ class ProgressLine(Callback):
         config = members[0] if members else trial.config
         score = next((f"  {key} {fmt_metric(key, row[key])}" for key in (M.TEST_ACC, M.TEST_LOSS) if key in row), "")
         length = f"{last.get(M.STEP, 0)} steps" if self.max_steps else f"{last.get(M.EPOCH, 0)} epochs"
-        self._say(f"{trial_label(config, self.keys):<28} finished after {length}{score}"
+        self._say(f"{self._label(config):<28} finished after {length}{score}"
                   f"  ({self.done}/{self.total} trials done)")
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.done += 1
         members = trial.config.get(M.MEMBERS)
         config = members[0] if members and len(members) == 1 else trial.config
-        self._say(f"{trial_label(config, self.keys):<28} FAILED (error file in {trial.path})")
+        self._say(f"{self._label(config):<28} FAILED (error file in {trial.path})")
