@@ -53,7 +53,7 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
     write_parquet(trials, results / TRIALS_FILE, meta)
 
     assert feature_maps.main([str(results)]) == 0, capsys.readouterr().err
-    names = {p.name for p in (results / "feature_maps").glob("*.png")}
+    names = {p.name for p in (results / "posthoc" / "feature_maps").glob("*.png")}
     assert {"image0.png", "image0_C1.png", "image1_S2.png"} <= names  # the CNN's maps: the MLP was not picked
 
 
@@ -68,5 +68,5 @@ def test_help_describes_the_tool_and_every_flag(capsys):
         feature_maps.main(["--help"])
     out = capsys.readouterr().out
     assert "maps after C1,\nS1, C2 and S2 as PNG grids (one tile per channel)." in out  # the whole sentence
-    for flag in ("PATH", "--data-dir DATA_DIR", "--out OUT", "--images IMAGES"):
+    for flag in ("RESULTS_DIR", "--data-dir DATA_DIR", "--out OUT", "--images IMAGES"):
         assert re.search(rf"^  {re.escape(flag)}\s+\w", out, re.M), f"{flag} has no help"

@@ -30,6 +30,7 @@ Frames = dict[str, pd.DataFrame]  # file stem -> table; the study's own name is 
 MODULES = (
     "analysis.fgsm", "analysis.adversarial", "analysis.hessian", "analysis.interpolate", "analysis.sensitivity",
     "analysis.trajectory", "analysis.grad_norm", "analysis.minimal_ratio", "analysis.fit", "analysis.params",
+    "analysis.feature_maps",
 )
 
 
@@ -66,6 +67,8 @@ class Study:
     """False: the study reads only results.parquet (no models are rebuilt)."""
     trial_metrics: tuple[str, ...] = ()
     """Per-trial columns of the main table that the sweep's references may check."""
+    figures_folder: str = ""
+    """A folder of its own under posthoc/ for a study that draws many figures (feature maps)."""
 
 
 _STUDIES: Registry[Study] = Registry("study")
@@ -112,10 +115,10 @@ def tables_only(path: str | Path, data_dir: str | None = None) -> Selection:
 
 
 def run_study(name: str, path: str | Path, trials: str | None = None, data_dir: str | None = None,
-              between_trials: Callable[[], None] | None = None, **options) -> StudyRun:
-    """Run a study and write its tables and figures under RESULTS_DIR/posthoc; the caller
-    rebuilds report.md (analysis.results.report_md). `between_trials` is called before each
-    trial (a sweep's Ctrl-C safe point)."""
+              between_trials: Callable[[], None] | None = None, out: str | Path | None = None, **options) -> StudyRun:
+    """Run a study and write its tables and figures under RESULTS_DIR/posthoc (the figures in
+    `out` instead, when given); the caller rebuilds report.md (analysis.results.report_md).
+    `between_trials` is called before each trial (a sweep's Ctrl-C safe point)."""
     study = get(name)
     selection = select(path, trials or study.default_trials, data_dir) if study.checkpoints else tables_only(path, data_dir)
     selection.label = f"post-hoc {name}"
@@ -126,7 +129,9 @@ def run_study(name: str, path: str | Path, trials: str | None = None, data_dir: 
     folder.mkdir(parents=True, exist_ok=True)
     meta = {**selection.meta, "study": name, "options": {k: v for k, v in options.items() if v is not None}}
     written = [write_parquet(df, folder / f"{stem}.parquet", meta) for stem, df in frames.items()]
-    written += study.figures(frames, selection.meta, folder)
+    figures_dir = Path(out) if out else folder / study.figures_folder
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    written += study.figures(frames, selection.meta, figures_dir)
     return StudyRun(selection.results_dir, written)
 
 
@@ -141,7 +146,7 @@ def report_parts(results_dir: Path, meta: Mapping[str, Any]) -> list[str]:
         if not frames:
             continue
         study = _STUDIES[name]
-        pngs = study.figures(frames, meta, posthoc_dir(results_dir))
+        pngs = study.figures(frames, meta, posthoc_dir(results_dir) / study.figures_folder)
         parts += [f"## {study.title}", study.about, *study.tables(frames, meta)]
         parts += [f"![{p.stem.replace('_', ' ')}]({p.relative_to(results_dir).as_posix()})" for p in pngs]
     return parts

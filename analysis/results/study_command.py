@@ -28,6 +28,7 @@ def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentPars
         parser.add_argument("path", metavar="RESULTS_DIR", help=ALLOWED_PATHS)
         parser.add_argument("--trials", help=f"best, all or comma-separated trial ids (default: {get(name).default_trials})")
         parser.add_argument("--data-dir", help="dataset folder (default: the one the sweep recorded)")
+        parser.add_argument("--out", help="folder for the figures (default: posthoc/ in the results folder)")
         parser.add_argument("--no-report", dest="report", action="store_false",
                             help="write the tables and figures only, not report.md")
         if add_options:
