@@ -34,14 +34,14 @@ def sweeps_in(code: Path) -> list[str]:
     return sorted(p.stem for p in (code / "sweeps").glob("*.py") if re.search(r"^SWEEP = ", p.read_text(), re.M))
 
 
-def run_all(out: Path, code: Path, only: list[str] | None) -> int:
+def run_all(out: Path, code: Path, only: list[str] | None, data_dir: Path | None = None) -> int:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(code), os.environ.get("PYTHONPATH")])),
            "SWEEPLAB_OFFLINE": "1"}
     failed = 0
     for name in only or sweeps_in(code):
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", f"sweeps.{name}", "--smoke-test", "--storage-path", str(out),
-                               "--name", name], cwd=code, env=env, capture_output=True, text=True)
+                               "--name", name, *(["--data-dir", str(data_dir)] if data_dir else [])], cwd=code, env=env, capture_output=True, text=True)
         (out / f"{name}.log").write_text(done.stdout + done.stderr)
         failed += done.returncode != 0
         print(f"{name:<28} exit {done.returncode}  {time.perf_counter() - start:5.1f} s", flush=True)
@@ -121,13 +121,15 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("out", type=Path)
     r.add_argument("--code", type=Path, default=PROJECT_ROOT, help="checkout to run (default: this one)")
     r.add_argument("--only", help="comma-separated sweep names")
+    r.add_argument("--data-dir", type=Path, help="dataset folder for every sweep (e.g. ../shared/data: the text files)")
     c = sub.add_parser("compare", help="two snapshots, sweep by sweep")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     args = p.parse_args(argv)
     if args.command == "run":
         args.out.mkdir(parents=True, exist_ok=True)
-        return run_all(args.out.resolve(), args.code.resolve(), args.only.split(",") if args.only else None)
+        return run_all(args.out.resolve(), args.code.resolve(), args.only.split(",") if args.only else None,
+                       args.data_dir.resolve() if args.data_dir else None)
     return compare(args.before, args.after)
 
 

@@ -15,6 +15,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="char_lm",
+    dataset="char_corpus", model=("char_rnn", "mlp_lstm"), objective="language_model",
     title="Character language models: RNN vs MLP-gated LSTMs at batch 1 and 100",
     **LM_SWEEP,
     description="At batch 1 the LSTMs trail the RNN for their parameter count; at batch 100 every batch costs more "

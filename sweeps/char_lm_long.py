@@ -15,6 +15,7 @@ LONG = ("rnn", "lstm_small")
 
 SWEEP = Sweep(
     name="char_lm_long",
+    dataset="char_corpus", model=("char_rnn", "mlp_lstm"), objective="language_model",
     title="Character language models, long runs: RNN and small LSTM for 8,600 batches",
     **LM_SWEEP,
     description="8,600 batches of one string see about half of tiny-shakespeare once: the loss is still falling and "

@@ -12,6 +12,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="char_rnn_cpu_gpu",
+    dataset="char_corpus", model="char_rnn", objective="language_model",
     title="Character RNN: CPU vs GPU, loss against time over 1,000 batches of 64 characters",
     **LM_SWEEP,
     description="A batch of one 64-character string is a chain of 64 tiny matrix products: launch-bound on a GPU, "

@@ -10,9 +10,9 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="cifar_mlp",
+    dataset="cifar10", model="mlp", objective="classification",
     title="CIFAR-10: 3072-20-10 MLP baseline (SGD lr 1e-2, batch 32)",
     description="A small MLP on raw pixels reaches far lower accuracy than the CNNs: it has no notion of locality.",
-    dataset="cifar10",
     fixed=dict(model="mlp", depth=1, width=20, optimizer="sgd", lr=1e-2, momentum=0.0, batch_size=32, max_epochs=200,
                eval_every=10),
     grid={},

@@ -28,10 +28,10 @@ REPORTED = (("sgd_dropout", 0.5205, 0.556), ("sgd_momentum", 0.51, 1.0), ("sgd",
 
 SWEEP = Sweep(
     name="cifar_optim",
+    dataset="cifar10", model="cnn", objective="classification",
     title="CIFAR-10: optimizers and dropout (two-convolution CNN)",
     description="Dropout narrows the gap between train and test accuracy; RMSProp and Adam fit the training set "
                 "fast and generalise worse at these rates.",
-    dataset="cifar10",
     fixed=dict(model="cnn", c1=90, c2=40, batch_size=128, max_epochs=1000, eval_every=10,
                train_size=10000, test_size=2000),
     grid={"case": list(CASES)},

@@ -11,9 +11,9 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="cifar_vgg",
+    dataset="cifar10", model="vgg", objective="classification",
     title="CIFAR-10: VGG-style CNN, optimizer and learning rate",
     description="Adam at 1e-4 trains well; 1e-2 is unstable and 1e-6 barely moves, which ASHA detects within a few epochs.",
-    dataset="cifar10",
     fixed=dict(model="vgg", batch_size=128, max_epochs=200, eval_every=10),
     grid={"case": ["adam_1e-2", "adam_1e-4", "adam_1e-6", "sgd_1e-4", "adagrad_1e-4"]},
     presets={"case": {

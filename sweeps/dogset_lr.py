@@ -12,10 +12,10 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="dogset_lr",
+    dataset="manifest", model="mlp", objective="classification",
     title="DogSet: learning rate of a 128-64 MLP with min-delta early stopping",
     description="Min-delta stopping ends each rate's run once the validation loss improves by less than 1e-4 "
                 "in an epoch: how long each rate keeps improving.",
-    dataset="manifest",
     data={"manifest": "dogs.csv", "image_size": 64},
     fixed=dict(model="mlp", depth=2, width=[128, 64], optimizer="sgd", momentum=0.0, batch_size=10, max_epochs=100),
     grid={"lr": [1e-5, 2e-5, 1e-4]},

@@ -14,10 +14,10 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="minimal_ratio",
+    dataset="function", model="mlp", objective="regression",
     title="Minimal ratio against loss at critical points (100 runs, 1-16-16-1 tanh on sinc(5 pi x))",
     description="Critical points reached from trained networks are mostly near-minima: most Hessian eigenvalues "
                 "positive, with the lowest losses nearest to a ratio of 1.",
-    family="regression", dataset="function",
     # 4,000 points instead of the source's 40,000: the post-hoc step runs L-BFGS and a dense Hessian
     # on every run's training points, and a 321-parameter net fits a 1-D curve from 2,880 of them.
     data={"kind": "sinc5pi", "n_points": 4000},

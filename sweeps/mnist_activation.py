@@ -8,6 +8,7 @@ from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_activation",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: activation function (2 x 400 MLP, SGD momentum 0.8)",
     description="Saturating sigmoid trains slowest; a linear network is only a linear classifier however deep.",
     fixed=MNIST_MLP,

@@ -8,6 +8,7 @@ from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_batch",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: batch size (2 x 400 ReLU MLP, SGD lr 0.01, momentum 0.8)",
     description="Large batches take fewer, cheaper-per-sample steps per epoch: faster epochs, lower accuracy after a fixed number of epochs.",
     fixed=MNIST_MLP,

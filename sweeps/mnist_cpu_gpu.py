@@ -11,6 +11,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_cpu_gpu",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: CPU vs GPU training time, small vs large MLP",
     description="A GPU gains little on a small MLP (launch-bound) and much more on a large one (math-bound).",
     fixed=MNIST_MLP,  # depth and width come from the model_size preset

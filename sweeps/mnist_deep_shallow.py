@@ -14,6 +14,7 @@ CASES = {"shallow_128": dict(depth=1, width=128), "deep_128_64": dict(depth=2, w
 
 SWEEP = Sweep(
     name="mnist_deep_shallow",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: deep vs shallow MLP (784-128-10 vs 784-128-64-10)",
     description="One more hidden layer of 64 units adds 8% parameters; the charts compare how fast each learns, "
                 "how each resists FGSM, and the curvature of the minimum each reaches.",

@@ -8,6 +8,7 @@ from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_depth",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: test accuracy vs depth (D x 400 ReLU MLP)",
     description="More hidden layers add capacity, but past two they train slower per epoch for little gain on MNIST.",
     fixed=MNIST_MLP,

@@ -10,6 +10,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_grad_norm",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: gradient norm and loss per epoch (784-128-10, SGD)",
     description="The loss keeps falling while the minibatch gradient's norm settles at a level set by the "
                 "learning rate and the noise of the batches.",

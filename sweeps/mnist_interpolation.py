@@ -12,6 +12,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_interpolation",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: interpolating between batch-64 and batch-1024 solutions (784-128-10)",
     description="The small-batch solution sits in a wider basin: the loss rises more slowly on its side of the line.",
     fixed={**MNIST_128, "max_epochs": 20},

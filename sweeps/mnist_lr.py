@@ -10,6 +10,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_lr",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: learning rate (2 x 400 ReLU MLP, SGD momentum 0.8)",
     description="Too small a rate barely moves in a few epochs, too large diverges; TPE concentrates trials in between and ASHA ends the hopeless ones after an epoch.",
     fixed=MNIST_MLP,

@@ -8,6 +8,7 @@ from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_momentum",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: SGD momentum (2 x 400 ReLU MLP, lr 0.01)",
     description="Momentum speeds up SGD at a fixed learning rate until, near 1, it overshoots and oscillates.",
     fixed=MNIST_MLP,

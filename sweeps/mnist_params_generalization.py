@@ -10,6 +10,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_params_generalization",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: train and test loss and accuracy vs parameter count (784-W-10)",
     description="Larger models fit the training set better; test accuracy follows, with a widening gap.",
     fixed={**MNIST_128, "max_epochs": 10},

@@ -12,6 +12,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_sensitivity",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: input sensitivity vs batch size (784-128-10)",
     description="Larger batches take fewer steps in as many epochs and end at smoother (less sensitive) functions.",
     fixed={**MNIST_128, "max_epochs": 10},

@@ -11,6 +11,7 @@ from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_trajectory",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: weight trajectories of 8 SGD runs (784-128-10), PCA",
     description="Runs from different initialisations travel in different directions of weight space yet reach "
                 "similar accuracy.",

@@ -10,6 +10,7 @@ from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_width",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: test accuracy vs hidden width (2 x W ReLU MLP)",
     description="Wider hidden layers fit MNIST better, with diminishing returns past a few hundred units.",
     fixed=MNIST_MLP,

@@ -24,11 +24,10 @@ def rnn_reaches_100(length: int, step: int) -> Reference:
 
 SWEEP = Sweep(
     name="palindrome",
+    dataset="palindrome", model="digit_rnn", objective="palindrome",
     title="Palindromes: vanilla RNN vs LSTM accuracy against sequence length",
     description="The RNN must carry the first digit through L - 2 steps of tanh: it learns short palindromes "
                 "quickly and long ones slowly or not at all, while the LSTM's cell state keeps the digit.",
-    family="palindrome",
-    dataset="palindrome",
     data_axes={"length": "length"},
     fixed=dict(model="digit_rnn", hidden=128, optimizer="rmsprop", lr=1e-2, momentum=0.0, batch_size=128,
                max_steps=10_000, eval_every=10, clip_grad_norm=10.0,

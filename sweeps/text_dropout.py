@@ -13,6 +13,7 @@ WITH_DROPOUT = {"word_gru": 0.923, "char_gru": 0.713, "char_cnn": 0.637, "word_c
 
 SWEEP = Sweep(
     name="text_dropout",
+    dataset="text_csv", model=("text_cnn", "text_rnn"), objective="classification",
     title="DBpedia text classification: dropout 0.5 vs none, per model",
     description="Dropout helps the word GRU most; the CNNs lose accuracy with it in the source.",
     **FOUR_MODELS,

@@ -15,6 +15,7 @@ SOURCE_ACC = {"word_gru": 0.863, "char_gru": 0.704, "char_cnn": 0.666, "word_cnn
 
 SWEEP = Sweep(
     name="text_models",
+    dataset="text_csv", model=("text_cnn", "text_rnn"), objective="classification",
     title="DBpedia text classification: char/word CNN vs char/word GRU",
     description="Word models see whole words; the word GRU wins. The CNNs train faster per epoch than the GRUs.",
     **FOUR_MODELS,

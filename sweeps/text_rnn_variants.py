@@ -21,6 +21,7 @@ CHAR_SOURCE = {"gru_clip": 0.756, "two_layers": 0.741, "lstm": 0.591, "rnn": 0.1
 
 SWEEP = Sweep(
     name="text_rnn_variants",
+    dataset="text_csv", model="text_rnn", objective="classification",
     title="DBpedia text classification: GRU vs vanilla RNN, LSTM, two layers, clipping",
     description="The vanilla RNN stays at chance over 100 steps of text; gating (GRU, LSTM) and clipping make the "
                 "difference.",

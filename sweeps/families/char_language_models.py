@@ -12,7 +12,7 @@ LM_TRAINING = MappingProxyType(dict(optimizer="adam", lr=2e-3, clip_grad_norm=5.
 CORPUS = MappingProxyType({"corpus": None})  # dataset argument: None = tiny-shakespeare, else a text file
 SAMPLE = MappingProxyType({"sample_prompt": "once upon a time", "sample_chars": 500, "sample_temperature": 0.8})
 # What every language-model sweep declares alike: Sweep(**LM_SWEEP, name=..., ...).
-LM_SWEEP = MappingProxyType(dict(family="language_model", dataset="char_corpus", data=CORPUS, sample=SAMPLE,
+LM_SWEEP = MappingProxyType(dict(data=CORPUS, sample=SAMPLE,
                                  source=LM_SOURCE, metric="val_loss"))
 FALLBACK_DIFFERS = "source: tiny-shakespeare; offline runs train on the pydoc_data fallback (see the variant)"
 

@@ -13,7 +13,7 @@ TEXT_SOURCE = ("the course's DBpedia text-classification exercise (TensorFlow's 
 TEXT_TRAINING = MappingProxyType(dict(optimizer="adam", lr=0.01, batch_size=128, checkpoint_every=50, val_fraction=0.0))
 TEXT_DATA = MappingProxyType({"length": 100})  # bytes or words per document
 # What every text sweep declares alike: Sweep(**TEXT_SWEEP, name=..., ...).
-TEXT_SWEEP = MappingProxyType(dict(dataset="text_csv", data=TEXT_DATA, source=TEXT_SOURCE, repeats=3, metric=M.TEST_ACC,
+TEXT_SWEEP = MappingProxyType(dict(data=TEXT_DATA, source=TEXT_SOURCE, repeats=3, metric=M.TEST_ACC,
                                    mode="max"))
 TEXT_MODELS = {
     "char_cnn": {"model": "text_cnn", "tokens": "char", "max_epochs": 250},

@@ -103,7 +103,7 @@ def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) 
 
     _, _, bundle = resolve(plan, data, job.points[0])
     flats = [resolve_flat(plan, data, p) for p in job.points]
-    trainer = build_trainer(flats, bundle, lambda rows, state: None, objective=plan.sweep.family, threads=threads)
+    trainer = build_trainer(flats, bundle, lambda rows, state: None, objective=plan.sweep.objective, threads=threads)
     first = trainer.time_steps(1, warmup=1)
     steps = max(1, min(20, int(budget / max(first, 1e-6))))
     step_s = trainer.time_steps(steps, warmup=0) if steps > 1 else first

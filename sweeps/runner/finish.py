@@ -31,7 +31,7 @@ def sweep_meta(plan: Plan, run_facts: dict) -> dict:
         "sweep": s.name, "title": s.title, "description": s.description, "axes": plan.axes,
         "x": s.x or (plan.axes[0] if plan.axes else None), "metric": s.metric, "mode": s.mode,
         "primary": s.headline, "log_axes": log_axes, "notes": plan.notes,
-        "unit": "step" if plan.fixed.get("max_steps") else "epoch", "family": s.family,
+        "unit": "step" if plan.fixed.get("max_steps") else "epoch", "family": s.objective,
         "source": s.source, "references": [asdict(r) for r in s.references], "data_axes": dict(s.data_axes),
         "posthoc": [asdict(step) for step in s.posthoc], **run_facts,
     }

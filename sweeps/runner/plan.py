@@ -220,7 +220,7 @@ def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
         if key not in seen_sizes:
             seen_sizes[key] = split_sizes(bundle, *key[1:])
         n_train = seen_sizes[key][0]
-        if cfg.batch_size > n_train and not OBJECTIVES[plan.sweep.family].draws_batches:
+        if cfg.batch_size > n_train and not OBJECTIVES[plan.sweep.objective].draws_batches:
             raise ConfigError(
                 f"batch_size {cfg.batch_size} is larger than the training set ({n_train} examples of "
                 f"{meta.variant}); allowed: 1..{n_train}"
@@ -251,7 +251,7 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
         reason = "ASHA schedules whole trials"
     elif max(len(g) for g in groups.values()) < 2:
         reason = "no two trials share all tensor shapes"
-    measure = speedup or (lambda flats, bundle: fusion_speedup(flats, bundle, plan.sweep.family, threads=threads))
+    measure = speedup or (lambda flats, bundle: fusion_speedup(flats, bundle, plan.sweep.objective, threads=threads))
     populations, refused = [], None
     for group in groups.values() if reason is None else ():
         expanded = [expand_presets(data.strip(p), plan.sweep.presets) for p in group]

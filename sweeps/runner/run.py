@@ -71,6 +71,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     """Flags -> plan validated against the data -> resources checked -> Ray -> Tune -> finish."""
     parser = build_parser(state.prog, doc or sweep.title, epilog=set_keys_help(sweep))
     args = parser.parse_args(argv)
+    sweep.check_declared_model()
     record = None
     if args.resume:
         state.place = resume_place(sweep, args)

@@ -43,6 +43,14 @@ class Sweep:
     """Config values shared by every trial (TrainConfig fields and model arguments)."""
     grid: Mapping[str, Sequence[Any]]
     """Grid axes: config key -> values (the full Cartesian product is run)."""
+    dataset: str
+    """The registered dataset (data_modules.DATASETS) every trial reads."""
+    model: str | tuple[str, ...]
+    """The registered model(s) the trials build: what `fixed`, a `model` axis or the presets choose
+    (checked against them when the sweep is declared), so that the declaration says what runs."""
+    objective: str
+    """The registered objective (trainables.objectives.OBJECTIVES): classification, regression,
+    palindrome, language_model."""
     smoke: Mapping[str, Any] = field(default_factory=dict)
     """--smoke-test overrides: config values, plus grid axes (key -> shorter list of values)."""
     presets: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
@@ -69,8 +77,6 @@ class Sweep:
     """What the study is about: the metric of its grid plots (heatmap, parallel coordinates)."""
     x: str | None = None
     """Axis on the x of comparison plots (default: the first grid axis)."""
-    family: str = "classification"
-    dataset: str = "mnist"
     data: Mapping[str, Any] = field(default_factory=dict)
     """Fixed arguments of the dataset loader (e.g. manifest="dogs.csv", image_size=64)."""
     data_axes: Mapping[str, str] = field(default_factory=dict)
@@ -91,6 +97,30 @@ class Sweep:
     def settings(self) -> dict[str, Any]:
         """The run defaults with this sweep's fixed settings over them."""
         return {**RUN_DEFAULTS, **self.fixed}
+
+    def models_chosen(self) -> list[str]:
+        """The models the grid's points build: a `model` axis, the presets of a preset axis, or
+        the fixed model (TrainConfig's default when none is fixed)."""
+        from trainables.config import TrainConfig  # torch: only once a run starts, not for the catalogue
+
+        base = self.fixed.get("model", TrainConfig.model)
+        if "model" in self.grid:
+            return list(dict.fromkeys(self.grid["model"]))
+        for axis, values in self.grid.items():
+            if axis in self.presets:
+                return list(dict.fromkeys(self.presets[axis][v].get("model", base) for v in values))
+        return [base]
+
+    def check_declared_model(self) -> None:
+        """A ConfigError when `model` is not what the settings choose: the declaration must say what runs."""
+        from trainables.config import ConfigError
+
+        declared = [self.model] if isinstance(self.model, str) else list(self.model)
+        chosen = self.models_chosen()
+        if sorted(declared) != sorted(chosen):
+            shown = f'"{chosen[0]}"' if len(chosen) == 1 else "(" + ", ".join(f'"{m}"' for m in chosen) + ")"
+            raise ConfigError(f"sweep {self.name!r} declares model={self.model!r} but its settings build "
+                              f"{', '.join(chosen)}; allowed: model={shown}")
 
     @property
     def axes(self) -> list[str]:
