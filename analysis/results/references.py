@@ -203,11 +203,6 @@ def check_references(results: pd.DataFrame, references: Sequence[Reference]) -> 
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def references_of(meta: Mapping[str, Any]) -> list[Reference]:
-    """The references a sweep stored with its results (sweeps.runner.finish.sweep_meta)."""
-    return [Reference(**r) for r in meta.get("references") or []]
-
-
 def scorecard(table: pd.DataFrame) -> tuple[int, int]:
     """(reproduced, checked): references with a verdict either way, of which reproduced."""
     checked = table[table["verdict"] != NO_DATA]

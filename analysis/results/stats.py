@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
 
+from analysis.results.sweep_meta import SweepMeta
 from trainables import metrics as M
 
 # Two-sided 95% critical values t_{0.975, df}, df = 1..30 (any statistics textbook table).
@@ -93,10 +94,10 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
-def sweep_axes(meta: Mapping[str, Any], df: pd.DataFrame) -> tuple[list[str], str | None]:
+def sweep_axes(meta: SweepMeta, df: pd.DataFrame) -> tuple[list[str], str | None]:
     """(swept config keys present in `df`, the one to put on the x-axis or None)."""
-    axes = [a for a in meta.get("axes") or [] if a in df.columns and a != SEED]
-    x = meta.get("x")
+    axes = [a for a in meta.axes if a in df.columns and a != SEED]
+    x = meta.x
     if x not in axes:
         x = axes[0] if axes else None
     return axes, x
