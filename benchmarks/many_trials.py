@@ -77,7 +77,7 @@ def plain_tune(seeds: int, cpus: int) -> None:
     data = load_datasets(SWEEP.dataset, None, plan.data, SWEEP.data_axes, plan.points())
     ray.init(num_cpus=cpus, include_dashboard=False)
     space = {**plan.fixed, **{k: tune.grid_search(v) for k, v in plan.grid.items()}}
-    trainable = tune.with_parameters(FAMILIES[SWEEP.family], data=data, provenance={M.SWEEP: SWEEP.name,
+    trainable = tune.with_parameters(FAMILIES[SWEEP.objective], data=data, provenance={M.SWEEP: SWEEP.name,
                                                                                   M.GIT_COMMIT: git_commit()})
     tuner = tune.Tuner(tune.with_resources(trainable, {"cpu": 1}), param_space=space,
                        run_config=tune.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0))

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from data_modules import load_dataset
 from trainables import metrics as M
@@ -44,9 +45,9 @@ def write_results_dir(folder: Path, configs: Mapping[str, Sequence[Mapping[str, 
     results = pd.DataFrame(rows)
     for _, mine in results.groupby(M.TRIAL_ID, sort=False):
         trials.append({**mine.iloc[-1].to_dict(), "status": "TERMINATED", "epochs": int(mine[M.EPOCH].max())})
-    meta = {"sweep": folder.name, "title": folder.name, "axes": list(axes), "x": axes[0] if axes else None,
-            "metric": M.VAL_LOSS, "mode": "min", "dataset": dataset, "data_dir": data_dir,
-            "loader_args": dict(loader_args or {}), "data_axes": data_axes, **(extra_meta or {})}
+    meta = SweepMeta(sweep=folder.name, title=folder.name, axes=axes, x=axes[0] if axes else None,
+                     metric=M.VAL_LOSS, mode="min", dataset=dataset, data_dir=data_dir,
+                     loader_args=loader_args or {}, data_axes=data_axes, **(extra_meta or {}))
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(results, folder / RESULTS_FILE, meta)
     write_parquet(pd.DataFrame(trials), folder / TRIALS_FILE, meta)

@@ -3,6 +3,7 @@ atomic Parquet with the sweep metadata."""
 import json
 
 from analysis.results.collect import collect
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import read_parquet
 from trainables import metrics as M
 
@@ -28,7 +29,7 @@ def test_repeated_epochs_keep_the_latest_row(tmp_path):
     # a restored trial re-reported epochs 2 and 3 after its checkpoint at epoch 1
     write_trial(exp, "a_00000", {"width": [128, 64], "seed": 0}, [1, 2, 3, 2, 3, 4])
     write_trial(exp, "a_00001", {"width": [50], "seed": 1}, [1, 2], done=False, error=True)
-    results, trials = collect(exp, {"sweep": "s", "axes": ["width"]})
+    results, trials = collect(exp, SweepMeta(sweep="s", axes=["width"]))
     a = results[results[M.TRIAL_ID] == "a_00000"]
     assert a[M.EPOCH].tolist() == [1, 2, 3, 4]
     # epochs 2 and 3 come from the later (resumed) report: row index 3 and 4 -> test_acc 0.43, 0.44
@@ -41,7 +42,7 @@ def test_repeated_epochs_keep_the_latest_row(tmp_path):
     assert by_id.loc["a_00000", "best_val_loss"] == a[M.VAL_LOSS].min()
 
     on_disk, meta = read_parquet(exp / "results.parquet")
-    assert meta == {"sweep": "s", "axes": ["width"]} and len(on_disk) == len(results)
+    assert meta == SweepMeta(sweep="s", axes=("width",)) and len(on_disk) == len(results)
     assert not list(exp.glob(".*.tmp"))  # the temporary file was renamed away
 
 
@@ -50,7 +51,7 @@ def test_sweep_interrupted_before_any_epoch_still_reports(tmp_path):
 
     exp = tmp_path / "exp"
     exp.mkdir()
-    results, trials = collect(exp, {"sweep": "s", "axes": ["width"], "x": "width", "metric": M.VAL_LOSS, "mode": "min"})
+    results, trials = collect(exp, SweepMeta(sweep="s", axes=["width"], x="width", metric=M.VAL_LOSS, mode="min"))
     assert len(results) == 0 and len(trials) == 0
     assert build_report(exp).read_text().startswith("#")
 
@@ -64,7 +65,7 @@ def test_a_trial_that_recovered_from_a_failure_is_terminated_with_its_error_file
     assert trial_status(folder, "TERMINATED", []) == "TERMINATED"
     assert trial_status(folder, "RUNNING", []) == "UNFINISHED"  # interrupted while being retried: --resume
     assert trial_status(folder, "ERROR", []) == "ERROR" and trial_status(folder, None, []) == "ERROR"
-    _, trials = collect(exp, {})
+    _, trials = collect(exp, SweepMeta())
     assert trials.loc[0, "error_file"] == "trial_b_00000/error.txt"
 
 
@@ -72,7 +73,7 @@ def test_a_params_file_left_empty_by_a_killed_driver_falls_back_to_the_rows_conf
     exp = tmp_path / "exp"
     write_trial(exp, "c_00000", {"width": 30}, [1, 2])
     (exp / "trial_c_00000" / "params.json").write_text("")
-    results, _ = collect(exp, {})
+    results, _ = collect(exp, SweepMeta())
     assert set(results["width"]) == {30}
 
 

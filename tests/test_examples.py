@@ -30,7 +30,7 @@ def test_a_sweep_of_a_labs_own_model_and_data_runs_and_its_checkpoints_reopen(tm
     results, meta = read_parquet(folder / RESULTS_FILE)
     assert set(results["model"]) == {"residual_mlp"} and sorted(results["blocks"].unique()) == [0, 2]
     assert set(results[M.VARIANT]) == {"spirals-1.5turns"} and results[M.TEST_ACC].notna().all()
-    assert sorted(module for module, _ in meta["plugins"]) == ["residual_mlp", "spirals"]
+    assert sorted(plugin.module for plugin in meta.plugins) == ["residual_mlp", "spirals"]
     assert (folder / "report.md").is_file() and (folder / "plots" / "decision_boundaries.png").is_file()
 
     elsewhere = tmp_path / "elsewhere"  # examples/ is not on this process's path: the record's files are

@@ -37,6 +37,7 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
     import pandas as pd
 
     from analysis import feature_maps
+    from analysis.results.sweep_meta import SweepMeta
     from analysis.results.tables import TRIALS_FILE, write_parquet
 
     bundle = load_dataset("cifar10", data_dir=vision_data_dir)
@@ -49,7 +50,7 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
         save_checkpoint(folder / "checkpoint.pt", states[-1])
     trials = pd.DataFrame({"trial_id": ["err1", "cnn1", "mlp1"], "status": ["ERROR", "TERMINATED", "TERMINATED"],
                            "val_loss": [0.1, 0.5, 0.9]})
-    meta = {"metric": "val_loss", "mode": "min", "dataset": "cifar10", "data_dir": str(vision_data_dir), "loader_args": {}}
+    meta = SweepMeta(metric="val_loss", mode="min", dataset="cifar10", data_dir=str(vision_data_dir), loader_args={})
     write_parquet(trials, results / TRIALS_FILE, meta)
 
     assert feature_maps.main([str(results)]) == 0, capsys.readouterr().err

@@ -4,12 +4,12 @@ report can draw them again from its files alone."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 import torch
 
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import read_parquet
 
 BOUNDARIES_FILE = "boundaries.parquet"
@@ -31,7 +31,7 @@ def boundary_rows(model: torch.nn.Module, test_x: torch.Tensor, test_y: torch.Te
     return both
 
 
-def plot_boundaries(results_dir: Path, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_boundaries(results_dir: Path, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """One panel per trial stored in boundaries.parquet; nothing when there is none."""
     path = Path(results_dir) / BOUNDARIES_FILE
     if not path.exists():

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
 from trainables.population_rows import unpack
@@ -146,7 +147,7 @@ def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) 
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[M.TRIAL_ID, "status", "epochs"])
 
 
-def collect(exp_dir: str | Path, meta: dict[str, Any], out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect(exp_dir: str | Path, meta: SweepMeta, out_dir: str | Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Write results.parquet and trials.parquet (with `meta` in their schema) and return both."""
     exp_dir = Path(exp_dir)
     out_dir = Path(out_dir or exp_dir)

@@ -4,14 +4,13 @@ sweep's Parquet files (nothing is recomputed but the reference checks).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 
 from analysis.results.markdown import to_markdown
-from analysis.results.references import check_references, references_of, scorecard
+from analysis.results.references import check_references, scorecard
 from analysis.results.report_md import REPORT_FILE
 from analysis.results.stats import best_trials, fmt_value, trial_label
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -27,13 +26,12 @@ def sweep_summary(folder: Path) -> tuple[str, pd.DataFrame | None]:
     headline = ""
     if (folder / TRIALS_FILE).is_file():
         trials, _ = read_parquet(folder / TRIALS_FILE)
-        best = best_trials(trials, meta.get("metric", "val_loss"), meta.get("mode", "min"), n=1)
-        primary = meta.get("primary", "test_acc")
-        if len(best) and primary in best:
+        best = best_trials(trials, meta.metric, meta.mode, n=1)
+        if len(best) and meta.headline in best:
             row = best.iloc[0]
-            settings = trial_label(row, meta.get("axes", []))
-            headline = f"{primary} {fmt_value(row[primary])}" + (f" ({settings})" if settings else "")
-    return headline, check_references(results, references_of(meta))
+            settings = trial_label(row, meta.axes)
+            headline = f"{meta.headline} {fmt_value(row[meta.headline])}" + (f" ({settings})" if settings else "")
+    return headline, check_references(results, meta.references)
 
 
 def write_index(root: Path, state: Mapping[str, Mapping[str, Any]], sweeps: Mapping[str, Any]) -> Path:

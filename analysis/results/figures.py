@@ -6,7 +6,7 @@ plot module, so the sweep plots, the grid plots and every study's figures can im
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import matplotlib
 
@@ -15,7 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.results.stats import fmt_value, trial_label  # noqa: E402
+from analysis.results.stats import trial_label  # noqa: E402
+from analysis.results.sweep_meta import SweepMeta  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
 PLOTS_DIR = "plots"
@@ -53,20 +54,20 @@ def wants_log(values: Any) -> bool:
     return len(v) > 1 and bool((v > 0).all()) and v.max() / v.min() >= 100
 
 
-def log_axis(meta: Mapping[str, Any], name: str, values: Any) -> bool:
+def log_axis(meta: SweepMeta, name: str, values: Any) -> bool:
     """Log scale for an axis the sweep samples log-uniformly (meta log_axes: Optuna's lr draws
     may span less than two decades, yet read on a log scale), or whose values span decades."""
     v = np.asarray(pd.Series(values).dropna(), dtype=float)
-    declared = name in (meta.get("log_axes") or []) and len(v) > 0 and bool((v > 0).all())
+    declared = name in meta.log_axes and len(v) > 0 and bool((v > 0).all())
     return declared or wants_log(v)
 
 
-def title(meta: Mapping[str, Any], what: str, metrics: tuple[str, ...] = (), headline: bool = False) -> str:
+def title(meta: SweepMeta, what: str, metrics: tuple[str, ...] = (), headline: bool = False) -> str:
     """The sweep's headline (its title) over a plot of its headline metric (or, `headline`, the
     study's own figure); over any other plot (loss curves, time of an accuracy study) only the
     sweep's name, so no title claims what the plot does not show."""
-    about_headline = headline or (meta.get("primary") or M.TEST_ACC) in metrics
-    name = (meta.get("title") if about_headline else None) or meta.get("sweep") or "sweep"
+    about_headline = headline or meta.headline in metrics
+    name = (meta.title if about_headline else None) or meta.sweep or "sweep"
     return f"{name}\n{what}"
 
 
@@ -84,26 +85,26 @@ def palette(n: int) -> list:
     return [matplotlib.colormaps["viridis"](v) for v in np.linspace(0, 0.85, n)]
 
 
-def study_x(frame: pd.DataFrame, meta: Mapping[str, Any]) -> str | None:
+def study_x(frame: pd.DataFrame, meta: SweepMeta) -> str | None:
     """The sweep's x-axis when a study's table has it with two or more values, else None."""
-    x = meta.get("x")
+    x = meta.x
     return x if x and x in frame and frame[x].nunique() > 1 else None
 
 
-def finish_figure(fig: plt.Figure, meta: Mapping[str, Any], what: str, path: Path, fontsize: str = "medium") -> Path:
+def finish_figure(fig: plt.Figure, meta: SweepMeta, what: str, path: Path, fontsize: str = "medium") -> Path:
     """Every study figure ends the same way: the sweep's title over `what`, tight layout, saved."""
     fig.suptitle(title(meta, what, headline=True), fontsize=fontsize)
     fig.tight_layout()
     return save(fig, path)
 
 
-def line_colors(axes: list[str], keys: list[tuple], df: pd.DataFrame, meta: Mapping[str, Any] | None = None):
+def line_colors(axes: list[str], keys: list[tuple], df: pd.DataFrame, meta: SweepMeta):
     """One colour per combination: an ordered colormap for one numeric axis with many values
     (a colorbar replaces the legend past MAX_LEGEND), tab10/tab20 otherwise.
     Returns (colors, scalar mappable or None)."""
     if len(axes) == 1 and is_numeric(df[axes[0]]) and len(keys) > 4:  # few lines: distinct hues read better
         values = np.array([k[0] for k in keys], dtype=float)
-        norm = (matplotlib.colors.LogNorm if log_axis(meta or {}, axes[0], values) else matplotlib.colors.Normalize)(
+        norm = (matplotlib.colors.LogNorm if log_axis(meta, axes[0], values) else matplotlib.colors.Normalize)(
             np.nanmin(values), np.nanmax(values))
         # viridis without its last yellow 15%, which is faint on white
         cmap = matplotlib.colors.ListedColormap(matplotlib.colormaps["viridis"](np.linspace(0, 0.85, 256)))
@@ -112,6 +113,6 @@ def line_colors(axes: list[str], keys: list[tuple], df: pd.DataFrame, meta: Mapp
     return [cmap(i % cmap.N) for i in range(len(keys))], None
 
 
-def progress_column(meta: Mapping[str, Any]) -> str:
+def progress_column(meta: SweepMeta) -> str:
     """What training length is counted in: optimizer steps for step-based sweeps, else epochs."""
-    return M.STEP if meta.get("unit") == "step" else M.EPOCH
+    return M.STEP if meta.unit == "step" else M.EPOCH

@@ -5,7 +5,6 @@ the results (mnist_cpu_gpu's device without a GPU) do not count: one row is no g
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
 
 import matplotlib
 
@@ -16,20 +15,17 @@ import pandas as pd  # noqa: E402
 
 from analysis.results.figures import METRIC_LABELS, axis_label, finish_figure, is_numeric  # noqa: E402
 from analysis.results.stats import final_rows, fmt_value, sort_key, summarize, sweep_axes, usable_rows  # noqa: E402
+from analysis.results.sweep_meta import SweepMeta  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
 
-def headline_metric(meta: Mapping[str, Any]) -> str:
-    return meta.get("primary") or M.TEST_ACC
-
-
-def headline_label(meta: Mapping[str, Any]) -> str:
+def headline_label(meta: SweepMeta) -> str:
     """"final test accuracy", "final total training time (s)"."""
-    metric = headline_metric(meta)
+    metric = meta.headline
     return f"final {METRIC_LABELS.get(metric, metric)}"
 
 
-def grid_axes(meta: Mapping[str, Any], df: pd.DataFrame) -> list[str]:
+def grid_axes(meta: SweepMeta, df: pd.DataFrame) -> list[str]:
     """The swept axes that took more than one value in `df`."""
     axes, _ = sweep_axes(meta, df)
     return [a for a in axes if df[a].nunique(dropna=False) > 1]
@@ -39,17 +35,17 @@ def _digits(metric: str) -> int:
     return 3 if metric in (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC) else 2
 
 
-def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta) -> pd.DataFrame | None:
     """Mean final headline metric (and n) per configuration, or None for fewer than two axes
     that vary."""
     df = usable_rows(results, trials)
-    metric = headline_metric(meta)
+    metric = meta.headline
     if df.empty or metric not in df or len(grid_axes(meta, df)) < 2:
         return None
     return summarize(final_rows(df, trials), grid_axes(meta, df), metric)
 
 
-def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame | None:
+def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta) -> pd.DataFrame | None:
     """The final headline metric with rows = first axis, columns = second axis ("0.612 ±0.010"
     with repeats), averaged over any further axes; None for fewer than two axes."""
     table = grid_table(results, trials, meta)
@@ -57,7 +53,7 @@ def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta
         return None
     axes = grid_axes(meta, usable_rows(results, trials))
     half = (table["ci_high"] - table["ci_low"]) / 2
-    d = _digits(headline_metric(meta))
+    d = _digits(meta.headline)
     cells = table.assign(cell=[f"{m:.{d}f}" + (f" ±{h:.{d}f}" if n > 1 and h == h else "")
                                for m, h, n in zip(table["mean"], half, table["n"])])
     grid = cells.groupby([axes[0], axes[1]])["cell"].first().unstack(axes[1])
@@ -68,7 +64,7 @@ def grid_markdown_frame(results: pd.DataFrame, trials: pd.DataFrame | None, meta
     return out
 
 
-def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """The final headline metric over the first two axes (mean across seeds, and any other axes)."""
     table = grid_table(results, trials, meta)
     if table is None:
@@ -82,7 +78,7 @@ def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mappi
     ax.set_yticks(range(grid.shape[0]), [fmt_value(v) for v in grid.index])
     ax.set(xlabel=axis_label(cols_axis), ylabel=axis_label(rows_axis))
     values = grid.to_numpy(dtype=float)
-    middle, d = np.nanmean(values), _digits(headline_metric(meta))
+    middle, d = np.nanmean(values), _digits(meta.headline)
     for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):
             ax.text(j, i, f"{v:.{d}f}", ha="center", va="center", fontsize="small", color="black" if v > middle else "white")
@@ -90,7 +86,7 @@ def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mappi
     return [finish_figure(fig, meta, f"{headline_label(meta)} (mean across seeds)", out_dir / "heatmap.png")]
 
 
-def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """One polyline per configuration through its swept values (scaled to [0, 1] per axis) and
     its final headline metric, coloured by it."""
     table = grid_table(results, trials, meta)
@@ -98,7 +94,7 @@ def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None
         return []
     axes = grid_axes(meta, usable_rows(results, trials))
     columns = [*axes, "mean"]
-    d, label = _digits(headline_metric(meta)), headline_label(meta)
+    d, label = _digits(meta.headline), headline_label(meta)
     scaled = {}
     for c in columns:
         col = table[c]

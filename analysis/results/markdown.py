@@ -8,12 +8,22 @@ when there is more than one, a 95% half-width ("0.934 ±0.004").
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from analysis.results.stats import configurations, final_rows, fmt_value, mean_ci, summarize, sweep_axes, trained_rows, usable_rows
+from analysis.results.stats import (
+    configurations,
+    final_rows,
+    fmt_value,
+    mean_ci,
+    summarize,
+    sweep_axes,
+    trained_rows,
+    usable_rows,
+)
+from analysis.results.sweep_meta import SweepMeta
 from trainables import metrics as M
 
 MAX_EPOCH_COLUMNS = 20  # wider tables wrap unreadably; beyond this show evenly spaced epochs + the last
@@ -56,7 +66,7 @@ def _shown_epochs(epochs: list[int]) -> list[int]:
     return [epochs[i] for i in sorted(set(idx))]
 
 
-def epoch_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any],
+def epoch_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta,
                 metric: str = M.TEST_ACC) -> pd.DataFrame:
     """Rows = configs, columns = epoch numbers ("1", "2", ...), cells = mean ±95% across seeds."""
     df = usable_rows(results, trials)
@@ -75,7 +85,7 @@ def epoch_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mappin
     return table
 
 
-def time_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> pd.DataFrame:
+def time_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta) -> pd.DataFrame:
     """Per config: total training time, mean epoch time, throughput, size, epochs, device."""
     df = usable_rows(results, trials)
     final = final_rows(results, trials)
@@ -98,11 +108,11 @@ def time_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping
     return pd.concat([_config_columns(configs, axes), pd.DataFrame(rows)], axis=1)
 
 
-def best_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], k: int = 5) -> pd.DataFrame:
+def best_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, k: int = 5) -> pd.DataFrame:
     """The top-k configs by the sweep's selection metric (meta metric/mode) at the last epoch."""
     final = final_rows(results, trials)
-    metric = meta.get("metric") if meta.get("metric") in final.columns else M.VAL_LOSS
-    mode = meta.get("mode") or M.MODES.get(metric, "min")
+    metric = meta.metric if meta.metric in final.columns else M.VAL_LOSS
+    mode = meta.mode
     axes, _ = sweep_axes(meta, final)
     if final.empty or metric not in final.columns:
         return pd.DataFrame()
@@ -146,7 +156,7 @@ def _devices(df: pd.DataFrame) -> str:
     return ", ".join(f"{d} ({n})" if n else d for d, n in pairs)
 
 
-def speedup_table(results: pd.DataFrame, meta: Mapping[str, Any], slow: str = "cpu", fast: str = "cuda") -> pd.DataFrame | None:
+def speedup_table(results: pd.DataFrame, meta: SweepMeta, slow: str = "cpu", fast: str = "cuda") -> pd.DataFrame | None:
     """Mean epoch time on the `slow` and `fast` devices for each configuration of the other axes,
     and the speed-up; None unless the sweep ran on both (mnist_cpu_gpu on a machine with a GPU)."""
     axes, _ = sweep_axes(meta, results)

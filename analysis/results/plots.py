@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Mapping
 
 import matplotlib
 
@@ -19,14 +18,25 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.results.figures import (  # noqa: E402
-    MAX_LEGEND, METRIC_LABELS, PLOTS_DIR, axis_label, combo_label, is_numeric, line_colors, log_axis, progress_column,
-    wants_log)
-from analysis.results.figures import save as _save, title as _title  # noqa: E402,F401  (the names this module's tests use)
 from analysis.results.boundaries import plot_boundaries  # noqa: E402
+from analysis.results.figures import (  # noqa: E402
+    MAX_LEGEND,
+    METRIC_LABELS,
+    PLOTS_DIR,
+    axis_label,
+    combo_label,
+    is_numeric,
+    line_colors,
+    log_axis,
+    progress_column,
+    wants_log,
+)
+from analysis.results.figures import save as _save  # noqa: E402,F401  (the names this module's tests use)
+from analysis.results.figures import title as _title
 from analysis.results.grid_plots import plot_heatmap, plot_parallel_coordinates  # noqa: E402
 from analysis.results.sequence_plots import plot_bits_per_char, plot_steps_to_perfect  # noqa: E402
 from analysis.results.stats import final_rows, fmt_value, sort_key, summarize, sweep_axes, usable_rows  # noqa: E402
+from analysis.results.sweep_meta import SweepMeta  # noqa: E402
 from analysis.results.tables import PREDICTIONS_FILE, RESULTS_FILE, TRIALS_FILE, read_parquet  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
@@ -97,17 +107,17 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
     return [_save(fig, out_dir / f"{stem}.png")]
 
 
-def plot_loss_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_loss_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """Train / validation / test loss per epoch (the "cost curves")."""
     return _per_epoch(results, trials, meta, out_dir, (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS), "loss_vs_epoch", "loss")
 
 
-def plot_accuracy_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_accuracy_vs_epoch(results: pd.DataFrame, trials: pd.DataFrame, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """Train / validation / test accuracy per epoch."""
     return _per_epoch(results, trials, meta, out_dir, (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC), "accuracy_per_epoch", "accuracy")
 
 
-def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """Train and validation loss against cumulative wall time, mean across seeds per epoch."""
     df = usable_rows(results, trials)
     metrics = _present(df, (M.TRAIN_LOSS, M.VAL_LOSS))
@@ -136,7 +146,7 @@ def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping
     return [_save(fig, out_dir / "loss_vs_time.png")]
 
 
-def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str, meta: Mapping[str, Any]) -> int:
+def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str, meta: SweepMeta) -> int:
     """Mean +- 95% interval of `metric` against x on `panel`, one line per value of the other
     axes. Numeric x: positions are the values; categorical x: evenly spaced, points offset per
     line so error bars don't overlap. Returns the number of lines."""
@@ -184,17 +194,17 @@ def _final_vs_x(results, trials, meta, out_dir, metrics: tuple[str, ...], stem: 
     return [_save(fig, out_dir / f"{stem}_vs_{x}.png")]
 
 
-def plot_accuracy_vs_x(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_accuracy_vs_x(results: pd.DataFrame, trials: pd.DataFrame, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """Final test (and validation) accuracy of each trial against the swept value."""
     return _final_vs_x(results, trials, meta, out_dir, (M.TEST_ACC, M.VAL_ACC), "accuracy", "accuracy")
 
 
-def plot_time_vs_x(results: pd.DataFrame, trials: pd.DataFrame, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_time_vs_x(results: pd.DataFrame, trials: pd.DataFrame, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """Total training time of each trial against the swept value (time-vs-size for train_size)."""
     return _final_vs_x(results, trials, meta, out_dir, (M.TIME_TOTAL_S,), "time", "training time")
 
 
-def plot_prediction_grid(predictions: pd.DataFrame | None, meta: Mapping[str, Any], out_dir: Path) -> list[Path]:
+def plot_prediction_grid(predictions: pd.DataFrame | None, meta: SweepMeta, out_dir: Path) -> list[Path]:
     """One test image per class titled "label / pred (prob)", wrong predictions in red."""
     if predictions is None or predictions.empty:
         return []

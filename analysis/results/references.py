@@ -11,9 +11,9 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.results.claims import Reference
 from analysis.results.stats import mean_ci, trial_label
 from models.registry import Registry
-from analysis.results.claims import Reference
 from trainables import metrics as M
 
 COLUMNS = ("claim", "source", "ours", "difference", "verdict", "differs")
@@ -201,11 +201,6 @@ def check_references(results: pd.DataFrame, references: Sequence[Reference]) -> 
         verdict = NO_DATA if ok is None else (REPRODUCED if ok else NOT_REPRODUCED)
         rows.append(dict(zip(COLUMNS, (ref.claim, source_text(ref), ours, difference, verdict, ref.differs))))
     return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def references_of(meta: Mapping[str, Any]) -> list[Reference]:
-    """The references a sweep stored with its results (sweeps.runner.finish.sweep_meta)."""
-    return [Reference(**r) for r in meta.get("references") or []]
 
 
 def scorecard(table: pd.DataFrame) -> tuple[int, int]:

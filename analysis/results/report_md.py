@@ -7,22 +7,22 @@ The command is analysis.report.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
 
 import pandas as pd
 import pyarrow as pa
 
-from analysis.results.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
-from analysis.results.references import check_references, references_of, scorecard
-from analysis.results.sections import report_parts, trial_metrics
 from analysis.results.grid_plots import grid_markdown_frame, headline_label
+from analysis.results.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
 from analysis.results.plots import make_all_plots
-from analysis.results.stats import SEED, STATUS, fmt_value, sweep_axes
+from analysis.results.references import check_references, scorecard
 from analysis.results.samples import samples_markdown
+from analysis.results.sections import report_parts, trial_metrics
+from analysis.results.stats import SEED, STATUS, fmt_value, sweep_axes
 from analysis.results.storage import write_atomically
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import RESULTS_FILE, SAMPLES_FILE, TRIALS_FILE, read_parquet
-from trainables import metrics as M
 from models.errors import UserError
+from trainables import metrics as M
 
 REPORT_FILE = "report.md"
 # Columns that are not config keys, so "fixed settings" lists only what the sweep held constant.
@@ -59,37 +59,36 @@ def build_report(results_dir: str | Path) -> Path:
     return path
 
 
-def _read(path: Path, required: bool) -> tuple[pd.DataFrame | None, dict[str, Any]]:
+def _read(path: Path, required: bool) -> tuple[pd.DataFrame | None, SweepMeta]:
     if not path.parent.is_dir():
         raise ReportInputError(f"results folder not found: {path.parent}")
     if not path.is_file():
         if required:
             raise ReportInputError(f"no {path.name} in {path.parent} (run analysis.results.collect on the sweep first)")
-        return None, {}
+        return None, SweepMeta()
     try:
         return read_parquet(path)
     except (OSError, pa.ArrowException) as exc:
         raise ReportInputError(f"cannot read {path}: {str(exc).splitlines()[0]}") from exc
 
 
-def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any], plots: list[Path],
+def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, plots: list[Path],
            studies: list[str] = (), study_metrics: pd.DataFrame | None = None,
            samples: pd.DataFrame | None = None) -> str:
     """The report's markdown; `plots` are paths relative to the results folder, `studies` the
     post-hoc sections (analysis.results.sections), `study_metrics` their per-trial values for references,
     `samples` the text trained language models wrote."""
-    title = meta.get("title") or meta.get("sweep") or "Sweep report"
+    title = meta.title or meta.sweep or "Sweep report"
     parts = [f"# {title}"]
-    if meta.get("description"):
-        parts.append(meta["description"])
+    if meta.description:
+        parts.append(meta.description)
     parts += ["## Run", "\n".join(f"- **{k}:** {v}" for k, v in _run_facts(results, trials, meta) if v)]
-    if meta.get("notes"):
-        parts += ["## Notes", "\n".join(f"- {note}" for note in meta["notes"])]
+    if meta.notes:
+        parts += ["## Notes", "\n".join(f"- {note}" for note in meta.notes)]
     checked = results if study_metrics is None else results.merge(study_metrics, on=M.TRIAL_ID, how="left")
     parts += reference_section(checked, meta)
-    metric = meta.get("metric") or M.VAL_LOSS
     parts += ["## Best configurations",
-              f"Ranked by `{metric}` at each trial's last epoch ({meta.get('mode') or M.MODES.get(metric, 'min')}); "
+              f"Ranked by `{meta.metric}` at each trial's last epoch ({meta.mode}); "
               "mean ±95% interval across seeds (no ± with one seed).",
               _table(best_table(results, trials, meta))]
     grid = grid_markdown_frame(results, trials, meta)
@@ -116,14 +115,13 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str
     return "\n\n".join(parts) + "\n"
 
 
-def reference_section(results: pd.DataFrame, meta: Mapping[str, Any]) -> list[str]:
+def reference_section(results: pd.DataFrame, meta: SweepMeta) -> list[str]:
     """The source's results beside ours, with a verdict each (analysis.results.references)."""
-    references = references_of(meta)
-    if not references:
+    if not meta.references:
         return []
-    table = check_references(results, references)
+    table = check_references(results, meta.references)
     reproduced, checked = scorecard(table)
-    source = f"Source: {meta['source']}. " if meta.get("source") else ""
+    source = f"Source: {meta.source}. " if meta.source else ""
     return ["## Reference vs this run",
             f"{source}Ours: mean ±95% interval over seeds of each matching trial, at the source's epoch "
             f"(its last when none is given). **{reproduced} of {checked} reference values reproduced**"
@@ -131,18 +129,18 @@ def reference_section(results: pd.DataFrame, meta: Mapping[str, Any]) -> list[st
             _table(table)]
 
 
-def _run_facts(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _run_facts(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta) -> list[tuple[str, str]]:
     axes, x = sweep_axes(meta, results)
     swept = ", ".join(f"`{a}`" + (" (x-axis)" if a == x and len(axes) > 1 else "") for a in axes) or "nothing (one configuration)"
     seeds = results[SEED].nunique() if SEED in results.columns else 1
     fixed = [c for c in results.columns if c not in NOT_CONFIG and c not in axes and results[c].nunique(dropna=False) == 1]
     devices = device_pairs(results, M.DEVICE, M.DEVICE_NAME)
     return [
-        ("Command", f"`{meta['command']}`" if meta.get("command") else ""),
-        ("Sweep", f"`{meta.get('sweep') or _unique(results, M.SWEEP)}`; swept {swept}; {seeds} seed(s)"),
+        ("Command", f"`{meta.command}`" if meta.command else ""),
+        ("Sweep", f"`{meta.sweep or _unique(results, M.SWEEP)}`; swept {swept}; {seeds} seed(s)"),
         ("Fixed settings", ", ".join(f"{c}={fmt_value(results[c].iloc[0])}" for c in fixed)),
         ("Dataset", _dataset(results)),
-        ("Data read", "; ".join(meta.get("data_read") or ())),
+        ("Data read", "; ".join(meta.data_read)),
         ("Device(s)", devices),
         ("Versions", ", ".join(f"{lib} {_unique(results, col)}" for lib, col in
                                (("torch", M.TORCH_VERSION), ("ray", M.RAY_VERSION)) if _unique(results, col))),
@@ -184,7 +182,7 @@ def _table(df: pd.DataFrame) -> str:
     return to_markdown(df) if not df.empty else "_No data._"
 
 
-def _image(path: Path, meta: Mapping[str, Any]) -> str:
+def _image(path: Path, meta: SweepMeta) -> str:
     stem = path.stem
     kind = stem.split("_vs_")[0] if stem.startswith(("accuracy_vs_", "time_vs_")) else stem
     x = stem.split("_vs_", 1)[1] if kind != stem else ""

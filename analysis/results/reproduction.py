@@ -8,7 +8,6 @@ is labelled as such in its row, so that no number reads as if it came from the r
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,8 @@ from analysis.results.markdown import to_markdown
 from analysis.results.references import NO_DATA, scorecard
 from analysis.results.report_md import device_pairs, distinct_values
 from analysis.results.tables import RESULTS_FILE, read_parquet
-from trainables import metrics as M
 from data_modules.atomic import write_text_atomically
+from trainables import metrics as M
 
 # Variants that stand in for the source's data: what the row says instead of the bare name.
 STAND_INS = {

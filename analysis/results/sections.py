@@ -12,17 +12,18 @@ lists the studies its report gets in its declaration (sweeps.runner.spec.Sweep.p
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Callable
 
 import pandas as pd
 
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet, write_parquet
 from analysis.results.trial_models import Selection, TrialSelectionError, select
+from models.errors import UserError
 from models.registry import Registry
 from trainables import metrics as M
-from models.errors import UserError
 
 POSTHOC_DIR = "posthoc"
 Frames = dict[str, pd.DataFrame]  # file stem -> table; the study's own name is its main table
@@ -46,7 +47,7 @@ class StudyInputError(UserError):
     """An option a study cannot use; the message names the value and what is allowed."""
 
 
-def _no_tables(frames: Frames, meta: Mapping[str, Any]) -> list[str]:
+def _no_tables(frames: Frames, meta: SweepMeta) -> list[str]:
     return []
 
 
@@ -58,9 +59,9 @@ class Study:
     """One paragraph under the section's heading: what is measured and how."""
     run: Callable[..., Frames]
     """run(selection, **options) -> tables; reads checkpoints (or only the sweep's tables)."""
-    figures: Callable[[Frames, Mapping[str, Any], Path], list[Path]]
+    figures: Callable[[Frames, SweepMeta, Path], list[Path]]
     """figures(tables, sweep meta, out_dir) -> PNGs, from the tables alone."""
-    tables: Callable[[Frames, Mapping[str, Any]], list[str]] = _no_tables
+    tables: Callable[[Frames, SweepMeta], list[str]] = _no_tables
     """Markdown blocks for the report, from the tables alone."""
     default_trials: str = "all"
     checkpoints: bool = True
@@ -127,7 +128,7 @@ def run_study(name: str, path: str | Path, trials: str | None = None, data_dir: 
     frames = study.run(selection, **options)
     folder = posthoc_dir(selection.results_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    meta = {**selection.meta, "study": name, "options": {k: v for k, v in options.items() if v is not None}}
+    meta = replace(selection.meta, study=name, options={k: v for k, v in options.items() if v is not None})
     written = [write_parquet(df, folder / f"{stem}.parquet", meta) for stem, df in frames.items()]
     figures_dir = Path(out) if out else folder / study.figures_folder
     figures_dir.mkdir(parents=True, exist_ok=True)
@@ -135,10 +136,10 @@ def run_study(name: str, path: str | Path, trials: str | None = None, data_dir: 
     return StudyRun(selection.results_dir, written)
 
 
-def report_parts(results_dir: Path, meta: Mapping[str, Any]) -> list[str]:
+def report_parts(results_dir: Path, meta: SweepMeta) -> list[str]:
     """Markdown of each study that has run in RESULTS_DIR (declared ones first), its figures
     redrawn from its tables."""
-    declared = [step["name"] for step in meta.get("posthoc") or []]
+    declared = [step.name for step in meta.posthoc]
     names = list(dict.fromkeys([*declared, *studies()]))
     parts = []
     for name in names:

@@ -5,13 +5,15 @@ sweep has no such columns, so make_all_plots can call every one."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.results.figures import combo_label, line_colors, progress_column, save as _save, title as _title
+from analysis.results.figures import combo_label, line_colors, progress_column
+from analysis.results.figures import save as _save
+from analysis.results.figures import title as _title
 from analysis.results.stats import final_rows, sort_key, sweep_axes, usable_rows
+from analysis.results.sweep_meta import SweepMeta
 from trainables import metrics as M
 
 PERFECT = 1.0
@@ -24,14 +26,14 @@ def steps_to(results: pd.DataFrame, metric: str = M.TRAIN_ACC, value: float = PE
     return first.reindex(results[M.TRIAL_ID].unique())
 
 
-def plot_steps_to_perfect(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any],
+def plot_steps_to_perfect(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta,
                           out_dir: Path) -> list[Path]:
     """Steps until the training batches are classified perfectly, against the swept value,
     one line per value of the other axes; a trial that never got there is marked at its last
     step with an open marker."""
     df = usable_rows(results, trials)
     axes, x = sweep_axes(meta, df)
-    if meta.get("unit") != "step" or x is None or M.TRAIN_ACC not in df or df.empty:
+    if meta.unit != "step" or x is None or M.TRAIN_ACC not in df or df.empty:
         return []
     final = final_rows(results, trials).set_index(M.TRIAL_ID)
     final["reached"] = steps_to(df)
@@ -55,7 +57,7 @@ def plot_steps_to_perfect(results: pd.DataFrame, trials: pd.DataFrame | None, me
     return [_save(fig, out_dir / f"steps_to_100_vs_{x}.png")]
 
 
-def plot_bits_per_char(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Mapping[str, Any],
+def plot_bits_per_char(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta,
                        out_dir: Path) -> list[Path]:
     """Validation bits per character against steps (batches) and against wall time."""
     df = usable_rows(results, trials)

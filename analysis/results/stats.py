@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from analysis.results.sweep_meta import SweepMeta
 from trainables import metrics as M
 
 # Two-sided 95% critical values t_{0.975, df}, df = 1..30 (any statistics textbook table).
@@ -101,10 +102,10 @@ def trial_label(values: Mapping[str, Any], keys: Iterable[str] | None = None, *,
     return sep.join(f"{k}={fmt_value(values.get(k))}" for k in keys) or empty
 
 
-def sweep_axes(meta: Mapping[str, Any], df: pd.DataFrame) -> tuple[list[str], str | None]:
+def sweep_axes(meta: SweepMeta, df: pd.DataFrame) -> tuple[list[str], str | None]:
     """(swept config keys present in `df`, the one to put on the x-axis or None)."""
-    axes = [a for a in meta.get("axes") or [] if a in df.columns and a != SEED]
-    x = meta.get("x")
+    axes = [a for a in meta.axes if a in df.columns and a != SEED]
+    x = meta.x
     if x not in axes:
         x = axes[0] if axes else None
     return axes, x

@@ -12,10 +12,10 @@ there, and `push` uploads them beside the trial folders, each file atomically.
 from __future__ import annotations
 
 import fnmatch
-import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+
 import pyarrow.fs as pafs
 
 from data_modules.atomic import filesystem_of, write_atomically

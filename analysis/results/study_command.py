@@ -9,14 +9,10 @@ from typing import Callable
 
 from analysis.results.arguments import OneLineParser
 from analysis.results.report_md import build_report
-from analysis.results.sections import StudyInputError, get, run_study
+from analysis.results.sections import get, run_study
 from analysis.results.tables import RESULTS_FILE
-from analysis.results.trial_models import ALLOWED_PATHS, TrialSelectionError
-from data_modules import DataError
-from models import UnknownNameError
-from trainables.config import ConfigError
+from analysis.results.trial_models import ALLOWED_PATHS
 from models.errors import UserError
-
 
 
 def study_main(name: str, doc: str, add_options: Callable[[argparse.ArgumentParser], None] | None = None):

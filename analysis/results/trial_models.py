@@ -31,14 +31,15 @@ import torch.nn.functional as F
 
 from analysis.maths.pixel_models import pixel_images, pixel_model
 from analysis.results.stats import ERROR, STATUS, best_trials, sort_key, trial_label
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
 from data_modules import DataBundle, DataMeta, TrialData, load_dataset, trial_splits
+from models.errors import UserError
 from models.registry import load_plugins
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, CheckpointError, load_checkpoint, rebuild_model
 from trainables.config import split_config
 from trainables.population_rows import parse_member_id
-from models.errors import UserError
 
 ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder or a checkpoint.pt"
 TRIALS_PER_WORKER = 4  # Selection.map starts worker processes (about 3 s each) only for this many trials each
@@ -109,7 +110,7 @@ class Selection:
     """Trials picked from a results folder (or one checkpoint), and where their studies are written."""
 
     results_dir: Path
-    meta: dict[str, Any]
+    meta: SweepMeta
     trials: list[TrialRef]
     data_dir: str | None = None
     label: str = "post-hoc"  # how progress lines start (run_study sets the study's name)
@@ -176,11 +177,11 @@ class Selection:
         """The dataset a checkpoint names, loaded once, with the sweep's recorded loader arguments
         and the trial's values of the config keys that choose the data."""
         name, meta = data["name"], self.meta
-        args = dict(meta.get("loader_args") or {}) if meta.get("dataset") == name else {}
-        args.update({arg: _plain(row[key]) for key, arg in (meta.get("data_axes") or {}).items() if key in row})
+        args = dict(meta.loader_args) if meta.dataset == name else {}
+        args.update({arg: _plain(row[key]) for key, arg in meta.data_axes.items() if key in row})
         key = json.dumps([name, args], sort_keys=True, default=str)
         if key not in self._bundles:
-            self._bundles[key] = load_dataset(name, data_dir=self.data_dir or meta.get("data_dir"), **args)
+            self._bundles[key] = load_dataset(name, data_dir=self.data_dir or meta.data_dir, **args)
         bundle = self._bundles[key]
         if bundle.meta.variant != data["variant"]:
             raise TrialSelectionError(f"the checkpoint was trained on {data['variant']!r} but the data found is "
@@ -243,38 +244,38 @@ def select(path: str | Path, which: str = "best", data_dir: str | None = None) -
         raise TrialSelectionError(f"not found: {path}; allowed: {ALLOWED_PATHS}")
     if (path / TRIALS_FILE).is_file():
         trials, meta = read_parquet(path / TRIALS_FILE)
-        load_plugins(meta.get("plugins") or [])
+        load_plugins(meta.plugins)
         return Selection(path, meta, pick(path, trials, meta, which), data_dir)
     checkpoint = path if path.is_file() or (path / CHECKPOINT_FILE).is_file() else latest_checkpoint(path)
     if checkpoint is None:
         raise TrialSelectionError(f"{path} holds no {TRIALS_FILE}, {CHECKPOINT_FILE} or checkpoint_*/{CHECKPOINT_FILE}; "
                                   f"allowed: {ALLOWED_PATHS}")
     results_dir, meta = recorded(path)
-    load_plugins(meta.get("plugins") or [])
+    load_plugins(meta.plugins)
     folder = checkpoint.parent.parent if checkpoint.parent.name.startswith("checkpoint_") else checkpoint.parent
     name = folder.name.removeprefix("trial_")
     out = results_dir or (path if path.is_dir() else path.parent)
     return Selection(out, meta, [TrialRef(name, checkpoint, folder, label=name)], data_dir)
 
 
-def recorded(path: Path) -> tuple[Path | None, dict[str, Any]]:
-    """The results folder holding `path` and the sweep's stored description ({} if none)."""
+def recorded(path: Path) -> tuple[Path | None, SweepMeta]:
+    """The results folder holding `path` and the sweep's stored description (its defaults if none)."""
     for folder in [path.resolve(), *path.resolve().parents]:
         if (folder / TRIALS_FILE).is_file():
             return folder, read_parquet(folder / TRIALS_FILE)[1]
-    return None, {}
+    return None, SweepMeta()
 
 
-def pick(results_dir: Path, trials: pd.DataFrame, meta: dict[str, Any], which: str) -> list[TrialRef]:
+def pick(results_dir: Path, trials: pd.DataFrame, meta: SweepMeta, which: str) -> list[TrialRef]:
     """TrialRefs of the trials `which` names, in the order of their swept values."""
     usable = trials[trials[STATUS] != ERROR] if STATUS in trials else trials
-    axes = [a for a in meta.get("axes") or [] if a in trials]
+    axes = [a for a in meta.axes if a in trials]
     if "seed" in trials and trials["seed"].nunique() > 1 and "seed" not in axes:
         axes.append("seed")
     refs = {r.trial_id: r for r in (trial_ref(results_dir, str(row[M.TRIAL_ID]), row, axes) for row in usable.to_dict("records")) if r is not None}
     allowed = f"allowed: best, all, or trial ids: {', '.join(refs) or 'none with a checkpoint'}"
     if which == "best":
-        ranked = best_trials(usable, meta.get("metric", M.VAL_LOSS), meta.get("mode", "min"), n=len(usable))
+        ranked = best_trials(usable, meta.metric, meta.mode, n=len(usable))
         chosen = [refs[t] for t in ranked.get(M.TRIAL_ID, []) if t in refs][:1]
     elif which == "all":
         chosen = sorted(refs.values(), key=lambda r: tuple(sort_key(v) for v in r.values.values()) + (r.trial_id,))

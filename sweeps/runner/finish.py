@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +12,7 @@ from analysis.results.collect import ERROR_COLUMN, collect, last_error
 from analysis.results.predictions import one_per_class
 from analysis.results.report_md import build_report
 from analysis.results.stats import best_trials, trial_label
+from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import PREDICTIONS_FILE, write_parquet
 from analysis.results.trial_models import model_of_trial
 from data_modules.collection import Datasets
@@ -22,19 +22,18 @@ from sweeps.runner.progress import fmt_metric
 from trainables import metrics as M
 
 
-def sweep_meta(plan: Plan, run_facts: dict) -> dict:
+def sweep_meta(plan: Plan, run_facts: dict) -> SweepMeta:
     """The sweep's description stored with its Parquet files; `run_facts`: the command and where
-    the data came from (sweeps.runner.run.data_location)."""
+    the data came from (sweeps.runner.run.data_location), SweepMeta fields by name."""
     s = plan.sweep
     log_axes = [k for k, (kind, _, _) in s.optuna.items() if kind == "loguniform"]
-    return {
-        "sweep": s.name, "title": s.title, "description": s.description, "axes": plan.axes,
-        "x": s.x or (plan.axes[0] if plan.axes else None), "metric": s.metric, "mode": s.mode,
-        "primary": s.headline, "log_axes": log_axes, "notes": plan.notes,
-        "unit": "step" if plan.fixed.get("max_steps") else "epoch", "family": s.objective,
-        "source": s.source, "references": [asdict(r) for r in s.references], "data_axes": dict(s.data_axes),
-        "posthoc": [asdict(step) for step in s.posthoc], **run_facts,
-    }
+    return SweepMeta(
+        sweep=s.name, title=s.title, description=s.description, axes=plan.axes,
+        x=s.x or (plan.axes[0] if plan.axes else None), metric=s.metric, mode=s.mode,
+        headline=s.headline, log_axes=log_axes, notes=plan.notes,
+        unit="step" if plan.fixed.get("max_steps") else "epoch", family=s.objective,
+        source=s.source, references=s.references, data_axes=s.data_axes, posthoc=s.posthoc, **run_facts,
+    )
 
 
 def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict, shown=None) -> pd.DataFrame:

@@ -169,8 +169,8 @@ def best_settings(results_dir: str) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"--base-from {results_dir}: no {TRIALS_FILE} there; allowed: the results folder of a finished sweep")
     trials, meta = read_parquet(path)
-    axes = [a for a in meta.get("axes", []) if a in trials]
-    metric, mode = meta.get("metric", "val_loss"), meta.get("mode", "min")
+    axes = [a for a in meta.axes if a in trials]
+    metric, mode = meta.metric, meta.mode
     done = trials[(trials.get("status") != "ERROR") & trials[metric].notna()] if metric in trials else trials.head(0)
     if not axes or done.empty:
         raise UsageError(f"--base-from {results_dir}: no finished trial with swept values and a {metric} to rank by")

@@ -6,29 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from analysis.results.claims import Reference
+from analysis.results.sweep_meta import Posthoc
 from trainables import metrics as M
 
 # Settings every sweep starts from (its `fixed` overrides them): the sources' tables begin with
 # the untrained model, so every run evaluates it too (a row at epoch 0).
 RUN_DEFAULTS = {"max_epochs": 5, "seed": 0, "eval_at_start": True}
-
-
-@dataclass(frozen=True)
-class Posthoc:
-    """A study the runner runs on the finished sweep (analysis.results.sections), whose section the report
-    gets: the same as `python -m analysis.NAME RESULTS_DIR --trials TRIALS` with `options`.
-
-        Posthoc("interpolate", options={"along": "batch_size"})
-    """
-
-    name: str
-    """A registered study (analysis.results.sections): fgsm, hessian, sensitivity, trajectory, ..."""
-    trials: str | None = None
-    """best, all or trial ids (None: the study's own default)."""
-    options: Mapping[str, Any] = field(default_factory=dict)
-    """The study's keyword arguments (its command's flags, with underscores)."""
-    smoke: Mapping[str, Any] = field(default_factory=dict)
-    """--smoke-test overrides of `options` (fewer iterations, images or probes)."""
 
 
 @dataclass(frozen=True)
