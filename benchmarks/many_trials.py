@@ -69,7 +69,7 @@ def plain_tune(seeds: int, cpus: int) -> None:
     from sweeps.runner.plan import make_plan
     from sweeps.toy2d import SWEEP
     from trainables import metrics as M
-    from trainables.families import FAMILIES
+    from trainables.families import trainable_for
     from trainables.provenance import git_commit
 
     args = build_parser("bench", "").parse_args(sweep_flags(seeds))
@@ -77,7 +77,7 @@ def plain_tune(seeds: int, cpus: int) -> None:
     data = load_datasets(SWEEP.dataset, None, plan.data, SWEEP.data_axes, plan.points())
     ray.init(num_cpus=cpus, include_dashboard=False)
     space = {**plan.fixed, **{k: tune.grid_search(v) for k, v in plan.grid.items()}}
-    trainable = tune.with_parameters(FAMILIES[SWEEP.objective], data=data, provenance={M.SWEEP: SWEEP.name,
+    trainable = tune.with_parameters(trainable_for(SWEEP.objective), data=data, provenance={M.SWEEP: SWEEP.name,
                                                                                   M.GIT_COMMIT: git_commit()})
     tuner = tune.Tuner(tune.with_resources(trainable, {"cpu": 1}), param_space=space,
                        run_config=tune.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0))

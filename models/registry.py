@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import pkgutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,3 +150,10 @@ def create_model(name: str, **kwargs) -> nn.Module:
 
 def param_count(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def import_submodules(package: str, path: Iterable[str]) -> None:
+    """Import every module of a package, so that each registers what it defines: a new model or
+    dataset inside the package is one new file, with no list of imports to extend."""
+    for info in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{info.name}")

@@ -17,7 +17,7 @@ from sweeps.runner.progress import ProgressLine
 from sweeps.runner.resources import largest_trial, trial_bundle
 from trainables import metrics as M
 from trainables.cost import gpu_share
-from trainables.families import FAMILIES
+from trainables.families import trainable_for
 from trainables.metrics import MEMBERS
 from trainables.stoppers import MinDeltaStopper
 
@@ -159,7 +159,7 @@ def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dic
         gpus = default_gpu_share(plan, data) if ray.cluster_resources().get("GPU", 0) > 0 else 0.0
     settings = run_settings(plan)
     trainable = tune.with_resources(
-        tune.with_parameters(FAMILIES[plan.sweep.objective], data=data, provenance=provenance, cpus=args.cpus_per_trial,
+        tune.with_parameters(trainable_for(plan.sweep.objective), data=data, provenance=provenance, cpus=args.cpus_per_trial,
                              gpus=gpus, presets=dict(plan.sweep.presets), plugins=plugins(plan),
                              member_stop=settings.min_delta if plan.populations else None),
         TrialResources(args.cpus_per_trial, gpus),
