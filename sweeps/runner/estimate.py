@@ -15,15 +15,16 @@ from typing import Any
 
 import torch
 
-from data_modules import peek_dataset, split_sizes
+from data_modules import peek_dataset
 from data_modules.collection import Datasets
 from sweeps.runner.calibration import Calibration, calibration
 from sweeps.runner.catalog import all_sweeps
 from sweeps.runner.cli import build_parser
-from sweeps.runner.plan import Plan, make_plan, point_label, resolve
+from sweeps.runner.plan import Plan, make_plan, point_label
 from sweeps.runner.spec import Sweep
 from trainables.config import expand_presets, split_config
-from trainables.cost import step_flops, step_flops_of
+from trainables.cost import step_flops_of
+from trainables.point import TrialPoint
 
 # Measured on this project's 2-core reference machine (BENCHMARKS.md, cost preview): ray.init
 # with warm workers, a trial's start in a warm worker, and tables + plots + report at the end.
@@ -37,7 +38,7 @@ TIMING_BUDGET_S = 1.0  # per timed configuration: the preview must stay a small 
 class Job:
     """One Tune trial: a configuration, or a fused population of them."""
 
-    points: list[dict[str, Any]]
+    trials: list[TrialPoint]
     steps: int
     """Optimizer steps it trains (all epochs)."""
     rows: int
@@ -45,6 +46,10 @@ class Job:
     flops: float
     """Floating-point operations of one training step (forward and backward, every member)."""
     seconds: float = math.nan
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        return [t.point for t in self.trials]
 
 
 @dataclass
@@ -81,19 +86,17 @@ def fmt_seconds(seconds: float) -> str:
 def jobs_of(plan: Plan, data: Datasets) -> list[Job]:
     """The plan's trials with their length and work (Optuna: the search space's corners stand in
     for trials not proposed yet, averaged)."""
-    groups = plan.populations or [[p] for p in plan.points()]
     jobs = []
-    for group in groups:
-        cfg, model_kwargs, bundle = resolve(plan, data, group[0])
-        n_train = split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size)[0]
+    for group in plan.trials(data):
+        cfg, n_train = group[0].cfg, group[0].sizes.train
         per_epoch = n_train // cfg.batch_size if cfg.drop_last else -(-n_train // cfg.batch_size)
         steps = cfg.max_steps or per_epoch * cfg.max_epochs
         rows = -(-cfg.length // (cfg.eval_every * cfg.holdout_every)) + cfg.eval_at_start  # held-out evaluations
-        jobs.append(Job(group, steps, rows, step_flops(cfg, model_kwargs, bundle, len(group))))
+        jobs.append(Job(group, steps, rows, group[0].step_flops * len(group)))
     if plan.search == "optuna":  # num_samples trials drawn from the space: its mean cost each
-        mean = Job(jobs[0].points, round(sum(j.steps for j in jobs) / len(jobs)), jobs[0].rows,
+        mean = Job(jobs[0].trials, round(sum(j.steps for j in jobs) / len(jobs)), jobs[0].rows,
                    sum(j.flops for j in jobs) / len(jobs))
-        return [Job(mean.points, mean.steps, mean.rows, mean.flops) for _ in range(plan.num_samples)]
+        return [Job(mean.trials, mean.steps, mean.rows, mean.flops) for _ in range(plan.num_samples)]
     return jobs * plan.num_samples
 
 
@@ -101,9 +104,9 @@ def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) 
     """(seconds per step, seconds per evaluation, label) of one job, timed on its device."""
     from trainables.loop import build_trainer
 
-    _, _, bundle = resolve(plan, data, job.points[0])
-    flats = [resolve_flat(plan, data, p) for p in job.points]
-    trainer = build_trainer(flats, bundle, lambda rows, state: None, objective=plan.sweep.family, threads=threads)
+    flats = [t.flat for t in job.trials]
+    trainer = build_trainer(flats, job.trials[0].bundle, lambda rows, state: None, objective=plan.sweep.family,
+                            threads=threads)
     first = trainer.time_steps(1, warmup=1)
     steps = max(1, min(20, int(budget / max(first, 1e-6))))
     step_s = trainer.time_steps(steps, warmup=0) if steps > 1 else first
@@ -113,13 +116,6 @@ def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) 
     return step_s, eval_s, f"{label}{size}: {1000 * step_s:.3g} ms/step"
 
 
-def resolve_flat(plan: Plan, data: Datasets, point: dict[str, Any]) -> dict[str, Any]:
-    """A point as the trainable sees it: presets expanded, data keys removed."""
-    from trainables.config import expand_presets
-
-    return expand_presets(data.strip(point), plan.sweep.presets)
-
-
 # Settings that change a model's per-step overhead, not only its FLOPs: a GRU over 100 tokens
 # runs 100 small steps, a CNN a few large ones; a text preset names them (text_model=char_gru).
 STRUCTURE_KEYS = ("model", "tokens", "cell", "layers")
@@ -127,7 +123,7 @@ STRUCTURE_KEYS = ("model", "tokens", "cell", "layers")
 
 def overhead_kind(plan: Plan, data: Datasets, job: Job) -> str:
     """The jobs timed together: same model and structure, so FLOPs alone order their cost."""
-    flat = resolve_flat(plan, data, job.points[0])
+    flat = job.trials[0].flat
     return " ".join(f"{key}={flat[key]}" for key in STRUCTURE_KEYS if key in flat) or "model=mlp"
 
 
