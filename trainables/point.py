@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import torch
 
-from data_modules import DataBundle, DataPeek, split_sizes
+from data_modules import DataBundle, DataPeek, peek_split_sizes, split_sizes
 from data_modules.collection import Datasets
 from models import param_count
 from trainables.config import TrainConfig, check_own_step, expand_presets, meta_model, split_config
@@ -93,11 +93,12 @@ class TrialPoint:
     @property
     def sizes(self) -> Sizes:
         """(train, val, test) examples of this trial; raises DataError for subset sizes that
-        cannot be class-balanced."""
+        cannot be class-balanced. From a peek: the counts alone (data_modules.peek_split_sizes)."""
         cfg = self.cfg
         key = (id(self.data), cfg.val_fraction, cfg.train_size, cfg.test_size)
         if key not in self._sizes:
-            self._sizes[key] = Sizes(*split_sizes(self.bundle, *key[1:]))
+            of = peek_split_sizes if isinstance(self.data, DataPeek) else split_sizes
+            self._sizes[key] = Sizes(*of(self.data, *key[1:]))
         return self._sizes[key]
 
     @cached_property

@@ -28,6 +28,11 @@ class Calibration:
     def step_seconds(self, flops: float) -> float:
         return self.step_overhead_s + flops * self.seconds_per_flop
 
+    def eval_seconds(self, step_flops: float, batch_size: int, examples: int) -> float:
+        """One evaluation of `examples` held-out examples by a model whose training step at
+        `batch_size` costs `step_flops`: forward only, about a third of a step, per batch."""
+        return examples / batch_size * self.step_seconds(step_flops / 3)
+
 
 def cache_path() -> Path:
     return default_data_dir().parent / "calibration.json"
