@@ -33,12 +33,6 @@ def input_dtype(bundle) -> torch.dtype:
     return torch.float32 if x.dtype.is_floating_point or x.dtype == torch.uint8 else torch.long
 
 
-def step_flops(cfg: TrainConfig, model_kwargs: dict, bundle, members: int = 1) -> float:
-    """FLOPs of one training step on this data (every member's)."""
-    tokens = input_dtype(bundle) == torch.long
-    return step_flops_of(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, tokens) * members
-
-
 def step_flops_of(cfg: TrainConfig, model_kwargs: dict, input_shape, num_classes: int, tokens: bool = False,
                   model: torch.nn.Module | None = None) -> float:
     """FLOPs of one training step (forward and backward), counted on the meta device (on `model`,
