@@ -86,6 +86,9 @@ class DataPeek:
     num_classes: int
     tokens: bool = False
     """Inputs are integer token ids (else images or features, float on the device)."""
+    n_val: int | None = None
+    """The data's own validation partition (counted in n_train), or None: validation is carved
+    from the training examples by val_fraction."""
     available: bool = True
     why: str = ""
     """Why the dataset cannot be loaded here, when it cannot."""
@@ -127,4 +130,5 @@ def peek_dataset(name: str, **kwargs) -> DataPeek:
         return DataPeek(name, 0, 0, (), 0, available=False, why=str(e))
     n_train = len(bundle.train) + (len(bundle.val) if bundle.val is not None else 0)
     return DataPeek(bundle.meta.variant, n_train, len(bundle.test), tuple(bundle.meta.input_shape),
-                    bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8)
+                    bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8,
+                    n_val=len(bundle.val) if bundle.val is not None else None)

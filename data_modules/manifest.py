@@ -197,7 +197,7 @@ def peek_manifest(data_dir: str | Path | None = None, manifest: str = "dogs.csv"
         return DataPeek(f"manifest:{manifest}", 0, 0, shape, 0, available=False, why=str(e))
     counts = {part: sum(r.partition == part for r in rows) for part in ORDER}
     return DataPeek(f"manifest:{manifest}:{image_size}x{image_size}", counts["train"] + counts["valid"], counts["test"],
-                    shape, len({r.label for r in rows}))
+                    shape, len({r.label for r in rows}), n_val=counts["valid"] or None)  # none listed: carved from train
 
 
 @register_dataset("manifest", peek=peek_manifest)

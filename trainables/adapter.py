@@ -24,9 +24,9 @@ from data_modules.collection import Datasets
 from models.registry import Plugin, load_plugins
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_from, save_checkpoint
-from trainables.config import expand_presets
 from trainables.cost import within_gpu_share
 from trainables.loop import run_training
+from trainables.point import trial_flat
 from trainables.population_rows import pack
 from trainables.provenance import versions
 
@@ -114,7 +114,7 @@ def run_trial(
     fused = M.MEMBERS in config
     flats = config[M.MEMBERS] if fused else [config]
     bundle = data.for_config(flats[0])  # a population shares its data
-    flats = [expand_presets(data.strip(f), presets or {}) for f in flats]
+    flats = [trial_flat(f, data, presets) for f in flats]  # as the plan resolved them (trainables.point)
     with within_gpu_share(gpus):
         run_training(flats, bundle, _tune_reporter(bundle, provenance, fused), objective=objective, threads=int(cpus),
                      member_stop=member_stop if fused else None, resume=_restored(),

@@ -163,16 +163,27 @@ def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, 
         raise ConfigError(f"model {cfg.model!r}: {e}") from None
 
 
-def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
-    """Validate the model arguments by building it on the meta device, and the training settings
-    the model constrains (a model with its own step, trainables.numpy_step); return its parameter count."""
+def meta_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int) -> torch.nn.Module:
+    """The trial's model on the meta device: its shapes, parameters and FLOPs without allocating
+    weights. The one place a model is built there (validation, cost, memory, fusion checks)."""
+    return build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
+
+
+def check_own_step(cfg: TrainConfig) -> None:
+    """The training settings a model with its own step (trainables.numpy_step) constrains."""
     own = OWN_STEPS.get(cfg.model)
     if own is not None:
         try:
             own.check(cfg)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-    return param_count(build_model(cfg, model_kwargs, input_shape, num_classes, device="meta"))
+
+
+def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
+    """Validate the training settings the model constrains (check_own_step) and the model
+    arguments, by building it on the meta device; return its parameter count."""
+    check_own_step(cfg)
+    return param_count(meta_model(cfg, model_kwargs, input_shape, num_classes))
 
 
 def expand_presets(config: Mapping[str, Any], presets: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:

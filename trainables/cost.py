@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping
 import torch
 
 from models import param_count
-from trainables.config import TrainConfig, build_model
+from trainables.config import TrainConfig, meta_model
 
 # A CUDA context plus cuBLAS/cuDNN workspaces costs each trial process about 0.5 GiB.
 CUDA_CONTEXT_BYTES = 512 * 2**20
@@ -33,23 +33,13 @@ def input_dtype(bundle) -> torch.dtype:
     return torch.float32 if x.dtype.is_floating_point or x.dtype == torch.uint8 else torch.long
 
 
-def meta_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int) -> torch.nn.Module:
-    """The trial's model on the meta device: its shapes and FLOPs without allocating weights."""
-    return build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
-
-
-def step_flops(cfg: TrainConfig, model_kwargs: dict, bundle, members: int = 1) -> float:
-    """FLOPs of one training step on this data (every member's)."""
-    tokens = input_dtype(bundle) == torch.long
-    return step_flops_of(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, tokens) * members
-
-
-def step_flops_of(cfg: TrainConfig, model_kwargs: dict, input_shape, num_classes: int, tokens: bool = False) -> float:
-    """FLOPs of one training step (forward and backward), counted on the meta device: no memory,
-    no compute."""
+def step_flops_of(cfg: TrainConfig, model_kwargs: dict, input_shape, num_classes: int, tokens: bool = False,
+                  model: torch.nn.Module | None = None) -> float:
+    """FLOPs of one training step (forward and backward), counted on the meta device (on `model`,
+    the meta model, when it is built already): no memory, no compute."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = meta_model(cfg, model_kwargs, input_shape, num_classes)
+    model = model if model is not None else meta_model(cfg, model_kwargs, input_shape, num_classes)
     x = torch.zeros((cfg.batch_size, *input_shape), device="meta", dtype=torch.long if tokens else torch.float32)
     with FlopCounterMode(display=False) as counter:
         model(x).float().sum().backward()
@@ -77,12 +67,12 @@ def activation_elements(model: torch.nn.Module, input_shape, batch: int, dtype: 
 
 def trial_memory_bytes(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int,
                        n_examples: int, members: int = 1, dtype: torch.dtype = torch.float32,
-                       activations: bool = True) -> int:
+                       activations: bool = True, model: torch.nn.Module | None = None) -> int:
     """Estimated peak GPU bytes of one trial (or one fused population of `members`) whose inputs
-    are of `dtype` (input_dtype). Without `activations` it skips tracing the model, whose first
-    meta-device forward costs a process about a second: a lower bound, enough to catch a model
-    that could never fit."""
-    model = meta_model(cfg, model_kwargs, input_shape, num_classes)
+    are of `dtype` (input_dtype), on `model` (the meta model) when it is built already. Without
+    `activations` it skips tracing the model, whose first meta-device forward costs a process
+    about a second: a lower bound, enough to catch a model that could never fit."""
+    model = model if model is not None else meta_model(cfg, model_kwargs, input_shape, num_classes)
     params = param_count(model) * members
     weights = params * FLOAT * (2 + OPTIMIZER_SLOTS[cfg.optimizer])
     data = n_examples * (math.prod(input_shape) * FLOAT + 8)

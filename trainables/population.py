@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from data_modules import DataBundle
-from trainables.config import TrainConfig, build_model, split_config
+from trainables.config import TrainConfig, meta_model, split_config
 from trainables.numpy_step import OWN_STEPS
 
 MEMBER_KEYS = ("lr", "momentum", "weight_decay", "dropout", "seed", "label_shuffle")
@@ -47,7 +47,7 @@ def why_not_vmappable(cfg: TrainConfig, model_kwargs: Mapping[str, Any], bundle:
     if cfg.model in FAST_PATHS:
         return None
     meta = bundle.meta
-    models = [build_model(cfg, model_kwargs, meta.input_shape, meta.num_classes, device="meta") for _ in range(2)]
+    models = [meta_model(cfg, model_kwargs, meta.input_shape, meta.num_classes) for _ in range(2)]
     # images arrive as uint8 and train as floats; token ids stay integers
     dtype = torch.float32 if bundle.train.x.dtype in (torch.uint8, torch.float32, torch.float64) else bundle.train.x.dtype
     try:

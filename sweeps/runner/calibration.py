@@ -28,9 +28,20 @@ class Calibration:
     def step_seconds(self, flops: float) -> float:
         return self.step_overhead_s + flops * self.seconds_per_flop
 
+    def eval_seconds(self, step_flops: float, batch_size: int, examples: int) -> float:
+        """One evaluation of `examples` held-out examples by a model whose training step at
+        `batch_size` costs `step_flops`: forward only, about a third of a step, per batch."""
+        return examples / batch_size * self.step_seconds(step_flops / 3)
+
 
 def cache_path() -> Path:
     return default_data_dir().parent / "calibration.json"
+
+
+# The catalogue packs one trial per CPU, and a trial of one CPU trains on one thread (as the dry
+# run's timings do): timed on all threads instead, a busy 2-core machine measured 0.05-0.2 s per
+# step where one thread took 8 ms, and the palindromes' estimate came out 15x the dry run's.
+THREADS = 1
 
 
 def machine_key() -> str:
@@ -38,7 +49,7 @@ def machine_key() -> str:
     from trainables.loop import device_name
 
     device = torch.device("cpu")
-    return f"{device_name(device)}; {os.cpu_count()} cores; {torch.get_num_threads()} threads; torch {torch.__version__}"
+    return f"{device_name(device)}; {os.cpu_count()} cores; {THREADS} thread per trial; torch {torch.__version__}"
 
 
 def calibration(remeasure: bool = False) -> Calibration:
@@ -61,7 +72,7 @@ def calibration(remeasure: bool = False) -> Calibration:
 
 def measure(key: str) -> Calibration:
     """A logistic regression at batch 1 (almost nothing but overhead) and a 2 x 400 MLP at batch
-    256 (mostly matmuls), each timed through the training loop's own step."""
+    256 (mostly matmuls), each timed through the training loop's own step on THREADS threads."""
     from data_modules import DataBundle, DataMeta, Split
     from trainables.config import split_config
     from trainables.cost import step_flops_of
@@ -70,13 +81,16 @@ def measure(key: str) -> Calibration:
     g = torch.Generator().manual_seed(0)
     images = Split(torch.randint(0, 256, (2048, 1, 28, 28), generator=g, dtype=torch.uint8), torch.randint(0, 10, (2048,), generator=g))
     bundle = DataBundle(images, images.take(torch.arange(16)), DataMeta("calibration", "random", (1, 28, 28), tuple("0123456789")))
-    timings = []
-    for flat in ({"depth": 0, "width": [], "batch_size": 1}, {"depth": 2, "width": 400, "batch_size": 256}):
-        flat = {**flat, "val_fraction": 0.0, "device": "cpu"}
-        trainer = build_trainer([flat], bundle, lambda rows, state: None)
-        seconds = trainer.time_steps(30 if flat["batch_size"] == 1 else 8, warmup=3)
-        cfg, kwargs = split_config(flat)
-        timings.append((step_flops_of(cfg, kwargs, (1, 28, 28), 10), seconds))
+    timings, saved_threads = [], torch.get_num_threads()
+    try:
+        for flat in ({"depth": 0, "width": [], "batch_size": 1}, {"depth": 2, "width": 400, "batch_size": 256}):
+            flat = {**flat, "val_fraction": 0.0, "device": "cpu"}
+            trainer = build_trainer([flat], bundle, lambda rows, state: None, threads=THREADS)
+            seconds = trainer.time_steps(30 if flat["batch_size"] == 1 else 8, warmup=3)
+            cfg, kwargs = split_config(flat)
+            timings.append((step_flops_of(cfg, kwargs, (1, 28, 28), 10), seconds))
+    finally:
+        torch.set_num_threads(saved_threads)
     (f0, t0), (f1, t1) = timings
     per_flop = max((t1 - t0) / (f1 - f0), 1e-15)
     return Calibration(key, max(t0 - f0 * per_flop, 0.0), per_flop)

@@ -1,7 +1,11 @@
-"""How long a sweep will take, said before it starts: a few steps of the costliest and of the
-cheapest configuration are timed on the device the trials will use, every trial's time follows
-from its floating-point work (a straight line through the two timings: per-step overhead plus
-time per FLOP), and the trials are packed onto the slots Ray will have (longest first).
+"""How long a sweep will take, said before it starts. One cost model (plan_cost) serves the
+catalogue (`python -m sweeps`) and `--dry-run` alike: each trial's training steps and held-out
+evaluations follow from its resolved point (trainables.point.TrialPoint), each is priced by a
+Timing, and the trials are packed onto the slots Ray will have (longest first). The dry run's
+Timing (Probe) times a few steps of the costliest and of the cheapest configuration on the device
+the trials will use and puts the rest on a straight line through the two by FLOPs (per-step
+overhead plus time per FLOP); the catalogue's (Calibrated) prices them from the machine's cached
+calibration (sweeps.runner.calibration), on the datasets' peeks, nothing loaded or trained.
 
     estimate = estimate_plan(plan, data, cpus_per_trial=1.0, gpus_per_trial=0.0)
     print("\\n".join(estimate.lines()))
@@ -11,19 +15,18 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Protocol
 
 import torch
 
-from data_modules import peek_dataset, split_sizes
-from data_modules.collection import Datasets
+from data_modules import DataBundle
+from data_modules.collection import Datasets, peek_datasets
 from sweeps.runner.calibration import Calibration, calibration
 from sweeps.runner.catalog import all_sweeps
 from sweeps.runner.cli import build_parser
-from sweeps.runner.plan import Plan, make_plan, point_label, resolve
+from sweeps.runner.plan import Plan, make_plan, point_label
 from sweeps.runner.spec import Sweep
-from trainables.config import expand_presets, split_config
-from trainables.cost import step_flops, step_flops_of
+from trainables.point import TrialPoint
 
 # Measured on this project's 2-core reference machine (BENCHMARKS.md, cost preview): ray.init
 # with warm workers, a trial's start in a warm worker, and tables + plots + report at the end.
@@ -37,7 +40,7 @@ TIMING_BUDGET_S = 1.0  # per timed configuration: the preview must stay a small 
 class Job:
     """One Tune trial: a configuration, or a fused population of them."""
 
-    points: list[dict[str, Any]]
+    trials: list[TrialPoint]
     steps: int
     """Optimizer steps it trains (all epochs)."""
     rows: int
@@ -45,6 +48,19 @@ class Job:
     flops: float
     """Floating-point operations of one training step (forward and backward, every member)."""
     seconds: float = math.nan
+
+    @property
+    def points(self) -> list[dict[str, Any]]:
+        return [t.point for t in self.trials]
+
+    @property
+    def batch_size(self) -> int:
+        return self.trials[0].cfg.batch_size
+
+    @property
+    def held_out(self) -> int:
+        """Examples of one evaluation (validation and test sets)."""
+        return self.trials[0].sizes.held_out
 
 
 @dataclass
@@ -78,32 +94,90 @@ def fmt_seconds(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def jobs_of(plan: Plan, data: Datasets) -> list[Job]:
+def jobs_of(plan: Plan, data: Datasets | DataBundle) -> list[Job]:
     """The plan's trials with their length and work (Optuna: the search space's corners stand in
-    for trials not proposed yet, averaged)."""
-    groups = plan.populations or [[p] for p in plan.points()]
+    for trials not proposed yet, averaged). `data`: the loaded datasets, or their peeks."""
     jobs = []
-    for group in groups:
-        cfg, model_kwargs, bundle = resolve(plan, data, group[0])
-        n_train = split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size)[0]
+    for group in plan.trials(data):
+        cfg, n_train = group[0].cfg, group[0].sizes.train
         per_epoch = n_train // cfg.batch_size if cfg.drop_last else -(-n_train // cfg.batch_size)
         steps = cfg.max_steps or per_epoch * cfg.max_epochs
         rows = -(-cfg.length // (cfg.eval_every * cfg.holdout_every)) + cfg.eval_at_start  # held-out evaluations
-        jobs.append(Job(group, steps, rows, step_flops(cfg, model_kwargs, bundle, len(group))))
+        jobs.append(Job(group, steps, rows, group[0].step_flops * len(group)))
     if plan.search == "optuna":  # num_samples trials drawn from the space: its mean cost each
-        mean = Job(jobs[0].points, round(sum(j.steps for j in jobs) / len(jobs)), jobs[0].rows,
+        mean = Job(jobs[0].trials, round(sum(j.steps for j in jobs) / len(jobs)), jobs[0].rows,
                    sum(j.flops for j in jobs) / len(jobs))
-        return [Job(mean.points, mean.steps, mean.rows, mean.flops) for _ in range(plan.num_samples)]
+        return [Job(mean.trials, mean.steps, mean.rows, mean.flops) for _ in range(plan.num_samples)]
     return jobs * plan.num_samples
 
 
-def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
+class Timing(Protocol):
+    """Prices a job: the catalogue's Calibrated or the dry run's Probe."""
+
+    timed: list[str]
+    """What was measured for this plan, e.g. "width=800: 2.1 ms/step" (empty: nothing)."""
+
+    def fit(self, jobs: list[Job]) -> None:
+        """Look at the plan's jobs first (the probe times some of them)."""
+
+    def seconds(self, job: Job) -> tuple[float, float]:
+        """(seconds per training step, seconds per evaluation) of the job."""
+
+
+@dataclass
+class Calibrated:
+    """Every job priced from the machine's calibration (sweeps.runner.calibration): per-step
+    overhead plus time per FLOP; an evaluation a third of a step's FLOPs per batch of examples."""
+
+    calibration: Calibration
+    timed: list[str] = field(default_factory=list)
+
+    def fit(self, jobs: list[Job]) -> None:
+        pass
+
+    def seconds(self, job: Job) -> tuple[float, float]:
+        c = self.calibration
+        return c.step_seconds(job.flops), c.eval_seconds(job.flops, job.batch_size, job.held_out)
+
+
+@dataclass
+class Probe:
+    """This plan's own timings on this machine (--dry-run): of each kind of model (overhead_kind),
+    the costliest and the cheapest job timed; the others on a straight line through them by FLOPs."""
+
+    plan: Plan
+    threads: int
+    budget: float = TIMING_BUDGET_S
+    timed: list[str] = field(default_factory=list)
+    lines: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = field(default_factory=dict)
+
+    def fit(self, jobs: list[Job]) -> None:
+        by_model: dict[str, list[Job]] = {}
+        for job in jobs:  # models differ in overhead per step, not only in FLOPs (NumPy vs torch at batch 1)
+            by_model.setdefault(overhead_kind(job), []).append(job)
+        saved_threads = torch.get_num_threads()
+        try:
+            for kind, group in by_model.items():
+                ends = sorted(group, key=lambda j: j.flops)
+                ends = [ends[-1]] if ends[0].flops == ends[-1].flops else [ends[-1], ends[0]]
+                timings = [(j.flops, *time_job(self.plan, j, self.threads, self.budget)) for j in ends]
+                self.lines[kind] = (_line([(f, s) for f, s, _, _ in timings]), _line([(f, e) for f, _, e, _ in timings]))
+                self.timed += [t[3] for t in timings]
+        finally:
+            torch.set_num_threads(saved_threads)
+
+    def seconds(self, job: Job) -> tuple[float, float]:
+        step_at, eval_at = self.lines[overhead_kind(job)]
+        return step_at(job.flops), eval_at(job.flops)
+
+
+def time_job(plan: Plan, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
     """(seconds per step, seconds per evaluation, label) of one job, timed on its device."""
     from trainables.loop import build_trainer
 
-    _, _, bundle = resolve(plan, data, job.points[0])
-    flats = [resolve_flat(plan, data, p) for p in job.points]
-    trainer = build_trainer(flats, bundle, lambda rows, state: None, objective=plan.sweep.objective, threads=threads)
+    flats = [t.flat for t in job.trials]
+    trainer = build_trainer(flats, job.trials[0].bundle, lambda rows, state: None, objective=plan.sweep.objective,
+                            threads=threads)
     first = trainer.time_steps(1, warmup=1)
     steps = max(1, min(20, int(budget / max(first, 1e-6))))
     step_s = trainer.time_steps(steps, warmup=0) if steps > 1 else first
@@ -113,21 +187,14 @@ def time_job(plan: Plan, data: Datasets, job: Job, threads: int, budget: float) 
     return step_s, eval_s, f"{label}{size}: {1000 * step_s:.3g} ms/step"
 
 
-def resolve_flat(plan: Plan, data: Datasets, point: dict[str, Any]) -> dict[str, Any]:
-    """A point as the trainable sees it: presets expanded, data keys removed."""
-    from trainables.config import expand_presets
-
-    return expand_presets(data.strip(point), plan.sweep.presets)
-
-
 # Settings that change a model's per-step overhead, not only its FLOPs: a GRU over 100 tokens
 # runs 100 small steps, a CNN a few large ones; a text preset names them (text_model=char_gru).
 STRUCTURE_KEYS = ("model", "tokens", "cell", "layers")
 
 
-def overhead_kind(plan: Plan, data: Datasets, job: Job) -> str:
+def overhead_kind(job: Job) -> str:
     """The jobs timed together: same model and structure, so FLOPs alone order their cost."""
-    flat = resolve_flat(plan, data, job.points[0])
+    flat = job.trials[0].flat
     return " ".join(f"{key}={flat[key]}" for key in STRUCTURE_KEYS if key in flat) or "model=mlp"
 
 
@@ -140,39 +207,34 @@ def makespan(durations: list[float], slots: int) -> float:
     return max(load)
 
 
-def estimate_plan(plan: Plan, data: Datasets | Any, cpus_per_trial: float, gpus_per_trial: float,
-                  cpus: int | None = None, gpus: int | None = None, budget: float = TIMING_BUDGET_S) -> Estimate:
-    """Time the costliest and the cheapest trial, interpolate the rest by FLOPs, pack them."""
-    import os
-
-    data = Datasets.of(data)
+def plan_cost(plan: Plan, data: Datasets | DataBundle, timing: Timing, slots: int, device: str = "cpu") -> Estimate:
+    """The plan's cost, the one model of it for the catalogue and --dry-run: its trials' steps and
+    held-out evaluations (jobs_of), each trial priced by `timing` plus its start, packed onto at
+    most `slots` at a time between Ray's start and the results."""
     jobs = jobs_of(plan, data)
+    timing.fit(jobs)
+    for job in jobs:
+        step_s, eval_s = timing.seconds(job)
+        job.seconds = TRIAL_START_S + job.steps * step_s + job.rows * eval_s
+    slots = max(1, min(slots, len(jobs)))
+    stopping = "ASHA may stop trials early" if plan.scheduler == "asha" else (
+        "min-delta stopping may end trials early" if plan.min_delta is not None else "")
+    wall = RAY_START_S + makespan([j.seconds for j in jobs], slots) + FINISH_S
+    return Estimate(jobs, slots, device, wall, list(timing.timed), stopping)
+
+
+def estimate_plan(plan: Plan, data: Datasets | DataBundle, cpus_per_trial: float, gpus_per_trial: float,
+                  cpus: int | None = None, gpus: int | None = None, budget: float = TIMING_BUDGET_S,
+                  calibrated: Calibration | None = None) -> Estimate:
+    """The dry run's estimate: plan_cost with the plan's own timings on this machine (Probe), or
+    with `calibrated`, a machine calibration, as the catalogue prices it."""
     on_gpu = gpus_per_trial > 0 and torch.cuda.is_available()
     device = torch.cuda.get_device_name(0) if on_gpu else "cpu"
     cpus = cpus or os.cpu_count() or 1
     slots = int((gpus or torch.cuda.device_count()) / gpus_per_trial) if on_gpu else max(1, int(cpus / max(cpus_per_trial, 1e-9)))
-    slots = max(1, min(slots, len(jobs)))
     threads = max(1, int(cpus_per_trial))
-    saved_threads = torch.get_num_threads()
-    by_model: dict[str, list[Job]] = {}
-    for job in jobs:  # models differ in overhead per step, not only in FLOPs (NumPy vs torch at batch 1)
-        by_model.setdefault(overhead_kind(plan, data, job), []).append(job)
-    timed = []
-    try:
-        for group in by_model.values():
-            ends = sorted(group, key=lambda j: j.flops)
-            ends = [ends[-1]] if ends[0].flops == ends[-1].flops else [ends[-1], ends[0]]
-            timings = [(j.flops, *time_job(plan, data, j, threads, budget)) for j in ends]
-            step_at, eval_at = _line([(f, s) for f, s, _, _ in timings]), _line([(f, e) for f, _, e, _ in timings])
-            for job in group:
-                job.seconds = TRIAL_START_S + job.steps * step_at(job.flops) + job.rows * eval_at(job.flops)
-            timed += [t[3] for t in timings]
-    finally:
-        torch.set_num_threads(saved_threads)
-    stopping = "ASHA may stop trials early" if plan.scheduler == "asha" else (
-        "min-delta stopping may end trials early" if plan.min_delta is not None else "")
-    wall = RAY_START_S + makespan([j.seconds for j in jobs], slots) + FINISH_S
-    return Estimate(jobs, slots, device, wall, timed, stopping)
+    timing = Calibrated(calibrated) if calibrated is not None else Probe(plan, threads, budget)
+    return plan_cost(plan, data, timing, slots, device)
 
 
 def _line(points: list[tuple[float, float]]):
@@ -196,6 +258,8 @@ class Entry:
     seconds: float | None
     """Estimated wall time on this machine (None: the data is not here)."""
     why: str = ""
+    estimate: Estimate | None = None
+    """The estimate behind `seconds` (plan_cost)."""
 
 
 def catalogue(data_dir=None, calibrated: Calibration | None = None) -> list[Entry]:
@@ -205,27 +269,17 @@ def catalogue(data_dir=None, calibrated: Calibration | None = None) -> list[Entr
     return [entry_of(name, sweep, data_dir, calibrated) for name, sweep in all_sweeps().items()]
 
 
-def entry_of(name: str, sweep: Sweep, data_dir, calibrated: Calibration) -> Entry:
-    plan = make_plan(sweep, build_parser(name, "").parse_args([]), gpu_available=False)
+def entry_of(name: str, sweep: Sweep, data_dir, calibrated: Calibration, argv: list[str] | None = None) -> Entry:
+    """The catalogue's line of a sweep: its plan (at its defaults, or with `argv`'s flags) priced by
+    plan_cost from the calibration, on the datasets' peeks, one trial per CPU."""
+    plan = make_plan(sweep, build_parser(name, "").parse_args(argv or []), gpu_available=False)
     points = plan.points()
     epochs = sorted({plan.epochs_of(p) for p in points})
     unit = "steps" if plan.fixed.get("max_steps") else "epochs"
-    trials = plan.trial_count
-    seconds = []
-    for point in points:
-        loader_args = {**plan.data, **{arg: point[key] for key, arg in sweep.data_axes.items()}}
-        peek = peek_dataset(sweep.dataset, data_dir=data_dir, **loader_args)
-        if not peek.available:
-            return Entry(name, sweep, trials, f"{'/'.join(map(str, epochs))} {unit}", None, peek.why)
-        flat = expand_presets({k: v for k, v in point.items() if k not in sweep.data_axes}, sweep.presets)
-        cfg, kwargs = split_config(flat)
-        n_train = cfg.train_size or round(peek.n_train * (1 - cfg.val_fraction))
-        n_eval = round(peek.n_train * cfg.val_fraction) + (cfg.test_size or peek.n_test)
-        flops = step_flops_of(cfg, kwargs, peek.input_shape, peek.num_classes, peek.tokens)
-        steps = cfg.max_steps or -(-n_train // cfg.batch_size) * cfg.max_epochs
-        rows = -(-cfg.length // cfg.eval_every) + cfg.eval_at_start
-        eval_s = n_eval / cfg.batch_size * calibrated.step_seconds(flops / 3)  # forward only: about a third
-        seconds.append(TRIAL_START_S + steps * calibrated.step_seconds(flops) + rows * eval_s)
-    per_trial = seconds * plan.num_samples if plan.search == "grid" else [sum(seconds) / len(seconds)] * trials
-    wall = RAY_START_S + makespan(per_trial, min(os.cpu_count() or 1, trials)) + FINISH_S
-    return Entry(name, sweep, trials, f"{'/'.join(map(str, epochs))} {unit}", wall)
+    length = f"{'/'.join(map(str, epochs))} {unit}"
+    peeks = peek_datasets(sweep.dataset, data_dir, plan.data, sweep.data_axes, points)
+    missing = next((peek for peek in map(peeks.for_config, points) if not peek.available), None)
+    if missing is not None:
+        return Entry(name, sweep, plan.trial_count, length, None, missing.why)
+    estimate = plan_cost(plan, peeks, Calibrated(calibrated), os.cpu_count() or 1)
+    return Entry(name, sweep, plan.trial_count, length, estimate.wall_s, estimate=estimate)

@@ -9,14 +9,15 @@ from typing import Any, Callable, Mapping
 
 from analysis.results.arguments import UsageError
 from analysis.results.stats import trial_label
-from data_modules import DATASETS, DataBundle, split_sizes
+from data_modules import DATASETS, DataBundle
 from data_modules.collection import Datasets
 from models.registry import MODELS, Plugin
 from sweeps.runner.cli import parse_value
 from sweeps.runner.spec import Sweep
-from trainables.config import ConfigError, TrainConfig, check_model, expand_presets, split_config
+from trainables.config import ConfigError, TrainConfig, expand_presets
 from trainables.loop import OBJECTIVES  # with the sequence families' objectives registered
-from trainables.population import fusion_speedup, shape_key, why_not_fusable
+from trainables.point import TrialPoint
+from trainables.population import fusion_speedup, why_not_fusable
 
 SEED = "seed"
 # --fuse auto fuses a group only when a fused step measures at least this much faster: two short
@@ -47,6 +48,10 @@ class Plan:
     """--smoke-test: the post-hoc studies take their smoke options too."""
     sample: dict[str, Any] = field(default_factory=dict)
     """What trained language models write into the report (Sweep.sample, with any --set of it)."""
+    resolved: dict[tuple, TrialPoint] = field(default_factory=dict, repr=False, compare=False)
+    """(id of its data, point) -> the point resolved against that data, once (trial_point)."""
+    shared_sizes: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)
+    """Split sizes shared by the resolved points (trainables.point.TrialPoint.sizes)."""
 
     @property
     def axes(self) -> list[str]:
@@ -77,6 +82,25 @@ class Plan:
             grid.update({k: [lo, hi] for k, (_, lo, hi) in self.sweep.optuna.items()})
         keys = list(grid)
         return [{**self.fixed, **dict(zip(keys, values))} for values in itertools.product(*grid.values())]
+
+    def trial_point(self, data: Datasets | DataBundle, point: dict[str, Any]) -> TrialPoint:
+        """The point resolved against its data (trainables.point.TrialPoint), once: validation,
+        ordering, fusion, the cost estimate and the memory check all receive this object."""
+        data = Datasets.of(data)
+        key = (id(data.for_config(point)), repr(point))  # the resolved point keeps its data alive: ids stay unique
+        if key not in self.resolved:
+            self.resolved[key] = TrialPoint.resolve(point, data, self.sweep.presets, self.shared_sizes)
+        return self.resolved[key]
+
+    def trial_points(self, data: Datasets | DataBundle) -> list[TrialPoint]:
+        """Every point of points(), in its order, resolved (trial_point)."""
+        return [self.trial_point(data, p) for p in self.points()]
+
+    def trials(self, data: Datasets | DataBundle) -> list[list[TrialPoint]]:
+        """The Tune trials of one sample: each fused population, or each point alone."""
+        if self.populations:
+            return [[self.trial_point(data, p) for p in group] for group in self.populations]
+        return [[t] for t in self.trial_points(data)]
 
 
 def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Plan:
@@ -192,13 +216,6 @@ def _split_top_level(text: str) -> list[str]:
     return parts + [text[start:]]
 
 
-def resolve(plan: Plan, data: Datasets | DataBundle, point: Mapping[str, Any]):
-    """(TrainConfig, model kwargs, the point's dataset) of one flat point."""
-    data = Datasets.of(data)
-    cfg, model_kwargs = split_config(expand_presets(data.strip(point), plan.sweep.presets))
-    return cfg, model_kwargs, data.for_config(point)
-
-
 def point_label(plan: Plan, point: Mapping[str, Any]) -> str:
     """"width=400 lr=0.01": a point's swept values, for messages about it."""
     return trial_label(point, plan.axes, empty="the configuration")
@@ -206,27 +223,20 @@ def point_label(plan: Plan, point: Mapping[str, Any]) -> str:
 
 def validate_plan(plan: Plan, data: Datasets | DataBundle) -> None:
     """Check every point against the config schema, the model and the data; raise one-line errors."""
-    seen_sizes: dict[tuple, tuple[int, int, int]] = {}
-    for point in plan.points():
-        cfg, model_kwargs, bundle = resolve(plan, data, point)
-        meta = bundle.meta
+    for trial in plan.trial_points(data):
+        cfg = trial.cfg
         if cfg.device == "cuda" and not plan.gpu_available:
             raise ConfigError("device 'cuda' is not allowed: no CUDA GPU is available to this run; allowed: auto, cpu")
-        check_model(cfg, model_kwargs, meta.input_shape, meta.num_classes)
+        trial.check_model()
         if cfg.holdout_every > 1 and plan.scheduler == "asha":  # ASHA ranks trials on the held-out metric at every row
             raise ConfigError(f"holdout_every {cfg.holdout_every} is not allowed with --scheduler asha, which judges "
                               f"trials at every row; allowed: holdout_every 1, or --scheduler none")
-        key = (id(bundle), cfg.val_fraction, cfg.train_size, cfg.test_size)
-        if key not in seen_sizes:
-            seen_sizes[key] = split_sizes(bundle, *key[1:])
-        n_train = seen_sizes[key][0]
+        n_train = trial.sizes.train
         if cfg.batch_size > n_train and not OBJECTIVES[plan.sweep.objective].draws_batches:
             raise ConfigError(
                 f"batch_size {cfg.batch_size} is larger than the training set ({n_train} examples of "
-                f"{meta.variant}); allowed: 1..{n_train}"
+                f"{trial.bundle.meta.variant}); allowed: 1..{n_train}"
             )
-
-
 
 
 def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population_size: int, threads: int = 1,
@@ -239,11 +249,10 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
     whatever can fuse and makes any impossibility an error; off never fuses."""
     if mode == "off":
         return
-    data = Datasets.of(data)
-    points = plan.points()
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for point in points:  # members keep their preset labels and data keys; the trainable resolves them
-        groups.setdefault(shape_key(expand_presets(point, plan.sweep.presets)), []).append(point)
+    trials = plan.trial_points(data)
+    groups: dict[str, list[TrialPoint]] = {}
+    for trial in trials:
+        groups.setdefault(trial.shape, []).append(trial)
     reason = None
     if plan.search != "grid":
         reason = "Optuna proposes trials one at a time"
@@ -254,8 +263,8 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
     measure = speedup or (lambda flats, bundle: fusion_speedup(flats, bundle, plan.sweep.objective, threads=threads))
     populations, refused = [], None
     for group in groups.values() if reason is None else ():
-        expanded = [expand_presets(data.strip(p), plan.sweep.presets) for p in group]
-        bundle = data.for_config(group[0])
+        expanded = [t.flat for t in group]
+        bundle = group[0].bundle
         why = why_not_fusable(expanded, bundle) if len(group) > 1 else None
         if why is None and len(group) > 1 and mode == "auto":
             ratio = measure(expanded, bundle)
@@ -265,7 +274,8 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
         refused = refused or why
         k = 1 if why else -(-len(group) // population_size)  # populations, each at most population_size members
         size = 1 if why else -(-len(group) // k)
-        populations += [group[i : i + size] for i in range(0, len(group), size)]
+        points = [t.point for t in group]  # members keep their preset labels and data keys; the trainable resolves them
+        populations += [points[i : i + size] for i in range(0, len(points), size)]
     if reason is None and not any(len(p) > 1 for p in populations):
         reason = refused
     if reason is not None or refused:
@@ -278,7 +288,7 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
     plan.populations = populations
     fused = [p for p in populations if len(p) > 1]
     plan.notes.append(
-        f"fused {sum(map(len, fused))} of {len(points)} trials into {len(fused)} population(s) of same-shape models "
+        f"fused {sum(map(len, fused))} of {len(trials)} trials into {len(fused)} population(s) of same-shape models "
         "trained with stacked weights (--fuse off runs them one by one)"
     )
 
@@ -288,14 +298,10 @@ def order_by_cost(plan: Plan, data: Datasets | DataBundle) -> None:
     training examples x epochs), so the longest trials start first and the short ones fill in
     beside them: on 2 CPUs this cuts mnist_width's makespan from about 4.7 to 2.8 s."""
 
-    def cost(point: dict[str, Any]) -> float:
-        cfg, model_kwargs, bundle = resolve(plan, data, point)
-        n_train = split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size)[0]
-        return check_model(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes) * n_train * cfg.max_epochs
-
-    points = plan.points()
+    trials = plan.trial_points(data)
+    cost = [t.params * t.sizes.train * t.cfg.max_epochs for t in trials]
     for axis, values in plan.grid.items():
-        mean_cost = {repr(v): sum(cost(p) for p in points if p[axis] == v) for v in values}
+        mean_cost = {repr(v): sum(c for t, c in zip(trials, cost) if t.point[axis] == v) for v in values}
         plan.grid[axis] = sorted(values, key=lambda v: -mean_cost[repr(v)])  # stable for equal costs
 
 

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from analysis.results.arguments import UsageError
-from data_modules import split_sizes
-from sweeps.runner.plan import point_label, resolve
-from trainables.cost import CUDA_CONTEXT_BYTES, input_dtype, trial_memory_bytes
+from sweeps.runner.plan import point_label
+from trainables.cost import CUDA_CONTEXT_BYTES
 from trainables.metrics import MEMBERS
-from trainables.population import shape_key
 
 
 @dataclass(frozen=True)
@@ -138,17 +136,14 @@ def largest_trial(plan, data, activations: bool = True) -> tuple[int, dict[str, 
     """(estimated peak bytes, its first point) of the plan's most memory-hungry trial or fused
     population (trainables.cost: errs high; without `activations`, a quick lower bound)."""
     most, which, seen = 0, {}, set()
-    for group in plan.populations or [[p] for p in plan.points()]:
-        shape = (shape_key(group[0]), len(group))  # seeds and learning rates change no byte
+    for group in plan.trials(data):
+        shape = (group[0].shape, len(group))  # seeds and learning rates change no byte
         if shape in seen:
             continue
         seen.add(shape)
-        cfg, model_kwargs, bundle = resolve(plan, data, group[0])
-        n = sum(split_sizes(bundle, cfg.val_fraction, cfg.train_size, cfg.test_size))
-        need = trial_memory_bytes(cfg, model_kwargs, bundle.meta.input_shape, bundle.meta.num_classes, n, len(group),
-                                  input_dtype(bundle), activations)
+        need = group[0].memory_bytes(len(group), activations)
         if need > most:
-            most, which = need, group[0]
+            most, which = need, group[0].point
     return most, which
 
 
