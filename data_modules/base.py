@@ -6,7 +6,7 @@ tensors to the trial's device once and draws batches by index permutation there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -49,6 +49,14 @@ class DataMeta:
     warnings: tuple[str, ...] = field(default=())
     """What the user should know about how the data was found (e.g. a fallback); printed by the
     runner once the configuration is known to be valid, so an error stays one line."""
+    vocab: int = 0
+    """Token ids lie below this (a text set's word vocabulary); 0 when the inputs are not a
+    vocabulary's ids. A model that embeds the ids takes it as its `vocab` argument."""
+
+    @property
+    def model_args(self) -> dict[str, Any]:
+        """What a model's constructor learns from the data (trainables.config.build_model)."""
+        return model_args(self.input_shape, self.num_classes, self.vocab)
 
     @property
     def num_classes(self) -> int:
@@ -92,6 +100,18 @@ class DataPeek:
     available: bool = True
     why: str = ""
     """Why the dataset cannot be loaded here, when it cannot."""
+    vocab: int = 0
+    """As DataMeta.vocab."""
+
+    @property
+    def model_args(self) -> dict[str, Any]:
+        return model_args(self.input_shape, self.num_classes, self.vocab)
+
+
+def model_args(input_shape, num_classes: int, vocab: int = 0) -> dict[str, Any]:
+    """The data facts a model is built from: input shape, output width, and a vocabulary's size
+    where the inputs are its ids."""
+    return {"input_shape": tuple(input_shape), "num_classes": num_classes, **({"vocab": vocab} if vocab else {})}
 
 
 DATASETS: Registry[Callable[..., DataBundle]] = Registry("dataset")
@@ -131,4 +151,4 @@ def peek_dataset(name: str, **kwargs) -> DataPeek:
     n_train = len(bundle.train) + (len(bundle.val) if bundle.val is not None else 0)
     return DataPeek(bundle.meta.variant, n_train, len(bundle.test), tuple(bundle.meta.input_shape),
                     bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8,
-                    n_val=len(bundle.val) if bundle.val is not None else None)
+                    n_val=len(bundle.val) if bundle.val is not None else None, vocab=bundle.meta.vocab)

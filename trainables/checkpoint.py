@@ -10,12 +10,12 @@ import pickle
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 
 from data_modules.atomic import write_atomically
-from models import create_model
+from models import create_model, model_arguments
 from trainables.engines import member_state_dict
 
 CHECKPOINT_FILE = "checkpoint.pt"
@@ -98,6 +98,16 @@ def rebuild_model(state: dict[str, Any], member: int = 0) -> torch.nn.Module:
     """Member `member`'s trained model as an ordinary nn.Module, in eval mode on the CPU."""
     if not 0 <= member < member_count(state):
         raise ValueError(f"member {member} is not in this checkpoint; allowed: 0..{member_count(state) - 1}")
-    model = create_model(state["model"], **state["model_kwargs"][member])
-    model.load_state_dict(member_state_dict(state["model_state"], member))
+    weights = member_state_dict(state["model_state"], member)
+    model = create_model(state["model"], **_with_vocab(state["model"], state["model_kwargs"][member], weights))
+    model.load_state_dict(weights)
     return model.eval()
+
+
+def _with_vocab(model: str, kwargs: dict[str, Any], weights: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """A checkpoint written before the data passed its vocabulary size (DataMeta.vocab) to the
+    model lacks `vocab`: it is the rows of the model's word embedding."""
+    if "vocab" in kwargs or "vocab" not in model_arguments(model):
+        return kwargs
+    rows = [w.shape[0] for k, w in weights.items() if k.endswith(("embed.weight", "embed.0.weight"))]
+    return {**kwargs, "vocab": rows[0]} if rows else kwargs

@@ -19,7 +19,7 @@ from trainables.optimizers import OPTIMIZERS
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
 # Filled in from the data, never by a sweep.
-DATA_DERIVED_MODEL_ARGS = ("input_shape", "num_classes")
+DATA_DERIVED_MODEL_ARGS = ("input_shape", "num_classes", "vocab")  # data_modules.base.model_args
 
 
 class ConfigError(UserError):
@@ -153,20 +153,26 @@ def split_config(flat: Mapping[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
     return cfg, {k: v for k, v in flat.items() if k in model_keys}
 
 
-def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes, device="cpu"):
-    """Create the model on `device` ("meta" validates without allocating weights); the
-    constructor's ValueErrors become ConfigErrors."""
+def data_args_of(model: str, data_args: Mapping[str, Any]) -> dict[str, Any]:
+    """The data facts (DataMeta.model_args) that `model`'s constructor takes: every model takes the
+    input shape and output width; only a model that embeds a vocabulary's ids takes `vocab`."""
+    return {k: v for k, v in data_args.items() if k != "vocab" or "vocab" in model_arguments(model)}
+
+
+def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any], device="cpu"):
+    """Create the model on `device` ("meta" validates without allocating weights) from its
+    arguments and the data's (DataMeta.model_args); the constructor's ValueErrors become ConfigErrors."""
     try:
         with torch.device(device):
-            return create_model(cfg.model, input_shape=tuple(input_shape), num_classes=num_classes, **model_kwargs)
+            return create_model(cfg.model, **data_args_of(cfg.model, data_args), **model_kwargs)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"model {cfg.model!r}: {e}") from None
 
 
-def meta_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int) -> torch.nn.Module:
+def meta_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any]) -> torch.nn.Module:
     """The trial's model on the meta device: its shapes, parameters and FLOPs without allocating
     weights. The one place a model is built there (validation, cost, memory, fusion checks)."""
-    return build_model(cfg, model_kwargs, input_shape, num_classes, device="meta")
+    return build_model(cfg, model_kwargs, data_args, device="meta")
 
 
 def check_own_step(cfg: TrainConfig) -> None:
@@ -179,11 +185,11 @@ def check_own_step(cfg: TrainConfig) -> None:
             raise ConfigError(str(e)) from None
 
 
-def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
+def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any]) -> int:
     """Validate the training settings the model constrains (check_own_step) and the model
     arguments, by building it on the meta device; return its parameter count."""
     check_own_step(cfg)
-    return param_count(meta_model(cfg, model_kwargs, input_shape, num_classes))
+    return param_count(meta_model(cfg, model_kwargs, data_args))
 
 
 def expand_presets(config: Mapping[str, Any], presets: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:

@@ -33,14 +33,14 @@ def input_dtype(bundle) -> torch.dtype:
     return torch.float32 if x.dtype.is_floating_point or x.dtype == torch.uint8 else torch.long
 
 
-def step_flops_of(cfg: TrainConfig, model_kwargs: dict, input_shape, num_classes: int, tokens: bool = False,
+def step_flops_of(cfg: TrainConfig, model_kwargs: dict, data_args: Mapping[str, Any], tokens: bool = False,
                   model: torch.nn.Module | None = None) -> float:
     """FLOPs of one training step (forward and backward), counted on the meta device (on `model`,
     the meta model, when it is built already): no memory, no compute."""
     from torch.utils.flop_counter import FlopCounterMode
 
-    model = model if model is not None else meta_model(cfg, model_kwargs, input_shape, num_classes)
-    x = torch.zeros((cfg.batch_size, *input_shape), device="meta", dtype=torch.long if tokens else torch.float32)
+    model = model if model is not None else meta_model(cfg, model_kwargs, data_args)
+    x = torch.zeros((cfg.batch_size, *data_args["input_shape"]), device="meta", dtype=torch.long if tokens else torch.float32)
     with FlopCounterMode(display=False) as counter:
         model(x).float().sum().backward()
     return float(counter.get_total_flops())
@@ -65,14 +65,15 @@ def activation_elements(model: torch.nn.Module, input_shape, batch: int, dtype: 
     return total
 
 
-def trial_memory_bytes(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes: int,
+def trial_memory_bytes(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any],
                        n_examples: int, members: int = 1, dtype: torch.dtype = torch.float32,
                        activations: bool = True, model: torch.nn.Module | None = None) -> int:
     """Estimated peak GPU bytes of one trial (or one fused population of `members`) whose inputs
     are of `dtype` (input_dtype), on `model` (the meta model) when it is built already. Without
     `activations` it skips tracing the model, whose first meta-device forward costs a process
     about a second: a lower bound, enough to catch a model that could never fit."""
-    model = model if model is not None else meta_model(cfg, model_kwargs, input_shape, num_classes)
+    model = model if model is not None else meta_model(cfg, model_kwargs, data_args)
+    input_shape = data_args["input_shape"]
     params = param_count(model) * members
     weights = params * FLOAT * (2 + OPTIMIZER_SLOTS[cfg.optimizer])
     data = n_examples * (math.prod(input_shape) * FLOAT + 8)

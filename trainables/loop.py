@@ -29,7 +29,7 @@ from models import param_count
 from trainables import metrics as M
 from trainables import sequence_objectives  # noqa: F401  (registers the sequence families' objectives)
 from trainables.checkpoint import FORMAT
-from trainables.config import TrainConfig, build_model, split_config
+from trainables.config import TrainConfig, build_model, data_args_of, split_config
 from trainables.engines import make_engine
 from trainables.numpy_step import OWN_STEPS
 from trainables.objectives import OBJECTIVES, Objective
@@ -146,7 +146,7 @@ def build_trainer(
     models = []
     for c, kw in zip(members.configs, members.model_kwargs):
         seed_everything(c.seed)  # each member's initial weights come from its own seed, as unfused
-        models.append(build_model(c, kw, meta.input_shape, meta.num_classes, device=device))
+        models.append(build_model(c, kw, meta.model_args, device=device))
     engine = make_engine(models, first.model, members.model_kwargs[0])
     active = torch.ones(P, device=device)
     opt = (build_optimizer(engine.parameters(), first) if P == 1 else
@@ -334,7 +334,7 @@ class Trainer:
             for k, v in frozen.items():
                 state[k][j] = v.cpu()
         meta, members = self.meta, self.members
-        data_args = {"input_shape": list(meta.input_shape), "num_classes": meta.num_classes}
+        data_args = {k: list(v) if k == "input_shape" else v for k, v in data_args_of(self.cfg.model, meta.model_args).items()}
         return {
             "format": FORMAT,
             "model": self.cfg.model,

@@ -78,12 +78,9 @@ class TrialPoint:
         return self.data
 
     @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.data.input_shape if isinstance(self.data, DataPeek) else self.data.meta.input_shape)
-
-    @property
-    def num_classes(self) -> int:
-        return self.data.num_classes if isinstance(self.data, DataPeek) else self.data.meta.num_classes
+    def data_args(self) -> dict[str, Any]:
+        """What the model is built from of the data (DataMeta.model_args)."""
+        return (self.data if isinstance(self.data, DataPeek) else self.data.meta).model_args
 
     @property
     def tokens(self) -> bool:
@@ -104,7 +101,7 @@ class TrialPoint:
     @cached_property
     def model(self) -> torch.nn.Module:
         """The model on the meta device, built once for its parameters, FLOPs and memory."""
-        return meta_model(self.cfg, self.model_kwargs, self.input_shape, self.num_classes)
+        return meta_model(self.cfg, self.model_kwargs, self.data_args)
 
     @cached_property
     def params(self) -> int:
@@ -121,12 +118,12 @@ class TrialPoint:
     @cached_property
     def step_flops(self) -> float:
         """FLOPs of one training step (forward and backward) of one member."""
-        return step_flops_of(self.cfg, self.model_kwargs, self.input_shape, self.num_classes, self.tokens,
+        return step_flops_of(self.cfg, self.model_kwargs, self.data_args, self.tokens,
                              model=self.model)
 
     def memory_bytes(self, members: int = 1, activations: bool = True) -> int:
         """Estimated peak bytes of this trial, or of a fused population of `members` like it
         (trainables.cost.trial_memory_bytes)."""
         n = self.sizes.train + self.sizes.held_out
-        return trial_memory_bytes(self.cfg, self.model_kwargs, self.input_shape, self.num_classes, n, members,
+        return trial_memory_bytes(self.cfg, self.model_kwargs, self.data_args, n, members,
                                   input_dtype(self.bundle), activations, model=self.model)

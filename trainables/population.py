@@ -47,7 +47,7 @@ def why_not_vmappable(cfg: TrainConfig, model_kwargs: Mapping[str, Any], bundle:
     if cfg.model in FAST_PATHS:
         return None
     meta = bundle.meta
-    models = [meta_model(cfg, model_kwargs, meta.input_shape, meta.num_classes) for _ in range(2)]
+    models = [meta_model(cfg, model_kwargs, meta.model_args) for _ in range(2)]
     # images arrive as uint8 and train as floats; token ids stay integers
     dtype = torch.float32 if bundle.train.x.dtype in (torch.uint8, torch.float32, torch.float64) else bundle.train.x.dtype
     try:

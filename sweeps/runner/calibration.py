@@ -88,7 +88,7 @@ def measure(key: str) -> Calibration:
             trainer = build_trainer([flat], bundle, lambda rows, state: None, threads=THREADS)
             seconds = trainer.time_steps(30 if flat["batch_size"] == 1 else 8, warmup=3)
             cfg, kwargs = split_config(flat)
-            timings.append((step_flops_of(cfg, kwargs, (1, 28, 28), 10), seconds))
+            timings.append((step_flops_of(cfg, kwargs, {"input_shape": (1, 28, 28), "num_classes": 10}), seconds))
     finally:
         torch.set_num_threads(saved_threads)
     (f0, t0), (f1, t1) = timings
