@@ -23,7 +23,7 @@ def run(selection) -> dict[str, pd.DataFrame]:
     rows = usable_rows(results, None)
     rows = rows[rows[M.STEP] > 0] if M.STEP in rows else rows  # epoch 0 evaluates the untrained model: no steps
     axes = [a for a in selection.meta.axes if a in rows] + (["seed"] if "seed" in rows and rows["seed"].nunique() > 1 else [])
-    label = rows[axes].apply(trial_label, axis=1) if axes else rows[M.TRIAL_ID]
+    label = rows[axes].apply(lambda r: trial_label(r.to_dict()), axis=1) if axes else rows[M.TRIAL_ID]
     columns = [M.TRIAL_ID, M.EPOCH, M.GRAD_NORM, M.TRAIN_LOSS] + [c for c in (M.VAL_LOSS,) if c in rows]
     return {"grad_norm": rows[columns].assign(label=label.to_numpy()).reset_index(drop=True)}
 

@@ -8,8 +8,9 @@ columns, the same report sections and the same plots by name, or a line per diff
 
 `run` finds the sweeps as files of CODE/sweeps/ that declare `SWEEP = ` (a checkout from before
 the catalogue moved has them there too), and runs each as `python -m sweeps.NAME` with CODE first
-on the path. Timings, timestamps, trial ids and provenance differ between any two runs and are
-not compared.
+on the path, with `--fuse on --scheduler none` (whether trials fuse and where ASHA stops one
+depend on timings). Timings, timestamps, trial ids and provenance differ between any two runs and
+are not compared.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Columns that differ between any two runs of the same code: clocks, ids, provenance.
-RUN_SPECIFIC = re.compile(r"time|per_s|_at$|^trial_id$|^git_commit$|_version$|^node_id$|^device_name$|^logdir$|^date$"
+RUN_SPECIFIC = re.compile(r"time|per_s|_s$|^seconds$|^run_[ab]$|_at$|^trial_id$|^git_commit$|_version$|^node_id$|^device_name$|^logdir$|^date$"
                           r"|^hostname$|^pid$|^node_ip$|^gpu_peak_mib$|^error|^checkpoint")
 TABLES = ("results.parquet", "trials.parquet")
 
@@ -40,7 +41,9 @@ def run_all(out: Path, code: Path, only: list[str] | None, data_dir: Path | None
     failed = 0
     for name in only or sweeps_in(code):
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", f"sweeps.{name}", "--smoke-test", "--storage-path", str(out),
+        # --fuse on and no ASHA: which trials fuse, and where ASHA stops one, depend on timings
+        done = subprocess.run([sys.executable, "-m", f"sweeps.{name}", "--smoke-test", "--fuse", "on", "--scheduler",
+                               "none", "--storage-path", str(out),
                                "--name", name, *(["--data-dir", str(data_dir)] if data_dir else [])], cwd=code, env=env, capture_output=True, text=True)
         (out / f"{name}.log").write_text(done.stdout + done.stderr)
         failed += done.returncode != 0

@@ -63,7 +63,10 @@ COMMANDS = [
 def test_command_writes_its_table_figures_and_report_section(mnist_results, name, argv, heading, capsys):
     module = importlib.import_module(f"analysis.{name}")
     assert module.main([str(mnist_results), *argv]) == 0, capsys.readouterr().err
-    assert read_frames(mnist_results, name)[name].shape[0] > 0
+    table = read_frames(mnist_results, name)[name]
+    assert table.shape[0] > 0
+    if "label" in table:  # a trial is named by its swept values, as everywhere (analysis.results.stats.trial_label)
+        assert table["label"].str.match(r"^batch_size=\d+").all(), table["label"].unique()
     report = (mnist_results / "report.md").read_text()
     assert f"## {heading}" in report
     pngs = [p for p in posthoc_dir(mnist_results).glob("*.png") if f"posthoc/{p.name}" in report]
