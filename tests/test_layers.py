@@ -104,3 +104,21 @@ def test_the_results_pipeline_imports_no_study_command():
     graph = import_graph()
     commands = {m for m in graph if m.startswith("analysis.") and m.count(".") == 1}
     assert sorted(f"{a} -> {b}" for a in graph if a.startswith("analysis.results") for b in graph[a] & commands) == []
+
+
+def test_a_sweep_module_imports_no_heavy_library():
+    """`python -m sweeps.NAME` handles Ctrl-C from its first moment (sweeps.runner.entry): the
+    declarations and what they import load no torch, pandas or Ray; the run imports them later."""
+    import subprocess
+    import sys
+
+    from sweeps.runner.catalog import all_sweeps
+
+    names = sorted(all_sweeps())
+    code = ("import importlib, sys\n"
+            f"for name in {names!r}:\n"
+            "    importlib.import_module('sweeps.' + name)\n"
+            "print(sorted(m for m in ('torch', 'pandas', 'ray', 'numpy') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]", done.stdout

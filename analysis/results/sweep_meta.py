@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from analysis.results.claims import Reference
-from models.registry import Plugin
 from trainables import metrics as M
+
+if TYPE_CHECKING:  # models imports torch: a sweep module imports this one before Ctrl-C is handled
+    from models.registry import Plugin
 
 LEGACY_KEYS = {"primary": "headline"}  # key in files written before SweepMeta -> its field now
 
@@ -99,7 +101,10 @@ class SweepMeta:
             fix(name, tuple(getattr(self, name)))
         fix("references", tuple(r if isinstance(r, Reference) else Reference(**r) for r in self.references))
         fix("posthoc", tuple(p if isinstance(p, Posthoc) else Posthoc(**p) for p in self.posthoc))
-        fix("plugins", tuple(p if isinstance(p, Plugin) else Plugin(*p) for p in self.plugins))
+        if self.plugins:
+            from models.registry import Plugin
+
+            fix("plugins", tuple(p if isinstance(p, Plugin) else Plugin(*p) for p in self.plugins))
         for name in ("data_axes", "loader_args", "options"):
             fix(name, dict(getattr(self, name)))
         if self.mode is None:

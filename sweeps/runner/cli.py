@@ -3,9 +3,7 @@ the parser and value checks: analysis.results.arguments)."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -113,9 +111,3 @@ def parse_flags(prog: str, description: str, argv: list[str] | None, epilog: str
     return build_parser(prog, description, epilog).parse_args(sys.argv[1:] if argv is None else argv)
 
 
-def prog_of(sweep) -> str:
-    """The command that runs `sweep`: `python -m sweeps.NAME` for the package's own, else the
-    user's script as it was started (a lab's experiment in its own files, examples/)."""
-    if importlib.util.find_spec(f"sweeps.{sweep.name}") is not None:
-        return f"python -m sweeps.{sweep.name}"
-    return f"python {shlex.quote(sys.argv[0])}"

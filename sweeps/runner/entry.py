@@ -7,7 +7,6 @@ import os
 import sys
 
 from sweeps.runner import interrupt
-from sweeps.runner.cli import prog_of
 from sweeps.runner.spec import Sweep
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
@@ -23,7 +22,7 @@ def main_for(sweep: Sweep, doc: str):
 
                 interrupt.checkpoint()
             except KeyboardInterrupt:
-                print(f"{prog_of(sweep)}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
+                print(f"{sweep.prog}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
                 code = INTERRUPTED
             else:
                 code = run(sweep, argv, doc)

@@ -18,7 +18,7 @@ from data_modules.collection import Datasets, load_datasets
 from data_modules.download import default_data_dir
 from models.errors import UserError
 from sweeps.runner import interrupt, ray_session
-from sweeps.runner.cli import build_parser, prog_of
+from sweeps.runner.cli import build_parser
 from sweeps.runner.locations import RECORD, RunPlace, new_place, resumable, resume_place
 from sweeps.runner.plan import Plan, decide_fusion, make_plan, order_by_cost, plugins, validate_plan
 from sweeps.runner.resources import check_memory, check_resources
@@ -56,7 +56,7 @@ class Run:
 def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     """Entry point of a sweep module; returns the process exit code: 0 done, 1 a trial failed,
     2 bad input, 130 interrupted (Ctrl-C, at any moment)."""
-    state = Run(prog=prog_of(sweep))
+    state = Run(prog=sweep.prog)
     try:
         return run_sweep(sweep, sys.argv[1:] if argv is None else list(argv), doc, state)
     except UserError as e:

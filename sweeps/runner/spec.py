@@ -106,5 +106,17 @@ class Sweep:
                               f"{', '.join(chosen)}; allowed: model={shown}")
 
     @property
+    def prog(self) -> str:
+        """The command that runs this sweep: `python -m sweeps.NAME` for the package's own, else the
+        user's script as it was started (a lab's experiment in its own files, examples/)."""
+        import importlib.util
+        import shlex
+        import sys
+
+        if importlib.util.find_spec(f"sweeps.{self.name}") is not None:
+            return f"python -m sweeps.{self.name}"
+        return f"python {shlex.quote(sys.argv[0])}"
+
+    @property
     def axes(self) -> list[str]:
         return list(self.grid) + [k for k in self.optuna if k not in self.grid]
