@@ -11,12 +11,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import finish_figure
-from analysis.markdown import to_markdown
-from analysis.posthoc.attacks import targeted_attack
-from analysis.posthoc.common import predict
-from analysis.sections import Study, StudyInputError, register
-from analysis.study_command import checked, positive_int, study_main
+from analysis.maths.attacks import targeted_attack
+from analysis.maths.batching import predict
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import finish_figure
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.study_command import study_main
 
 
 def budget(text) -> float:

@@ -14,12 +14,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import finish_figure, palette
-from analysis.markdown import to_markdown
-from analysis.posthoc.attacks import DEFAULT_EPSILONS, fgsm, fgsm_accuracy, pgd
-from analysis.posthoc.common import EVAL_BATCH, batch_slices, predict
-from analysis.sections import Study, StudyInputError, register
-from analysis.study_command import checked, positive_int, study_main
+from analysis.maths.attacks import DEFAULT_EPSILONS, fgsm, fgsm_accuracy, pgd
+from analysis.maths.batching import EVAL_BATCH, batch_slices, predict
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import finish_figure, palette
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 EXAMPLES = 10  # test images in the clean-vs-adversarial grid, one per class

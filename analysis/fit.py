@@ -9,11 +9,12 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import finish_figure, palette, title
-from analysis.markdown import to_markdown
-from analysis.posthoc.common import predict
-from analysis.sections import Study, StudyInputError, register
-from analysis.study_command import checked, positive_int, study_main
+from analysis.maths.batching import predict
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import finish_figure, palette
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.study_command import study_main
 
 
 def run(selection, points: int = 400) -> dict[str, pd.DataFrame]:

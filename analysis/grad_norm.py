@@ -8,10 +8,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import finish_figure, palette, wants_log
-from analysis.sections import Study, StudyInputError, register
-from analysis.stats import fmt_value, usable_rows
-from analysis.study_command import study_main
+from analysis.results.figures import finish_figure, palette, wants_log
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.stats import trial_label, usable_rows
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 
@@ -22,8 +22,8 @@ def run(selection) -> dict[str, pd.DataFrame]:
                               "with --set track_grad_norm=true (e.g. sweeps.mnist_grad_norm)")
     rows = usable_rows(results, None)
     rows = rows[rows[M.STEP] > 0] if M.STEP in rows else rows  # epoch 0 evaluates the untrained model: no steps
-    axes = [a for a in selection.meta.get("axes") or [] if a in rows] + (["seed"] if "seed" in rows and rows["seed"].nunique() > 1 else [])
-    label = rows[axes].apply(lambda r: " ".join(f"{a}={fmt_value(v)}" for a, v in r.items()), axis=1) if axes else rows[M.TRIAL_ID]
+    axes = [a for a in selection.meta.axes if a in rows] + (["seed"] if "seed" in rows and rows["seed"].nunique() > 1 else [])
+    label = rows[axes].apply(lambda r: trial_label(r.to_dict()), axis=1) if axes else rows[M.TRIAL_ID]
     columns = [M.TRIAL_ID, M.EPOCH, M.GRAD_NORM, M.TRAIN_LOSS] + [c for c in (M.VAL_LOSS,) if c in rows]
     return {"grad_norm": rows[columns].assign(label=label.to_numpy()).reset_index(drop=True)}
 

@@ -14,13 +14,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import finish_figure, palette
-from analysis.markdown import to_markdown
-from analysis.posthoc.density import density_minimal_ratio, exact_minimal_ratio, spectral_density
-from analysis.posthoc.eigen import hutchinson_trace, lanczos_top_eigenvalues, power_iteration
-from analysis.posthoc.hessian import DENSE_LIMIT, full_spectrum, loss_hessian
-from analysis.sections import Study, register
-from analysis.study_command import checked, positive_int, study_main
+from analysis.maths.hessian_density import density_minimal_ratio, exact_minimal_ratio, spectral_density
+from analysis.maths.hessian_eigen import hutchinson_trace, lanczos_top_eigenvalues, power_iteration
+from analysis.maths.hessian_operator import DENSE_LIMIT, full_spectrum, loss_hessian
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import finish_figure, palette
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, register
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 # Histogram bins of an exact spectrum, drawn as a density like the SLQ estimate.

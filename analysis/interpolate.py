@@ -16,13 +16,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.figures import axis_label, finish_figure, title
-from analysis.markdown import to_markdown
-from analysis.posthoc.interpolation import interpolation_curve
-from analysis.sections import Study, StudyInputError, register
-from analysis.stats import fmt_value, sort_key
-from analysis.study_command import checked, positive_int, study_main
-from analysis.trial_models import select
+from analysis.maths.weight_interpolation import interpolation_curve
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import axis_label, finish_figure
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.stats import fmt_value, sort_key, trial_label
+from analysis.results.study_command import study_main
+from analysis.results.trial_models import select
 
 
 def pairs_of(selection, run_b, along):
@@ -54,7 +55,7 @@ def pairs_of(selection, run_b, along):
 def pair_label(a, b, along) -> str:
     if along is None:
         return f"A: {a.label} -> B: {b.label}"
-    rest = " ".join(f"{k}={fmt_value(v)}" for k, v in a.values.items() if k != along)
+    rest = trial_label(a.values, [k for k in a.values if k != along])
     return f"{along} {fmt_value(a.values[along])} (A) -> {fmt_value(b.values[along])} (B)" + (f", {rest}" if rest else "")
 
 

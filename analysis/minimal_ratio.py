@@ -14,16 +14,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import finish_figure
-from analysis.markdown import to_markdown
-from analysis.posthoc.common import threads
-from analysis.posthoc.density import exact_minimal_ratio
-from analysis.posthoc.grad_norm import minimise_gradient_norm
-from analysis.posthoc.hessian import DENSE_LIMIT, full_spectrum, loss_hessian
-from analysis.sections import Study, StudyInputError, register
-from analysis.study_command import checked, positive_int, study_main
+from analysis.maths.batching import threads
+from analysis.maths.gradient_norm_descent import minimise_gradient_norm
+from analysis.maths.hessian_density import exact_minimal_ratio
+from analysis.maths.hessian_operator import DENSE_LIMIT, full_spectrum, loss_hessian
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import finish_figure
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.study_command import study_main
 from trainables import metrics as M
-
 
 NEAR_ZERO = 1e-6  # eigenvalues below this fraction of the largest |eigenvalue| count as zero in the second ratio
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import METRIC_LABELS, finish_figure
-from analysis.markdown import to_markdown
-from analysis.sections import Study, StudyInputError, register
-from analysis.stats import final_rows
-from analysis.study_command import study_main
+from analysis.results.figures import METRIC_LABELS, finish_figure
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.stats import final_rows
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 PANELS = {"loss": (M.TRAIN_LOSS, M.TEST_LOSS), "accuracy": (M.TRAIN_ACC, M.TEST_ACC)}

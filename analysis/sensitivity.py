@@ -9,12 +9,13 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.figures import axis_label, finish_figure, study_x
-from analysis.markdown import to_markdown
-from analysis.posthoc.common import loss_and_accuracy
-from analysis.posthoc.sensitivity import input_sensitivity
-from analysis.sections import Study, StudyInputError, register
-from analysis.study_command import checked, positive_int, study_main
+from analysis.maths.batching import loss_and_accuracy
+from analysis.maths.input_sensitivity import input_sensitivity
+from analysis.results.arguments import checked, positive_int
+from analysis.results.figures import axis_label, finish_figure, study_x
+from analysis.results.markdown import to_markdown
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 
 

@@ -10,11 +10,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 
-from analysis.figures import finish_figure, palette, title
-from analysis.posthoc.params import ParamLayout
-from analysis.posthoc.trajectory import trajectory_pca
-from analysis.sections import Study, StudyInputError, register
-from analysis.study_command import study_main
+from analysis.maths.flat_params import ParamLayout
+from analysis.maths.weight_pca import trajectory_pca
+from analysis.results.figures import finish_figure, palette
+from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.study_command import study_main
 from trainables import metrics as M
 from trainables.weights import load_weight_records
 

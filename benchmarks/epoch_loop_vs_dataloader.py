@@ -47,7 +47,7 @@ def sweeplab_epoch(train: Split, bundle: DataBundle):
     torch.manual_seed(0)
     cfg, model_kwargs = split_config({"depth": 2, "width": 400, "lr": 0.01, "momentum": 0.8, "batch_size": 64,
                                       "val_fraction": 0.0})
-    model = build_model(cfg, model_kwargs, (1, 28, 28), 10)
+    model = build_model(cfg, model_kwargs, {"input_shape": (1, 28, 28), "num_classes": 10})
     task = Classification(DataBundle(train, train.take(torch.arange(10)), bundle.meta), [cfg], torch.device("cpu"))
     step = EagerStep(Single(model), build_optimizer(model.parameters(), cfg), task, torch.ones(1))
     return lambda: train_epoch(step, task.sampler)

@@ -11,11 +11,11 @@ import platform
 import time
 
 import torch
-
-from analysis.posthoc.attacks import fgsm, fgsm_accuracy, pgd
-from analysis.posthoc.common import batch_slices
-from analysis.posthoc.pixels import pixel_images
 from posthoc_setup import trained_mnist_mlp
+
+from analysis.maths.attacks import fgsm, fgsm_accuracy, pgd
+from analysis.maths.batching import batch_slices
+from analysis.maths.pixel_models import pixel_images
 
 
 def images_per_second(run, n: int, repeats: int, device: str) -> float:

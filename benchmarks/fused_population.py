@@ -24,6 +24,7 @@ import torch
 os.environ.setdefault("SWEEPLAB_OFFLINE", "1")
 
 from data_modules import DataBundle, DataMeta, Split, load_dataset  # noqa: E402
+from models.registry import Registry  # noqa: E402
 from trainables import engines  # noqa: E402
 from trainables.loop import device_name, run_training  # noqa: E402
 
@@ -126,7 +127,7 @@ def main() -> None:
     p.add_argument("--json", metavar="FILE", help="also write the figures to FILE, after each case (benchmarks/gpu_suite.py)")
     args = p.parse_args()
     if args.engine == "functional":
-        engines.FAST_PATHS.clear()
+        engines.FAST_PATHS = Registry("fast path")  # none: every model through torch.func
     cases = args.cases or [{"model": args.model, "members": args.members, "rows": args.rows}]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {device_name(torch.device(args.device))}, "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, TextIO
@@ -142,7 +142,7 @@ def json_figures(suite: Suite, name: str, argv: list[str], timeout: float):
 
 
 def results_of(folder: Path):
-    from analysis.tables import RESULTS_FILE, read_parquet
+    from analysis.results.tables import RESULTS_FILE, read_parquet
 
     return read_parquet(folder / RESULTS_FILE)[0]
 
@@ -260,7 +260,7 @@ def cpu_gpu_runs(storage: str, gpu: bool) -> int:
     pays for its own Ray start otherwise."""
     import importlib
 
-    from sweeps.ray_session import start_ray
+    from sweeps.runner.ray_session import start_ray
 
     start_ray()
     codes = []

@@ -11,11 +11,11 @@ import platform
 import time
 
 import torch
-
-from analysis.posthoc.eigen import lanczos_top_eigenvalues, power_iteration
-from analysis.posthoc.hessian import loss_hessian
-from analysis.posthoc.pixels import pixel_images
 from posthoc_setup import trained_mnist_mlp
+
+from analysis.maths.hessian_eigen import lanczos_top_eigenvalues, power_iteration
+from analysis.maths.hessian_operator import loss_hessian
+from analysis.maths.pixel_models import pixel_images
 
 
 def timed(method, op, repeats: int = 1, **options):

@@ -23,9 +23,9 @@ import torch.nn.functional as F
 os.environ.setdefault("SWEEPLAB_OFFLINE", "1")
 
 from data_modules import load_dataset  # noqa: E402
+from data_modules.corpus import SEQ_LEN  # noqa: E402
 from models import create_model  # noqa: E402
 from trainables.loop import build_trainer, run_training  # noqa: E402
-from trainables.sequence_objectives import SEQ_LEN  # noqa: E402
 
 MODELS = {"hand-written MLP-gated LSTM (small)": {"model": "mlp_lstm", "gate_layers": 1, "state": 64, "units": 64},
           "nn.LSTM (hidden 128)": {"model": "torch_lstm", "hidden": 128}}

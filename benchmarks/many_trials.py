@@ -29,8 +29,8 @@ def sweep_flags(seeds: int) -> list[str]:
 
 def measured(argv: list[str]) -> dict:
     """Run argv; wall seconds, peak driver RSS (MiB), the longest silence on stdout, its output."""
-    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
     import psutil
+    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     start = time.perf_counter()
@@ -65,11 +65,11 @@ def plain_tune(seeds: int, cpus: int) -> None:
     from ray import tune
 
     from data_modules.collection import load_datasets
-    from sweeps.cli import build_parser
-    from sweeps.plan import make_plan
+    from sweeps.runner.cli import build_parser
+    from sweeps.runner.plan import make_plan
     from sweeps.toy2d import SWEEP
     from trainables import metrics as M
-    from trainables.families import FAMILIES
+    from trainables.families import trainable_for
     from trainables.provenance import git_commit
 
     args = build_parser("bench", "").parse_args(sweep_flags(seeds))
@@ -77,7 +77,7 @@ def plain_tune(seeds: int, cpus: int) -> None:
     data = load_datasets(SWEEP.dataset, None, plan.data, SWEEP.data_axes, plan.points())
     ray.init(num_cpus=cpus, include_dashboard=False)
     space = {**plan.fixed, **{k: tune.grid_search(v) for k, v in plan.grid.items()}}
-    trainable = tune.with_parameters(FAMILIES[SWEEP.family], data=data, provenance={M.SWEEP: SWEEP.name,
+    trainable = tune.with_parameters(trainable_for(SWEEP.objective), data=data, provenance={M.SWEEP: SWEEP.name,
                                                                                   M.GIT_COMMIT: git_commit()})
     tuner = tune.Tuner(tune.with_resources(trainable, {"cpu": 1}), param_space=space,
                        run_config=tune.RunConfig(storage_path=tempfile.mkdtemp(), verbose=0))
@@ -113,7 +113,7 @@ def main() -> None:
     if a.side in ("both", "sweeplab"):
         argv = sweeplab(a.seeds)
         ours = measured(argv)
-        from analysis.tables import read_parquet
+        from analysis.results.tables import read_parquet
 
         trials, _ = read_parquet(Path(argv[argv.index("--storage-path") + 1]) / "toy2d" / "trials.parquet")
         report("sweeplab (whole run)", ours, 2 * a.seeds, float(trials["time_total_s"].sum()), a.cpus)

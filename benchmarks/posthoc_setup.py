@@ -10,8 +10,8 @@ import torch.nn.functional as F
 
 os.environ.setdefault("SWEEPLAB_OFFLINE", "1")
 
-from analysis.posthoc.common import loss_and_accuracy  # noqa: E402
-from analysis.posthoc.pixels import PixelInputModel, pixel_images, pixel_model  # noqa: E402
+from analysis.maths.batching import loss_and_accuracy  # noqa: E402
+from analysis.maths.pixel_models import PixelInputModel, pixel_images, pixel_model  # noqa: E402
 from data_modules.base import DataBundle  # noqa: E402
 from data_modules.mnist import mnist_sample  # noqa: E402
 from models import create_model  # noqa: E402

@@ -38,7 +38,7 @@ def setup(device: str, rows: int, **overrides):
     train = Split(train.x.repeat(reps, 1, 1, 1)[:rows], train.y.repeat(reps)[:rows])
     task = Classification(DataBundle(train, train.take(torch.arange(10)), bundle.meta), [cfg], dev)
     torch.manual_seed(0)
-    model = build_model(cfg, kw, (1, 28, 28), 10, device=dev)
+    model = build_model(cfg, kw, {"input_shape": (1, 28, 28), "num_classes": 10}, device=dev)
     eager = EagerStep(Single(model), build_optimizer(model.parameters(), cfg), task, torch.ones(1, device=dev),
                       bf16=cfg.precision == "bf16")
     return cfg, dev, eager, task, len(train)

@@ -1,5 +1,5 @@
 """The minimal-ratio study over many trials, in one process against one worker process per CPU
-(analysis.trial_models.Selection.map): wall time, speed-up, and that the rows are identical.
+(analysis.results.trial_models.Selection.map): wall time, speed-up, and that the rows are identical.
 
     python benchmarks/study_workers.py [RESULTS_DIR] [--seeds 16] [--epochs 20] [--threshold 1e-5]
 
@@ -20,8 +20,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analysis.sections import read_frames, run_study  # noqa: E402
-from sweeps.ray_session import machine_cpus  # noqa: E402
+from analysis.results.sections import read_frames, run_study  # noqa: E402
+from trainables.provenance import machine_cpus  # noqa: E402
 
 
 def trained(folder: Path, seeds: int, epochs: int) -> Path:
@@ -33,7 +33,7 @@ def trained(folder: Path, seeds: int, epochs: int) -> Path:
 
 def timed(results: Path, workers: int, threshold: float) -> tuple[float, pd.DataFrame]:
     start = time.perf_counter()
-    run_study("minimal_ratio", results, "all", report=False, threshold=threshold, workers=workers)
+    run_study("minimal_ratio", results, "all", threshold=threshold, workers=workers)
     return time.perf_counter() - start, read_frames(results, "minimal_ratio")["minimal_ratio"]
 
 

@@ -23,9 +23,9 @@ def main() -> None:
 
     mark("imports (torch, ray, tune, pandas)")
     from data_modules.collection import load_datasets
-    from sweeps.cli import parse_flags
-    from sweeps.finish import finish
-    from sweeps.plan import decide_fusion, make_plan, order_by_cost, validate_plan
+    from sweeps.runner.cli import parse_flags
+    from sweeps.runner.finish import finish
+    from sweeps.runner.plan import decide_fusion, make_plan, order_by_cost, validate_plan
 
     args = parse_flags("sweeps.mnist_width", "", ["--storage-path", tempfile.mkdtemp(), *sys.argv[1:]])
     plan = make_plan(SWEEP, args, gpu_available=False)

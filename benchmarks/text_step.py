@@ -25,7 +25,7 @@ os.environ.setdefault("SWEEPLAB_OFFLINE", "1")
 
 from data_modules import load_dataset  # noqa: E402
 from models import create_model  # noqa: E402
-from sweeps.text_common import TEXT_MODELS, TEXT_TRAINING  # noqa: E402
+from sweeps.families.text_classifiers import TEXT_MODELS, TEXT_TRAINING  # noqa: E402
 from trainables.loop import build_trainer  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "dbpedia_course"

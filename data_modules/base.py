@@ -6,14 +6,15 @@ tensors to the trial's device once and draws batches by index permutation there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
-from models.registry import check_name
+from models.errors import UserError
+from models.registry import Registry
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """Missing, corrupt or unusable data; the message names the file or value at fault."""
 
 
@@ -48,6 +49,14 @@ class DataMeta:
     warnings: tuple[str, ...] = field(default=())
     """What the user should know about how the data was found (e.g. a fallback); printed by the
     runner once the configuration is known to be valid, so an error stays one line."""
+    vocab: int = 0
+    """Token ids lie below this (a text set's word vocabulary); 0 when the inputs are not a
+    vocabulary's ids. A model that embeds the ids takes it as its `vocab` argument."""
+
+    @property
+    def model_args(self) -> dict[str, Any]:
+        """What a model's constructor learns from the data (trainables.config.build_model)."""
+        return model_args(self.input_shape, self.num_classes, self.vocab)
 
     @property
     def num_classes(self) -> int:
@@ -85,45 +94,61 @@ class DataPeek:
     num_classes: int
     tokens: bool = False
     """Inputs are integer token ids (else images or features, float on the device)."""
+    n_val: int | None = None
+    """The data's own validation partition (counted in n_train), or None: validation is carved
+    from the training examples by val_fraction."""
     available: bool = True
     why: str = ""
     """Why the dataset cannot be loaded here, when it cannot."""
+    vocab: int = 0
+    """As DataMeta.vocab."""
+
+    @property
+    def model_args(self) -> dict[str, Any]:
+        return model_args(self.input_shape, self.num_classes, self.vocab)
 
 
-_DATASETS: dict[str, Callable[..., DataBundle]] = {}
-_PEEKS: dict[str, Callable[..., DataPeek]] = {}
+def model_args(input_shape, num_classes: int, vocab: int = 0) -> dict[str, Any]:
+    """The data facts a model is built from: input shape, output width, and a vocabulary's size
+    where the inputs are its ids."""
+    return {"input_shape": tuple(input_shape), "num_classes": num_classes, **({"vocab": vocab} if vocab else {})}
+
+
+DATASETS: Registry[Callable[..., DataBundle]] = Registry("dataset")
+PEEKS: Registry[Callable[..., DataPeek]] = Registry("dataset peek")  # sizes without loading, where known
 
 
 def register_dataset(name: str, peek: Callable[..., DataPeek] | None = None):
     """Decorator: make a loader loadable by name; `peek(**same kwargs)` answers without loading."""
 
     def wrap(loader):
-        _DATASETS[name] = loader
+        DATASETS.register(name, loader)
         if peek is not None:
-            _PEEKS[name] = peek
+            PEEKS.register(name, peek)
         return loader
 
     return wrap
 
 
 def list_datasets() -> list[str]:
-    return sorted(_DATASETS)
+    return DATASETS.names()
 
 
 def load_dataset(name: str, **kwargs) -> DataBundle:
     """Load a registered dataset by name (e.g. `load_dataset("mnist", data_dir=...)`)."""
-    return _DATASETS[check_name("dataset", name, _DATASETS)](**kwargs)
+    return DATASETS[name](**kwargs)
 
 
 def peek_dataset(name: str, **kwargs) -> DataPeek:
     """The dataset's sizes and availability: its peek when it has one, else by loading it."""
-    check_name("dataset", name, _DATASETS)
-    if name in _PEEKS:
-        return _PEEKS[name](**kwargs)
+    DATASETS[name]  # an unknown name: the one-line error listing the known ones
+    if name in PEEKS:
+        return PEEKS[name](**kwargs)
     try:
         bundle = load_dataset(name, **kwargs)
     except DataError as e:
         return DataPeek(name, 0, 0, (), 0, available=False, why=str(e))
     n_train = len(bundle.train) + (len(bundle.val) if bundle.val is not None else 0)
     return DataPeek(bundle.meta.variant, n_train, len(bundle.test), tuple(bundle.meta.input_shape),
-                    bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8)
+                    bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8,
+                    n_val=len(bundle.val) if bundle.val is not None else None, vocab=bundle.meta.vocab)

@@ -1,16 +1,17 @@
 """The data of a sweep: one bundle, or one per value of its data axes (config keys that are
-arguments of the dataset loader, e.g. toy2d's set), loaded once in the driver."""
+arguments of the dataset loader, e.g. toy2d's set), loaded once in the driver; or, for the
+catalogue's estimates, their peeks (sizes without loading)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from data_modules.base import DataBundle, load_dataset
+from data_modules.base import DataBundle, DataPeek, load_dataset, peek_dataset
 
 
 @dataclass(frozen=True)
 class Datasets:
-    bundles: dict[tuple, DataBundle]
+    bundles: dict[tuple, DataBundle | DataPeek]
     axes: dict[str, str] = field(default_factory=dict)
     """Config key -> dataset loader argument."""
 
@@ -44,13 +45,19 @@ class Datasets:
 
 
 def load_datasets(name: str, data_dir, fixed_kwargs: Mapping[str, Any], axes: Mapping[str, str],
-                  points: list[dict[str, Any]]) -> Datasets:
-    """Load every distinct dataset the points need (once each)."""
+                  points: list[dict[str, Any]], load=load_dataset) -> Datasets:
+    """Load every distinct dataset the points need (once each); `load` peek_dataset peeks instead."""
     keys = sorted({tuple(p[a] for a in axes) for p in points}, key=repr) if axes else [()]
     bundles = {}
     for key in keys:
         kwargs = {**fixed_kwargs, **{axes[a]: v for a, v in zip(axes, key)}}
-        bundles[key] = load_dataset(name, data_dir=data_dir, **kwargs)
+        bundles[key] = load(name, data_dir=data_dir, **kwargs)
     return Datasets(bundles, dict(axes))
+
+
+def peek_datasets(name: str, data_dir, fixed_kwargs: Mapping[str, Any], axes: Mapping[str, str],
+                  points: list[dict[str, Any]]) -> Datasets:
+    """The peeks (data_modules.base.peek_dataset) of the datasets load_datasets would load."""
+    return load_datasets(name, data_dir, fixed_kwargs, axes, points, load=peek_dataset)
 
 

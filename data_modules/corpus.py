@@ -25,7 +25,7 @@ FOLDER, FILE = "tinyshakespeare", "input.txt"  # char-rnn's own data/tinyshakesp
 OLD_FOLDER = "tiny_shakespeare"  # where earlier versions downloaded it
 SHAKESPEARE_CHARS = 1_115_394
 TRAIN_FRACTION = 0.9
-SEQ_LEN = 64  # window length of the models' input (trainables.sequence_objectives.SEQ_LEN)
+SEQ_LEN = 64  # characters per window of the models' input (the source's batches of 64-character strings)
 MIN_CHARS = 20 * (SEQ_LEN + 1)  # enough for a few windows in each held-out half
 
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from data_modules.atomic import write_atomically
 from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
 from data_modules.download import default_data_dir
 
@@ -133,13 +133,10 @@ def _read_cache(cache: Path, key: str) -> torch.Tensor | None:
 
 
 def _write_cache(cache: Path, key: str, x: torch.Tensor) -> None:
-    tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
     try:
-        torch.save({"key": key, "x": x, "version": CACHE_VERSION}, tmp)
-        os.replace(tmp, cache)
+        write_atomically(cache, lambda out: torch.save({"key": key, "x": x, "version": CACHE_VERSION}, out))
     except OSError:  # a read-only data folder only costs the decoding next time
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+        pass
 
 
 def _bad_rows_error(path: Path, bad: list[tuple[int, str]]) -> DataError:
@@ -200,7 +197,7 @@ def peek_manifest(data_dir: str | Path | None = None, manifest: str = "dogs.csv"
         return DataPeek(f"manifest:{manifest}", 0, 0, shape, 0, available=False, why=str(e))
     counts = {part: sum(r.partition == part for r in rows) for part in ORDER}
     return DataPeek(f"manifest:{manifest}:{image_size}x{image_size}", counts["train"] + counts["valid"], counts["test"],
-                    shape, len({r.label for r in rows}))
+                    shape, len({r.label for r in rows}), n_val=counts["valid"] or None)  # none listed: carved from train
 
 
 @register_dataset("manifest", peek=peek_manifest)

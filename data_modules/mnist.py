@@ -8,12 +8,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import gzip
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from data_modules.atomic import write_atomically
 from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
 from data_modules.download import default_data_dir, read_or_download, try_download
 from data_modules.splits import DATA_SEED, stratified_split
@@ -143,9 +143,7 @@ def _sample_arrays() -> tuple[np.ndarray, np.ndarray]:
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(cache) + ".lock"):
-            tmp = cache.with_name(f".{cache.stem}.{os.getpid()}.npz")
-            np.savez(tmp, x=x, y=y)
-            os.replace(tmp, cache)
+            write_atomically(cache, lambda out: np.savez(out, x=x, y=y))
     except OSError:  # a read-only cache folder only costs the decoding next time
         pass
     return x, y

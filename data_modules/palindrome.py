@@ -55,7 +55,8 @@ def _check(length) -> None:
 
 def peek_palindrome(length: int = 10, data_dir=None, download: bool = True) -> DataPeek:
     _check(length)
-    return DataPeek(f"palindrome-{length}", TRAIN_SIZE + VAL_SIZE, TEST_SIZE, (length - 1,), DIGITS, tokens=True)
+    return DataPeek(f"palindrome-{length}", TRAIN_SIZE + VAL_SIZE, TEST_SIZE, (length - 1,), DIGITS, tokens=True,
+                    n_val=VAL_SIZE)
 
 
 @register_dataset("palindrome", peek=peek_palindrome)

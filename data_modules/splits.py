@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from data_modules.base import DataBundle, DataError, Split
+from data_modules.base import DataBundle, DataError, DataPeek, Split
 
 # Seed of the data partition (validation carve-out, subsets). Fixed and separate from the
 # trial seed, so all trials of a sweep, whatever their seed, see the same examples.
@@ -139,3 +139,13 @@ def split_sizes(bundle: DataBundle, val_fraction: float, train_size: int | None,
     if test_size is not None:
         n_test = len(subset(bundle.test.y, test_size, k, DATA_SEED, "test size", cls))
     return n_train, n_val, n_test
+
+
+def peek_split_sizes(peek: DataPeek, val_fraction: float, train_size: int | None,
+                     test_size: int | None) -> tuple[int, int, int]:
+    """split_sizes from a dataset's peek, without its labels (the catalogue's estimates): exact
+    for the data's own validation partition and for subset sizes; a carved validation set is
+    round(n x val_fraction), which per-class rounding can miss by a few examples."""
+    n_val = peek.n_val if peek.n_val is not None else round(peek.n_train * val_fraction)
+    n_train = train_size if train_size is not None else peek.n_train - n_val
+    return n_train, n_val, test_size if test_size is not None else peek.n_test

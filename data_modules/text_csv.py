@@ -29,7 +29,6 @@ import torch
 from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
 from data_modules.download import default_data_dir, try_download
 from data_modules.splits import balanced_subset
-from models.text import WORD_VOCAB
 
 TRAIN_FILE, TEST_FILE = "train_medium.csv", "test_medium.csv"
 ARCHIVE_URL = "https://github.com/le-scientifique/torchDatasets/raw/master/dbpedia_csv.tar.gz"
@@ -37,6 +36,7 @@ ARCHIVE_HOST = "github.com"
 COURSE_DIR = "dbpedia"  # a data dir of several datasets keeps the course's files in DIR/dbpedia/
 FULL_DIR = "dbpedia_csv"  # the archive's folder: train.csv, test.csv
 COURSE_SIZES = (5_600, 700)  # 400 and 50 per class of 14
+WORD_VOCAB = 50_000  # word ids 0..49,999 (0: padding and words outside the vocabulary); DataMeta.vocab
 # TensorFlow's VocabularyProcessor tokenizer: acronyms, CamelCase parts, words with ' and -.
 WORD_RE = re.compile(r"[A-Z]{2,}(?![a-z])|[A-Z][a-z]+(?=[A-Z])|[\'\w\-]+")
 MAX_SHOWN = 8  # bad rows quoted in the error; the count covers them all
@@ -184,7 +184,7 @@ def load_text_csv(length: int = 100, data_dir=None, download: bool = True) -> Da
             f"{len(set(train_y + test_y))} classes ({_per_class(train_y)} train, {_per_class(test_y)} test per class; "
             f"{classes} outputs), {len(vocab):,} words in the vocabulary, {length} bytes and words each")
     meta = DataMeta("text_csv", f"{variant}-{layouts}-layout", (2, length), tuple(str(c) for c in range(classes)),
-                    notes=(read,))
+                    notes=(read,), vocab=WORD_VOCAB)
     return DataBundle(split(train_y, train_t), split(test_y, test_t), meta)
 
 

@@ -2,7 +2,7 @@
 its UTF-8 bytes (row 0) and its word ids (row 1); `tokens` picks one.
 
     create_model("text_cnn", input_shape=(2, 100), num_classes=15, tokens="char")   # char CNN
-    create_model("text_rnn", input_shape=(2, 100), num_classes=15, tokens="word")   # word GRU
+    create_model("text_rnn", input_shape=(2, 100), num_classes=15, tokens="word", vocab=50_000)  # word GRU
 
 The layers are those of TensorFlow's DBpedia text-classification examples, which the course
 ran: char CNN = one-hot 256 -> C1 10 filters 20 x 256 (valid, ReLU) -> max-pool 4 stride 2
@@ -22,9 +22,16 @@ from models.rnn import RNNClassifier
 from models.tf_init import tf_rnn_classifier, tf_text_cnn
 
 BYTE_VOCAB = 256
-WORD_VOCAB = 50_000  # word ids 0..49,999 (0: padding and words outside the vocabulary)
 TOKENS = {"char": 0, "word": 1}  # row of x holding that encoding
 INITS = ("torch", "tf")  # PyTorch's default initialisers, or TensorFlow 1.x's (models.tf_init)
+
+
+def _word_vocab(vocab: int) -> int:
+    """The word embedding's rows: the data's vocabulary size (DataMeta.vocab), which the data sets."""
+    if vocab < 2:
+        raise ValueError(f"word tokens need the data's vocabulary size, got vocab={vocab!r}; allowed: the "
+                         "vocab of a text dataset (DataMeta.vocab, passed by the loop)")
+    return vocab
 
 
 def _document_length(input_shape: Sequence[int], name: str) -> int:
@@ -72,7 +79,7 @@ class TextCNN(nn.Module):
 
     def __init__(self, input_shape: Sequence[int] = (2, 100), num_classes: int = 15, tokens: str = "char",
                  filters: int = 10, kernel: int = 20, pool: int = 4, stride: int = 2, embedding: int = 20,
-                 dropout: float = 0.0, init: str = "torch"):
+                 dropout: float = 0.0, init: str = "torch", vocab: int = 0):
         super().__init__()
         check_name("tokens", tokens, TOKENS)
         check_name("init", init, INITS)
@@ -90,7 +97,7 @@ class TextCNN(nn.Module):
             nn.init.uniform_(self.c1_taps.weight, -bound, bound)
             self.c1_bias = nn.Parameter(torch.zeros(filters))
         else:
-            self.embed = nn.Embedding(WORD_VOCAB, embedding)
+            self.embed = nn.Embedding(_word_vocab(vocab), embedding)
             self.c1 = nn.Conv1d(embedding, filters, kernel)
         self.c2 = nn.Conv1d(filters, filters, kernel)
         self.dropout = nn.Dropout(dropout)  # present at rate 0 too: one structure for every rate
@@ -123,11 +130,11 @@ class TextRNN(RNNClassifier):
 
     def __init__(self, input_shape: Sequence[int] = (2, 100), num_classes: int = 15, tokens: str = "char",
                  cell: str = "gru", hidden: int = 20, embedding: int = 20, layers: int = 1, dropout: float = 0.0,
-                 init: str = "torch"):
+                 init: str = "torch", vocab: int = 0):
         check_name("tokens", tokens, TOKENS)
         check_name("init", init, INITS)
         length = _document_length(input_shape, "text_rnn")
-        vocab = BYTE_VOCAB if tokens == "char" else WORD_VOCAB
+        vocab = BYTE_VOCAB if tokens == "char" else _word_vocab(vocab)
         super().__init__((length,), num_classes, vocab, cell, hidden, 0 if tokens == "char" else embedding, layers, dropout)
         self.row = TOKENS[tokens]
         if init == "tf":

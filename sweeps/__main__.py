@@ -7,26 +7,30 @@ machine (from a cached calibration: FLOPs counted, data sizes peeked, nothing tr
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import textwrap
 
-from sweeps.cli import summary
+from analysis.results.arguments import OneLineParser, UsageError
+from sweeps.runner.cli import summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sweeps", description=summary(__doc__))
+    parser = OneLineParser(prog="python -m sweeps", description=summary(__doc__))
     parser.add_argument("--markdown", action="store_true", help="print the README's table of sweeps and exit")
     parser.add_argument("--recalibrate", action="store_true", help="measure this machine's speed again (about 5 s)")
     parser.add_argument("--data-dir", help="dataset folder to look in (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
-    args = parser.parse_args(argv)
-    from sweeps.catalog import catalogue, readme_table
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
+    from sweeps.runner.catalog import readme_table
 
     if args.markdown:
         print(readme_table())
         return 0
-    from sweeps.calibration import calibration, describe
-    from sweeps.estimate import fmt_seconds
+    from sweeps.runner.calibration import calibration, describe
+    from sweeps.runner.estimate import catalogue, fmt_seconds
 
     calibrated = calibration(remeasure=args.recalibrate)
     entries = catalogue(args.data_dir, calibrated)

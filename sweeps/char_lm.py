@@ -8,13 +8,14 @@ loss against batches and against wall time, bits per character, and a sample per
     python -m sweeps.char_lm --set lm=rnn,lstm_small --set batch_size=100 --set sample_temperature=0.5
     python -m sweeps.char_lm --smoke-test
 """
-from sweeps.char_lm_common import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING, LMS
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.char_language_models import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING, LMS
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="char_lm",
+    dataset="char_corpus", model=("char_rnn", "mlp_lstm"), objective="language_model",
     title="Character language models: RNN vs MLP-gated LSTMs at batch 1 and 100",
     **LM_SWEEP,
     description="At batch 1 the LSTMs trail the RNN for their parameter count; at batch 100 every batch costs more "

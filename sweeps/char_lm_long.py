@@ -6,15 +6,16 @@ source's 8,600 batches of one 64-character string (its 30-minute runs), each the
     python -m sweeps.char_lm_long --set batch_size=100   # the smoother curve, at about 30x the time
     python -m sweeps.char_lm_long --smoke-test
 """
-from sweeps.char_lm_common import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING, LMS
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.char_language_models import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING, LMS
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 LONG = ("rnn", "lstm_small")
 
 SWEEP = Sweep(
     name="char_lm_long",
+    dataset="char_corpus", model=("char_rnn", "mlp_lstm"), objective="language_model",
     title="Character language models, long runs: RNN and small LSTM for 8,600 batches",
     **LM_SWEEP,
     description="8,600 batches of one string see about half of tiny-shakespeare once: the loss is still falling and "

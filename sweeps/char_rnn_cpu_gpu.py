@@ -5,13 +5,14 @@ the report. Every trained model continues "once upon a time" in the report.
     python -m sweeps.char_rnn_cpu_gpu [--smoke-test]
     python -m sweeps.char_rnn_cpu_gpu --set corpus=book.txt --set sample_temperature=0.5
 """
-from sweeps.char_lm_common import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.char_language_models import FALLBACK_DIFFERS, LM_SWEEP, LM_TRAINING
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="char_rnn_cpu_gpu",
+    dataset="char_corpus", model="char_rnn", objective="language_model",
     title="Character RNN: CPU vs GPU, loss against time over 1,000 batches of 64 characters",
     **LM_SWEEP,
     description="A batch of one 64-character string is a chain of 64 tiny matrix products: launch-bound on a GPU, "

@@ -4,16 +4,16 @@ table, a heatmap and a parallel-coordinates plot (mean and 95% interval per cell
 
     python -m sweeps.cifar_channels [--repeats 3] [--data-dir DIR] [--smoke-test]
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="cifar_channels",
+    dataset="cifar10", model="cnn", objective="classification",
     title="CIFAR-10: test accuracy over C1 x C2 filters (two-convolution CNN)",
     description="More filters help up to a point; the second layer's width matters more than the first's.",
-    dataset="cifar10",
     # The classic assignment: 10,000 training and 2,000 test images (class-balanced), plain
     # mini-batch gradient descent (no momentum), lr 0.001, batch 128, 1000 epochs.
     fixed=dict(model="cnn", optimizer="sgd", lr=0.001, momentum=0.0, batch_size=128, max_epochs=1000,

@@ -3,16 +3,16 @@
 
     python -m sweeps.cifar_mlp [--repeats 3] [--data-dir DIR] [--smoke-test]
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="cifar_mlp",
+    dataset="cifar10", model="mlp", objective="classification",
     title="CIFAR-10: 3072-20-10 MLP baseline (SGD lr 1e-2, batch 32)",
     description="A small MLP on raw pixels reaches far lower accuracy than the CNNs: it has no notion of locality.",
-    dataset="cifar10",
     fixed=dict(model="mlp", depth=1, width=20, optimizer="sgd", lr=1e-2, momentum=0.0, batch_size=32, max_epochs=200,
                eval_every=10),
     grid={},

@@ -6,9 +6,9 @@ accuracy curves per case. The pair defaults to the assignment's best (C1=90, C2=
     python -m sweeps.cifar_optim --base-from results/cifar_channels    # the best (c1, c2) found there
     python -m sweeps.cifar_optim --set c1=70 --set c2=80               # or given by hand
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 # The assignment's cases, all from its channel study's training (mini-batch gradient descent, lr
@@ -28,10 +28,10 @@ REPORTED = (("sgd_dropout", 0.5205, 0.556), ("sgd_momentum", 0.51, 1.0), ("sgd",
 
 SWEEP = Sweep(
     name="cifar_optim",
+    dataset="cifar10", model="cnn", objective="classification",
     title="CIFAR-10: optimizers and dropout (two-convolution CNN)",
     description="Dropout narrows the gap between train and test accuracy; RMSProp and Adam fit the training set "
                 "fast and generalise worse at these rates.",
-    dataset="cifar10",
     fixed=dict(model="cnn", c1=90, c2=40, batch_size=128, max_epochs=1000, eval_every=10,
                train_size=10000, test_size=2000),
     grid={"case": list(CASES)},

@@ -4,16 +4,16 @@ and Adagrad at 1e-4, 200 epochs evaluated every 10, as the assignment ran them.
     python -m sweeps.cifar_vgg [--max-epochs 100] [--data-dir DIR] [--smoke-test]
     python -m sweeps.cifar_vgg --scheduler asha      # end hopeless rates early (not the assignment's way)
 """
-from sweeps.classic import CIFAR_SOURCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.cifar_cnn import CIFAR_SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="cifar_vgg",
+    dataset="cifar10", model="vgg", objective="classification",
     title="CIFAR-10: VGG-style CNN, optimizer and learning rate",
     description="Adam at 1e-4 trains well; 1e-2 is unstable and 1e-6 barely moves, which ASHA detects within a few epochs.",
-    dataset="cifar10",
     fixed=dict(model="vgg", batch_size=128, max_epochs=200, eval_every=10),
     grid={"case": ["adam_1e-2", "adam_1e-4", "adam_1e-6", "sgd_1e-4", "adagrad_1e-4"]},
     presets={"case": {

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from sweeps import interrupt
-from sweeps.entry import INTERRUPTED, exit_interrupted
+from data_modules.atomic import write_text_atomically
+from sweeps.runner import interrupt
+from sweeps.runner.entry import INTERRUPTED, exit_interrupted
 
 PROG = "python -m sweeps.curriculum"
 FOLDER = "curriculum"
@@ -31,7 +31,7 @@ DONE, FAILED, STOPPED, SKIPPED = "finished", "failed", "interrupted", "skipped"
 
 def _local_folder(text: str) -> str:
     """The curriculum keeps its state and index.md in a local folder; a URI is for single sweeps."""
-    from analysis.storage import is_uri
+    from analysis.results.storage import is_uri
 
     if is_uri(text):
         raise argparse.ArgumentTypeError(f"{text}: the curriculum writes to a local folder or shared mount; "
@@ -40,13 +40,14 @@ def _local_folder(text: str) -> str:
 
 
 def parse(argv: list[str] | None, names: list[str]) -> argparse.Namespace:
-    from sweeps.cli import UsageError, _Parser, _positive_int, summary
+    from analysis.results.arguments import OneLineParser, UsageError, checked, positive_int
+    from sweeps.runner.cli import summary
 
-    p = _Parser(prog=PROG, description=summary(__doc__))
+    p = OneLineParser(prog=PROG, description=summary(__doc__))
     p.add_argument("--only", help="comma-separated sweeps to run (default: all)")
     p.add_argument("--skip", help="comma-separated sweeps to leave out")
     p.add_argument("--smoke-test", action="store_true", help="every sweep in its smoke-test size")
-    p.add_argument("--max-epochs", type=_positive_int, help="epochs per trial for every sweep")
+    p.add_argument("--max-epochs", type=checked(positive_int), help="epochs per trial for every sweep")
     p.add_argument("--resume", action="store_true", help="continue the curriculum in --storage-path (finished sweeps stay)")
     p.add_argument("--storage-path", type=_local_folder, default="results",
                    help=f"results go to STORAGE_PATH/{FOLDER}, a local folder or shared mount (default: results)")
@@ -122,7 +123,7 @@ def machine() -> str:
 
     import torch
 
-    from sweeps.ray_session import machine_cpus
+    from trainables.provenance import machine_cpus
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
     return f"{machine_cpus()} CPUs ({platform.machine()}), {gpu}"
@@ -132,10 +133,8 @@ OPTIONS = ("only", "skip", "smoke_test", "max_epochs", "data_dir")  # what --res
 
 
 def save_state(root: Path, state: dict, args) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = root / f".{STATE_FILE}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps({"options": {k: getattr(args, k) for k in OPTIONS}, "sweeps": state}, indent=1))
-    os.replace(tmp, root / STATE_FILE)
+    write_text_atomically(root / STATE_FILE, json.dumps({"options": {k: getattr(args, k) for k in OPTIONS},
+                                                         "sweeps": state}, indent=1))
 
 
 def load_state(root: Path) -> dict:
@@ -154,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(argv: list[str] | None) -> int:
-    from sweeps.catalog import all_sweeps
-    from sweeps.cli import UsageError
+    from analysis.results.arguments import UsageError
+    from sweeps.runner.catalog import all_sweeps
 
     sweeps = all_sweeps()
     try:
@@ -187,7 +186,7 @@ def run(argv: list[str] | None) -> int:
                 state[name] = {"status": SKIPPED, "why": why}
                 continue
             if not ray_started:
-                from sweeps.ray_session import start_ray
+                from sweeps.runner.ray_session import start_ray
 
                 with interrupt.shielded():
                     ray_started = start_ray()
@@ -201,17 +200,17 @@ def run(argv: list[str] | None) -> int:
         code = INTERRUPTED
     finally:
         if ray_started:
-            from sweeps.ray_session import stop_ray
+            from sweeps.runner.ray_session import stop_ray
 
             with interrupt.shielded(raise_after=False):
                 stop_ray()
     save_state(root, state, args)
-    from analysis.curriculum_index import write_index
+    from analysis.results.curriculum_index import write_index
 
     index = write_index(root, state, sweeps)
     print(f"\ncurriculum: {index}")
     if args.record:
-        from analysis.reproduction import write_record
+        from analysis.results.reproduction import write_record
 
         # sweeps this curriculum did not choose: "not run here" when their data is missing, else "not run yet"
         unchosen = {name: {"status": SKIPPED, "why": unavailable(sweep, args.data_dir)}

@@ -6,16 +6,16 @@ improves by less than 1e-4.
     python -m sweeps.dogset_lr --data-dir FOLDER_WITH_dogs.csv [--smoke-test]
     python -m sweeps.dogset_lr --data-dir FOLDER --set manifest=cats.csv   # another manifest
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="dogset_lr",
+    dataset="manifest", model="mlp", objective="classification",
     title="DogSet: learning rate of a 128-64 MLP with min-delta early stopping",
     description="Min-delta stopping ends each rate's run once the validation loss improves by less than 1e-4 "
                 "in an epoch: how long each rate keeps improving.",
-    dataset="manifest",
     data={"manifest": "dogs.csv", "image_size": 64},
     fixed=dict(model="mlp", depth=2, width=[128, 64], optimizer="sgd", momentum=0.0, batch_size=10, max_epochs=100),
     grid={"lr": [1e-5, 2e-5, 1e-4]},

@@ -6,9 +6,9 @@ truth, loss curves and the final MSE table.
     python -m sweeps.function_fit [--repeats 3] [--smoke-test]
     python -m analysis.fit results/function_fit        # the fits again, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import SOURCE
+from sweeps.families.theory_homework import SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 ADAM = dict(optimizer="adam", lr=1e-3)
@@ -31,10 +31,11 @@ def fits(case: str, function: str) -> Reference:
 
 SWEEP = Sweep(
     name="function_fit",
+    dataset="function", model="mlp", objective="regression",
     title="1-D functions: deep vs shallow MLPs at equal size, and the source's models",
     description="Does depth help at the same parameter count (about 1,000) on the oscillating sin(5 pi x)? x^3 is easy "
                 "for all; the final MSE table and the fits answer for this run.",
-    family="regression", dataset="function", data_axes={"function": "kind"},
+    data_axes={"function": "kind"},
     # The source trains 3000 epochs and gives no batch size: 1000 (29 steps per epoch on the 28,800 training points).
     fixed=dict(model="mlp", activation="relu", batch_size=1000, max_epochs=3000, eval_every=50),
     grid={"function": ["cubic", "sin5pi"], "case": list(CASES)},

@@ -7,17 +7,17 @@ of 25).
     python -m sweeps.minimal_ratio [--smoke-test]
     python -m analysis.minimal_ratio results/minimal_ratio --threshold 1e-4     # again, tighter
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="minimal_ratio",
+    dataset="function", model="mlp", objective="regression",
     title="Minimal ratio against loss at critical points (100 runs, 1-16-16-1 tanh on sinc(5 pi x))",
     description="Critical points reached from trained networks are mostly near-minima: most Hessian eigenvalues "
                 "positive, with the lowest losses nearest to a ratio of 1.",
-    family="regression", dataset="function",
     # 4,000 points instead of the source's 40,000: the post-hoc step runs L-BFGS and a dense Hessian
     # on every run's training points, and a 321-parameter net fits a 1-D curve from 2,880 of them.
     data={"kind": "sinc5pi", "n_points": 4000},

@@ -2,12 +2,13 @@
 
     python -m sweeps.mnist_activation [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
-from sweeps.entry import main_for
-from sweeps.spec import Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, small_model_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_activation",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: activation function (2 x 400 MLP, SGD momentum 0.8)",
     description="Saturating sigmoid trains slowest; a linear network is only a linear classifier however deep.",
     fixed=MNIST_MLP,

@@ -2,12 +2,13 @@
 
     python -m sweeps.mnist_batch [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
-from sweeps.entry import main_for
-from sweeps.spec import Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, small_model_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_batch",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: batch size (2 x 400 ReLU MLP, SGD lr 0.01, momentum 0.8)",
     description="Large batches take fewer, cheaper-per-sample steps per epoch: faster epochs, lower accuracy after a fixed number of epochs.",
     fixed=MNIST_MLP,

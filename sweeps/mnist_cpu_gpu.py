@@ -4,13 +4,14 @@ skipped with a note in the output and the report.
 
     python -m sweeps.mnist_cpu_gpu [--smoke-test]
 """
-from sweeps.classic import LARGE_CURVE, MNIST_MLP, MNIST_SOURCE, SMALL_CURVE, accuracy_curve
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.mnist_mlp import LARGE_CURVE, MNIST_MLP, MNIST_SOURCE, SMALL_CURVE, accuracy_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_cpu_gpu",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: CPU vs GPU training time, small vs large MLP",
     description="A GPU gains little on a small MLP (launch-bound) and much more on a large one (math-bound).",
     fixed=MNIST_MLP,  # depth and width come from the model_size preset

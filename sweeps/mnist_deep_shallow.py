@@ -5,15 +5,16 @@ training loss (top eigenvalues, trace, spectral density).
     python -m sweeps.mnist_deep_shallow [--repeats 3] [--smoke-test]
     python -m analysis.fgsm results/mnist_deep_shallow --steps 10   # the iterative attack, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 CASES = {"shallow_128": dict(depth=1, width=128), "deep_128_64": dict(depth=2, width=[128, 64])}
 
 SWEEP = Sweep(
     name="mnist_deep_shallow",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: deep vs shallow MLP (784-128-10 vs 784-128-64-10)",
     description="One more hidden layer of 64 units adds 8% parameters; the charts compare how fast each learns, "
                 "how each resists FGSM, and the curvature of the minimum each reaches.",

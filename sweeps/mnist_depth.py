@@ -2,12 +2,13 @@
 
     python -m sweeps.mnist_depth [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
-from sweeps.entry import main_for
-from sweeps.spec import Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, small_model_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_depth",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: test accuracy vs depth (D x 400 ReLU MLP)",
     description="More hidden layers add capacity, but past two they train slower per epoch for little gain on MNIST.",
     fixed=MNIST_MLP,

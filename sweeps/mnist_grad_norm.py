@@ -3,13 +3,14 @@ trained by SGD, with the loss on one figure, at two learning rates.
 
     python -m sweeps.mnist_grad_norm [--smoke-test]
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_grad_norm",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: gradient norm and loss per epoch (784-128-10, SGD)",
     description="The loss keeps falling while the minibatch gradient's norm settles at a level set by the "
                 "learning rate and the noise of the batches.",

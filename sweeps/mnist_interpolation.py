@@ -5,13 +5,14 @@ solutions of each rate, alpha from -1 to 2.
     python -m sweeps.mnist_interpolation [--smoke-test]
     python -m analysis.interpolate results/mnist_interpolation --along batch_size      # again, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_interpolation",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: interpolating between batch-64 and batch-1024 solutions (784-128-10)",
     description="The small-batch solution sits in a wider basin: the loss rises more slowly on its side of the line.",
     fixed={**MNIST_128, "max_epochs": 20},

@@ -3,13 +3,14 @@
     python -m sweeps.mnist_lr [--num-samples 24] [--smoke-test]
     python -m sweeps.mnist_lr --search grid      # lr 1e-4 .. 1 on a grid instead
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, SAMPLE_DIFFERS, SMALL_CURVE, TOLERANCE
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, SAMPLE_DIFFERS, SMALL_CURVE, TOLERANCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_lr",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: learning rate (2 x 400 ReLU MLP, SGD momentum 0.8)",
     description="Too small a rate barely moves in a few epochs, too large diverges; TPE concentrates trials in between and ASHA ends the hopeless ones after an epoch.",
     fixed=MNIST_MLP,

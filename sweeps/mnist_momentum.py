@@ -2,12 +2,13 @@
 
     python -m sweeps.mnist_momentum [--repeats 3] [--smoke-test]
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
-from sweeps.entry import main_for
-from sweeps.spec import Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, small_model_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_momentum",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: SGD momentum (2 x 400 ReLU MLP, lr 0.01)",
     description="Momentum speeds up SGD at a fixed learning rate until, near 1, it overshoots and oscillates.",
     fixed=MNIST_MLP,

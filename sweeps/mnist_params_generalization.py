@@ -3,13 +3,14 @@ parameters) trained alike; final train and test loss and accuracy against the pa
 
     python -m sweeps.mnist_params_generalization [--repeats 3] [--smoke-test]
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_params_generalization",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: train and test loss and accuracy vs parameter count (784-W-10)",
     description="Larger models fit the training set better; test accuracy follows, with a widening gap.",
     fixed={**MNIST_128, "max_epochs": 10},

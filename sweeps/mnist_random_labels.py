@@ -3,12 +3,13 @@ training accuracy up by memorising, while validation and test accuracy stay at c
 
     python -m sweeps.mnist_random_labels [--max-epochs 200] [--smoke-test]
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_random_labels",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: true vs shuffled training labels (2 x 400 ReLU MLP, Adam)",
     description="label_shuffle 1.0 permutes all training labels: train accuracy climbs by memorisation, test accuracy stays near 0.1.",
     # 1,000 images keep memorisation within a laptop's minutes; Adam memorises faster than SGD.

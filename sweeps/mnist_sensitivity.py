@@ -5,13 +5,14 @@ loss and accuracy on twin axes.
     python -m sweeps.mnist_sensitivity [--repeats 3] [--smoke-test]
     python -m analysis.sensitivity results/mnist_sensitivity          # again, alone
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, SOURCE
+from sweeps.families.theory_homework import MNIST_128, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_sensitivity",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: input sensitivity vs batch size (784-128-10)",
     description="Larger batches take fewer steps in as many epochs and end at smoother (less sensitive) functions.",
     fixed={**MNIST_128, "max_epochs": 10},

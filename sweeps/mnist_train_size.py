@@ -4,12 +4,13 @@ time-vs-size.
 
     python -m sweeps.mnist_train_size [--repeats 3] [--smoke-test]
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_train_size",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: accuracy and training time vs training-set size (128-64 MLP)",
     description="Accuracy grows roughly with the log of the training-set size while time per epoch grows linearly.",
     fixed=dict(depth=2, width=[128, 64], activation="relu", optimizer="sgd", lr=0.01, momentum=0.0,

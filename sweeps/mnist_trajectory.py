@@ -4,13 +4,14 @@ every 3 epochs, then one PCA of all runs' records for the whole model and for th
     python -m sweeps.mnist_trajectory [--smoke-test]
     python -m analysis.trajectory results/mnist_trajectory --layer net.4     # the output layer instead
 """
-from sweeps.entry import main_for
-from sweeps.spec import Posthoc, Reference, Sweep
-from sweeps.theory import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.families.theory_homework import MNIST_128, NO_NUMBER, SOURCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Posthoc, Reference, Sweep
 from trainables import metrics as M
 
 SWEEP = Sweep(
     name="mnist_trajectory",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: weight trajectories of 8 SGD runs (784-128-10), PCA",
     description="Runs from different initialisations travel in different directions of weight space yet reach "
                 "similar accuracy.",

@@ -4,12 +4,13 @@
     python -m sweeps.mnist_width --repeats 3      # mean and 95% interval over 3 seeds
     python -m sweeps.mnist_width --smoke-test
 """
-from sweeps.classic import MNIST_MLP, MNIST_SOURCE, small_model_curve
-from sweeps.entry import main_for
-from sweeps.spec import Sweep
+from sweeps.families.mnist_mlp import MNIST_MLP, MNIST_SOURCE, small_model_curve
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Sweep
 
 SWEEP = Sweep(
     name="mnist_width",
+    dataset="mnist", model="mlp", objective="classification",
     title="MNIST: test accuracy vs hidden width (2 x W ReLU MLP)",
     description="Wider hidden layers fit MNIST better, with diminishing returns past a few hundred units.",
     fixed=MNIST_MLP,

@@ -8,8 +8,8 @@ on 10,000 fixed held-out palindromes (every 100 steps: scoring them costs more t
     python -m sweeps.palindrome --set cell=nn_lstm   # torch's nn.LSTM as a reference
     python -m sweeps.palindrome --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SOURCE_STEPS = {5: 1_000, 10: 3_000, 15: 5_500}  # where the source's RNN reached 100% (train batches)
@@ -24,11 +24,10 @@ def rnn_reaches_100(length: int, step: int) -> Reference:
 
 SWEEP = Sweep(
     name="palindrome",
+    dataset="palindrome", model="digit_rnn", objective="palindrome",
     title="Palindromes: vanilla RNN vs LSTM accuracy against sequence length",
     description="The RNN must carry the first digit through L - 2 steps of tanh: it learns short palindromes "
                 "quickly and long ones slowly or not at all, while the LSTM's cell state keeps the digit.",
-    family="palindrome",
-    dataset="palindrome",
     data_axes={"length": "length"},
     fixed=dict(model="digit_rnn", hidden=128, optimizer="rmsprop", lr=1e-2, momentum=0.0, batch_size=128,
                max_steps=10_000, eval_every=10, clip_grad_norm=10.0,

@@ -4,15 +4,16 @@ char/word CNN and GRU. Three seeds per model by default (the source averaged 3 r
     python -m sweeps.text_dropout --data-dir DIR
     python -m sweeps.text_dropout --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
-from sweeps.text_common import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
+from sweeps.families.text_classifiers import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 WITH_DROPOUT = {"word_gru": 0.923, "char_gru": 0.713, "char_cnn": 0.637, "word_cnn": 0.446}
 
 SWEEP = Sweep(
     name="text_dropout",
+    dataset="text_csv", model=("text_cnn", "text_rnn"), objective="classification",
     title="DBpedia text classification: dropout 0.5 vs none, per model",
     description="Dropout helps the word GRU most; the CNNs lose accuracy with it in the source.",
     **FOUR_MODELS,

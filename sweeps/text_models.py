@@ -6,15 +6,16 @@ hand).
     python -m sweeps.text_models --set init=tf    # TensorFlow 1.x's initialisers, as the source's framework had
     python -m sweeps.text_models --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
-from sweeps.text_common import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
+from sweeps.families.text_classifiers import FOUR_MODELS, SMOKE, TEXT_MODELS, accuracies
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 SOURCE_ACC = {"word_gru": 0.863, "char_gru": 0.704, "char_cnn": 0.666, "word_cnn": 0.544}
 
 SWEEP = Sweep(
     name="text_models",
+    dataset="text_csv", model=("text_cnn", "text_rnn"), objective="classification",
     title="DBpedia text classification: char/word CNN vs char/word GRU",
     description="Word models see whole words; the word GRU wins. The CNNs train faster per epoch than the GRUs.",
     **FOUR_MODELS,

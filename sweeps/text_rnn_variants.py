@@ -5,9 +5,9 @@ per variant by default (the source averaged 3 runs by hand).
     python -m sweeps.text_rnn_variants --data-dir DIR
     python -m sweeps.text_rnn_variants --smoke-test
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
-from sweeps.text_common import DIFFERS, SMOKE, TEXT_SWEEP, TEXT_TRAINING, TOLERANCE
+from sweeps.families.text_classifiers import DIFFERS, SMOKE, TEXT_SWEEP, TEXT_TRAINING, TOLERANCE
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 VARIANTS = {
@@ -21,6 +21,7 @@ CHAR_SOURCE = {"gru_clip": 0.756, "two_layers": 0.741, "lstm": 0.591, "rnn": 0.1
 
 SWEEP = Sweep(
     name="text_rnn_variants",
+    dataset="text_csv", model="text_rnn", objective="classification",
     title="DBpedia text classification: GRU vs vanilla RNN, LSTM, two layers, clipping",
     description="The vanilla RNN stays at chance over 100 steps of text; gating (GRU, LSTM) and clipping make the "
                 "difference.",

@@ -5,8 +5,8 @@ decision-boundary plot per set and model.
     python -m sweeps.toy2d [--repeats 3] [--smoke-test]
     python -m sweeps.toy2d --set toy_noise=0.2      # noisier sets than the source's
 """
-from sweeps.entry import main_for
-from sweeps.spec import Reference, Sweep
+from sweeps.runner.entry import main_for
+from sweeps.runner.spec import Reference, Sweep
 from trainables import metrics as M
 
 
@@ -18,9 +18,9 @@ def reaches_100(toy_set: str, model: str, epoch: int) -> Reference:
 
 SWEEP = Sweep(
     name="toy2d",
+    dataset="toy2d", model=("mlp", "numpy_mlp"), objective="classification",
     title="Toy 2-D sets: PyTorch vs NumPy MLP (2-20-2 ReLU, SGD, batch 1)",
     description="Both implementations learn the same boundaries; circles need the hidden layer most, linear-ish classification the least.",
-    dataset="toy2d",
     data_axes={"toy_set": "kind", "toy_samples": "n_samples", "toy_noise": "noise"},
     # toy_noise None: each set's default noise (data_modules.toy2d: sets as clean as the source's results say).
     fixed=dict(toy_samples=1000, toy_noise=None, depth=1, width=20, activation="relu", optimizer="sgd",

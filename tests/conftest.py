@@ -17,6 +17,25 @@ from data_modules.mnist import write_mnist_dir
 os.environ["SWEEPLAB_OFFLINE"] = "1"
 os.environ.setdefault("SWEEPLAB_DATA_DIR", tempfile.mkdtemp(prefix="sweeplab-test-data-"))
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# Every Ray the suite starts, in this process or a sweep's subprocess, keeps its session here (short:
+# Ray's socket paths are limited), so a test that starts Ray without the `ray` mark is caught.
+RAY_TMP = Path(tempfile.mkdtemp(prefix="sl-rt-", dir="/tmp" if os.path.isdir("/tmp") else None))
+os.environ["RAY_TMPDIR"] = str(RAY_TMP)
+
+
+def ray_sessions() -> set[str]:
+    return {p.name for p in (RAY_TMP / "ray").glob("session_2*")}
+
+
+@pytest.fixture(autouse=True)
+def ray_starting_tests_are_marked(request):
+    """The fast lane (`pytest -m "not ray"`) starts no Ray: a test that does must say so."""
+    if request.node.get_closest_marker("ray"):
+        yield
+        return
+    before = ray_sessions()
+    yield
+    assert ray_sessions() <= before, f"{request.node.nodeid} starts Ray: mark it @pytest.mark.ray"
 
 
 def learnable_images(n: int, channels: int, side: int, rng: np.random.Generator) -> Split:
@@ -48,7 +67,7 @@ def ray_session():
     as a sweep starts it: warm workers that Tune's trial actors reuse."""
     import ray
 
-    from sweeps.ray_session import start_ray
+    from sweeps.runner.ray_session import start_ray
 
     start_ray(num_cpus=2)
     yield ray

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.tables import read_parquet
+from analysis.results.tables import read_parquet
 from tests.test_interrupt import Sweep
 from trainables import metrics as M
 
@@ -29,8 +29,8 @@ def toy_sweep(storage: Path | str, *flags: str) -> Sweep:
 
 
 def descendants(pid: int) -> list:
-    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
     import psutil
+    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
 
     try:
         return psutil.Process(pid).children(recursive=True)

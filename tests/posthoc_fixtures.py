@@ -1,4 +1,4 @@
-"""Small models with closed forms, shared by the tests of analysis.posthoc."""
+"""Small models with closed forms, shared by the tests of analysis.maths."""
 from __future__ import annotations
 
 import torch

@@ -8,11 +8,13 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from analysis.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
+from analysis.results.sweep_meta import SweepMeta
+from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, write_parquet
 from data_modules import load_dataset
 from trainables import metrics as M
 from trainables.checkpoint import save_checkpoint
 from trainables.loop import run_training
+from trainables.population_rows import member_id
 
 
 def write_results_dir(folder: Path, configs: Mapping[str, Sequence[Mapping[str, Any]]], axes: Sequence[str],
@@ -37,15 +39,15 @@ def write_results_dir(folder: Path, configs: Mapping[str, Sequence[Mapping[str, 
         save_checkpoint(checkpoint / "checkpoint.pt", [s for s in states if s is not None][-1])
         for row in reported:
             config = {**flats[row[M.MEMBER]]}
-            trial_id = tune_id if len(flats) == 1 else f"{tune_id}_m{row[M.MEMBER]:02d}"
+            trial_id = tune_id if len(flats) == 1 else member_id(tune_id, row[M.MEMBER])
             rows.append({**{k: v for k, v in row.items() if k != "config"}, **config, M.TRIAL_ID: trial_id,
                          M.VARIANT: bundle.meta.variant})
     results = pd.DataFrame(rows)
-    for trial_id, mine in results.groupby(M.TRIAL_ID, sort=False):
+    for _, mine in results.groupby(M.TRIAL_ID, sort=False):
         trials.append({**mine.iloc[-1].to_dict(), "status": "TERMINATED", "epochs": int(mine[M.EPOCH].max())})
-    meta = {"sweep": folder.name, "title": folder.name, "axes": list(axes), "x": axes[0] if axes else None,
-            "metric": M.VAL_LOSS, "mode": "min", "dataset": dataset, "data_dir": data_dir,
-            "loader_args": dict(loader_args or {}), "data_axes": data_axes, **(extra_meta or {})}
+    meta = SweepMeta(sweep=folder.name, title=folder.name, axes=axes, x=axes[0] if axes else None,
+                     metric=M.VAL_LOSS, mode="min", dataset=dataset, data_dir=data_dir,
+                     loader_args=loader_args or {}, data_axes=data_axes, **(extra_meta or {}))
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(results, folder / RESULTS_FILE, meta)
     write_parquet(pd.DataFrame(trials), folder / TRIALS_FILE, meta)

@@ -1,4 +1,4 @@
-"""analysis.stats / plots / markdown / report on small synthetic sweeps written in the real
+"""analysis.results.stats / plots / markdown / report on small synthetic sweeps written in the real
 Parquet layout (results.parquet, trials.parquet, predictions.parquet with schema metadata)."""
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ import pandas as pd
 import pytest
 
 from analysis import report as R
-from analysis.markdown import epoch_table
-from analysis.stats import mean_ci, summarize, t_critical
-from analysis.tables import PREDICTIONS_FILE, RESULTS_FILE, TRIALS_FILE, write_parquet
+from analysis.results import report_md
+from analysis.results.markdown import epoch_table
+from analysis.results.stats import mean_ci, summarize, t_critical
+from analysis.results.sweep_meta import SweepMeta
+from analysis.results.tables import PREDICTIONS_FILE, RESULTS_FILE, TRIALS_FILE, write_parquet
 from trainables import metrics as M
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -56,10 +58,10 @@ def make_sweep(axes: dict[str, list], seeds: int = 2, epochs: int = 3, fixed: di
     return pd.DataFrame(rows), pd.DataFrame(trials)
 
 
-def write_sweep(folder: Path, results: pd.DataFrame, trials: pd.DataFrame, axes: list[str], x: str | None) -> dict:
-    meta = {"sweep": "synthetic", "title": f"Synthetic: test accuracy vs {x or 'nothing'}", "description": "A made-up sweep.",
-            "axes": axes, "x": x, "metric": M.VAL_LOSS, "mode": "min", "primary": M.TEST_ACC,
-            "notes": ["GPU half skipped: no GPU"], "command": "python -m sweeps.synthetic --smoke-test"}
+def write_sweep(folder: Path, results: pd.DataFrame, trials: pd.DataFrame, axes: list[str], x: str | None) -> SweepMeta:
+    meta = SweepMeta(sweep="synthetic", title=f"Synthetic: test accuracy vs {x or 'nothing'}", description="A made-up sweep.",
+                     axes=axes, x=x, metric=M.VAL_LOSS, mode="min", headline=M.TEST_ACC,
+                     notes=["GPU half skipped: no GPU"], command="python -m sweeps.synthetic --smoke-test")
     folder.mkdir(parents=True, exist_ok=True)
     write_parquet(results, folder / RESULTS_FILE, meta)
     write_parquet(trials, folder / TRIALS_FILE, meta)
@@ -132,7 +134,7 @@ def test_numeric_width_report(tmp_path):
     results, trials = make_sweep({"width": [100, 400, 1600]}, fixed={"depth": 1, "lr": 0.1})
     write_sweep(tmp_path, results, trials, ["width"], "width")
     write_predictions(tmp_path)
-    text = R.build_report(tmp_path).read_text()
+    text = report_md.build_report(tmp_path).read_text()
 
     assert_real_pngs(tmp_path, {"accuracy_vs_width.png", "time_vs_width.png", "loss_vs_epoch.png",
                                 "loss_vs_time.png", "predictions.png"})
@@ -156,20 +158,20 @@ def test_numeric_width_report(tmp_path):
 def test_categorical_x_and_errored_trial(tmp_path):
     results, trials = make_sweep({"activation": ["relu", "tanh", "sigmoid"]}, errored=(0,))
     write_sweep(tmp_path, results, trials, ["activation"], "activation")
-    text = R.build_report(tmp_path).read_text()
+    text = report_md.build_report(tmp_path).read_text()
     assert_real_pngs(tmp_path, {"accuracy_vs_activation.png", "time_vs_activation.png"})
     assert "predictions.png" not in text and not (tmp_path / "plots" / "predictions.png").exists()
     assert "ERROR 1" in text
     # the errored trial t000 (relu, seed 0) is left out: relu's epoch-1 cell is seed 1 alone
     kept = results.loc[(results[M.TRIAL_ID] == "t001") & (results[M.EPOCH] == 1), M.TEST_ACC].iloc[0]
-    cells = epoch_table(results, trials, {"axes": ["activation"], "x": "activation"})
+    cells = epoch_table(results, trials, SweepMeta(axes=["activation"], x="activation"))
     assert cells.loc[cells["activation"] == "relu", "1"].item() == f"{kept:.3f}"
 
 
 def test_two_axes_report(tmp_path):
     results, trials = make_sweep({"width": [64, 256], "lr": [0.001, 0.01, 0.1]}, seeds=2, epochs=2)
     write_sweep(tmp_path, results, trials, ["width", "lr"], "lr")
-    text = R.build_report(tmp_path).read_text()
+    text = report_md.build_report(tmp_path).read_text()
     assert_real_pngs(tmp_path, {"accuracy_vs_lr.png", "time_vs_lr.png", "loss_vs_epoch.png"})
     rows = table_section(text, "## Training time")
     assert rows[0][:2] == ["width", "lr"] and len(rows) == 1 + 6
@@ -178,7 +180,7 @@ def test_two_axes_report(tmp_path):
 def test_single_config_single_epoch(tmp_path):
     results, trials = make_sweep({}, seeds=1, epochs=1)
     write_sweep(tmp_path, results, trials, [], None)
-    text = R.build_report(tmp_path).read_text()
+    text = report_md.build_report(tmp_path).read_text()
     assert_real_pngs(tmp_path, {"loss_vs_epoch.png", "loss_vs_time.png"})
     assert not list((tmp_path / "plots").glob("accuracy_vs_*.png"))
     assert table_section(text, "## Test accuracy per epoch")[1][0] == "all trials"
@@ -208,7 +210,7 @@ def test_cli_success_prints_report_path(tmp_path, capsys):
 
 
 def test_speedup_table_per_model_size():
-    from analysis.markdown import speedup_table
+    from analysis.results.markdown import speedup_table
 
     rows = []
     for size, cpu_time, gpu_time in (("small", 0.4, 0.1), ("large", 3.0, 0.2)):
@@ -217,7 +219,7 @@ def test_speedup_table_per_model_size():
                 rows.append({"trial_id": f"{size}-{device}", "model_size": size, "device": device, "seed": 0,
                              "epoch": epoch, "epoch_time_s": t + 0.01 * epoch})
     results = pd.DataFrame(rows)
-    meta = {"axes": ["model_size", "device"], "x": "model_size"}
+    meta = SweepMeta(axes=["model_size", "device"], x="model_size")
     table = speedup_table(results, meta).set_index("model_size")
     assert table.loc["small", "speed-up"] == f"{0.415 / 0.115:.1f}x"
     assert table.loc["large", "cpu s/epoch"] == "3.015"
@@ -225,14 +227,14 @@ def test_speedup_table_per_model_size():
 
 
 def test_grid_table_pivots_final_test_accuracy():
-    from analysis.grid_plots import grid_markdown_frame
+    from analysis.results.grid_plots import grid_markdown_frame
 
     rows = []
     for c1, c2, seed in itertools.product((10, 30), (20, 40), (0, 1)):
         acc = c1 / 100 + c2 / 1000 + seed / 100
         rows += [{"trial_id": f"{c1}-{c2}-{seed}", "c1": c1, "c2": c2, "seed": seed, "epoch": e,
                   "test_acc": acc if e == 2 else 0.0} for e in (1, 2)]
-    table = grid_markdown_frame(pd.DataFrame(rows), None, {"axes": ["c1", "c2"], "x": "c1"}).set_index("c1 \\ c2")
+    table = grid_markdown_frame(pd.DataFrame(rows), None, SweepMeta(axes=["c1", "c2"], x="c1")).set_index("c1 \\ c2")
     mean, half, _ = mean_ci([0.30 + 0.04, 0.30 + 0.04 + 0.01])
     assert table.loc["30", "40"] == f"{mean:.3f} ±{half:.3f}"
     assert list(table.columns) == ["20", "40"] and list(table.index) == ["10", "30"]
@@ -243,12 +245,13 @@ def test_grid_table_pivots_final_test_accuracy():
 def test_log_uniform_axis_is_log_scaled_even_within_two_decades():
     import matplotlib.pyplot as plt
 
-    from analysis.plots import _vs_x, log_axis
+    from analysis.results.plots import _vs_x, log_axis
 
     results, trials = make_sweep({"lr": [0.004, 0.01, 0.03, 0.2]}, seeds=1, epochs=1)  # 50x: not two decades
-    assert not log_axis({}, "lr", results["lr"]) and log_axis({"log_axes": ["lr"]}, "lr", results["lr"])
-    assert log_axis({}, "weight_decay", [1e-4, 1e-3, 1e-1]) and not log_axis({"log_axes": ["momentum"]}, "momentum", [0, 0.9])
-    for meta, scale in (({"log_axes": ["lr"]}, "log"), ({}, "linear")):
+    assert not log_axis(SweepMeta(), "lr", results["lr"]) and log_axis(SweepMeta(log_axes=["lr"]), "lr", results["lr"])
+    assert log_axis(SweepMeta(), "weight_decay", [1e-4, 1e-3, 1e-1])
+    assert not log_axis(SweepMeta(log_axes=["momentum"]), "momentum", [0, 0.9])
+    for meta, scale in ((SweepMeta(log_axes=["lr"]), "log"), (SweepMeta(), "linear")):
         fig, panel = plt.subplots()
         _vs_x(panel, results, ["lr"], "lr", M.TEST_ACC, meta)
         assert panel.get_xscale() == scale
@@ -258,17 +261,17 @@ def test_log_uniform_axis_is_log_scaled_even_within_two_decades():
 def test_grid_plots_need_two_varying_axes_and_show_the_headline_metric(tmp_path):
     """Like mnist_cpu_gpu without a GPU: the second axis took one value, so no heatmap or
     parallel coordinates; with two values they show total training time, the study's headline."""
-    from analysis.grid_plots import grid_table
+    from analysis.results.grid_plots import grid_table
 
-    meta = {"sweep": "cpu_gpu", "title": "CPU vs GPU training time", "axes": ["model_size", "precision"],
-            "x": "model_size", "metric": M.VAL_LOSS, "mode": "min", "primary": M.TIME_TOTAL_S}
+    meta = SweepMeta(sweep="cpu_gpu", title="CPU vs GPU training time", axes=["model_size", "precision"],
+                     x="model_size", metric=M.VAL_LOSS, mode="min", headline=M.TIME_TOTAL_S)
 
     def report(folder: Path, precisions: list[str]):
         results, trials = make_sweep({"model_size": ["small", "large"], "precision": precisions}, seeds=1)
         folder.mkdir()
         write_parquet(results, folder / RESULTS_FILE, meta)
         write_parquet(trials, folder / TRIALS_FILE, meta)
-        return results, trials, R.build_report(folder).read_text()
+        return results, trials, report_md.build_report(folder).read_text()
 
     results, trials, _ = report(tmp_path / "one", ["fp32"])
     assert grid_table(results, trials, meta) is None
@@ -283,9 +286,9 @@ def test_grid_plots_need_two_varying_axes_and_show_the_headline_metric(tmp_path)
 
 
 def test_titles_claim_only_what_the_plot_shows():
-    from analysis.plots import _title, _which_trial
+    from analysis.results.plots import _title, _which_trial
 
-    meta = {"sweep": "mnist_width", "title": "MNIST: test accuracy vs hidden width", "primary": M.TEST_ACC}
+    meta = SweepMeta(sweep="mnist_width", title="MNIST: test accuracy vs hidden width", headline=M.TEST_ACC)
     assert _title(meta, "accuracy at the last epoch", (M.TEST_ACC, M.VAL_ACC)).startswith("MNIST: test accuracy")
     loss = _title(meta, "loss per epoch", (M.TRAIN_LOSS, M.VAL_LOSS, M.TEST_LOSS))
     assert loss == "mnist_width\nloss per epoch" and "accuracy" not in loss

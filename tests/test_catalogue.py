@@ -9,13 +9,12 @@ import sys
 
 import pytest
 
-from sweeps.catalog import all_sweeps
-from sweeps.cli import build_parser
-from sweeps.plan import make_plan
-from sweeps.tune_setup import param_space, run_settings
-from trainables.config import expand_presets, split_config
-
+from sweeps.runner.catalog import all_sweeps
+from sweeps.runner.cli import build_parser
+from sweeps.runner.plan import make_plan
+from sweeps.runner.tune_setup import param_space, run_settings
 from tests.conftest import copy_dbpedia_fixture
+from trainables.config import expand_presets, split_config
 
 SWEEPS = all_sweeps()
 

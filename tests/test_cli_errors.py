@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from sweeps import cifar_mlp, dogset_lr, mnist_train_size, mnist_width, runner, toy2d
+from sweeps import cifar_mlp, dogset_lr, mnist_train_size, mnist_width, toy2d
+from sweeps.runner import run as runner
 from tests.conftest import make_mnist_dir
 
 
@@ -108,7 +109,7 @@ def test_gpus_or_cpus_this_machine_never_has_are_refused_before_ray(no_ray, caps
     """Ray would queue such trials for ever; the local Ray is judged before it starts."""
     import torch
 
-    from sweeps.ray_session import machine_cpus
+    from trainables.provenance import machine_cpus
 
     argv = ["--storage-path", str(no_ray / "results")]
     if not torch.cuda.is_available():

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from analysis.reproduction import read_record
+from analysis.results.reproduction import read_record
 from sweeps import curriculum
 
 

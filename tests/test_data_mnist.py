@@ -3,9 +3,16 @@
 import pytest
 import torch
 
-from data_modules import DataError, balanced_subset, load_dataset, shuffle_labels, split_sizes, stratified_split, trial_splits
-from data_modules.mnist import read_mnist_dir
-from data_modules.mnist import write_idx
+from data_modules import (
+    DataError,
+    balanced_subset,
+    load_dataset,
+    shuffle_labels,
+    split_sizes,
+    stratified_split,
+    trial_splits,
+)
+from data_modules.mnist import read_mnist_dir, write_idx
 from tests.conftest import make_mnist_dir
 
 

@@ -1,7 +1,15 @@
-"""The cost preview: trial lengths from the plan, timings on this machine, packing onto slots."""
+"""The cost preview: trial lengths from the plan, timings on this machine, packing onto slots;
+one cost model for the catalogue and --dry-run."""
+import os
+
 import pytest
 
-from sweeps.estimate import RAY_START_S, estimate_plan, jobs_of, makespan
+from data_modules.collection import load_datasets
+from sweeps.runner.calibration import Calibration
+from sweeps.runner.catalog import all_sweeps
+from sweeps.runner.cli import build_parser
+from sweeps.runner.estimate import RAY_START_S, entry_of, estimate_plan, jobs_of, makespan
+from sweeps.runner.plan import make_plan, order_by_cost, validate_plan
 from tests.test_plan import fusion_of, plan_for
 
 
@@ -43,7 +51,8 @@ def test_a_fused_population_is_one_job(mnist_sample):
 
 
 def test_dry_run_prints_plan_and_estimate_and_starts_nothing(monkeypatch, tmp_path, capsys):
-    from sweeps import mnist_width, runner
+    from sweeps import mnist_width
+    from sweeps.runner import run as runner
 
     def forbidden(*args, **kwargs):
         raise AssertionError("Ray was started by --dry-run")
@@ -78,3 +87,55 @@ def test_models_named_by_a_preset_are_timed_each_not_scaled_by_flops():
                              gpus_per_trial=0.0, cpus=2, budget=0.05)
     assert sorted(t.split(":")[0] for t in estimate.timed) == [f"text_model={m}" for m in
                                                                ("char_cnn", "char_gru", "word_cnn", "word_gru")]
+
+
+CALIBRATED = Calibration("a test machine", step_overhead_s=2e-3, seconds_per_flop=1e-10)
+
+
+def dry_run_estimate(name, argv):
+    """--dry-run's estimate of a plan, as the runner makes it (data loaded, plan validated and
+    ordered), priced with CALIBRATED instead of its own timings."""
+    sweep = all_sweeps()[name]
+    plan = make_plan(sweep, build_parser(name, "").parse_args(argv), gpu_available=False)
+    data = load_datasets(sweep.dataset, None, plan.data, sweep.data_axes, plan.points())
+    validate_plan(plan, data)
+    order_by_cost(plan, data)
+    return estimate_plan(plan, data, cpus_per_trial=1.0, gpus_per_trial=0.0, cpus=os.cpu_count(), calibrated=CALIBRATED)
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("palindrome", []),  # steps; its own validation set; held-out sets every 10th row; a data axis
+    ("mnist_width", []),
+    ("mnist_width", ["--set", "drop_last=true", "--set", "batch_size=96"]),
+    ("mnist_train_size", []),  # class-balanced subsets
+    ("mnist_lr", []),  # Optuna: the space's corners averaged
+    ("function_fit", []),  # regression: a random validation split
+    ("char_rnn_cpu_gpu", []),  # a language model in steps, its data peeked by loading it
+])
+def test_the_catalogue_and_the_dry_run_estimate_a_plan_alike(name, argv):
+    """One cost model: the catalogue's line (datasets peeked, nothing loaded) and the dry run's
+    estimate (datasets loaded) give the same trials, steps, evaluations and wall time for one plan
+    and one calibration. Once the catalogue ignored holdout_every and drop_last."""
+    entry = entry_of(name, all_sweeps()[name], None, CALIBRATED, argv)
+    dry = dry_run_estimate(name, argv)
+
+    def jobs(estimate):
+        return sorted((j.steps, j.rows, j.held_out, j.flops, j.seconds) for j in estimate.jobs)
+
+    assert jobs(entry.estimate) == jobs(dry)
+    assert entry.seconds == pytest.approx(dry.wall_s, rel=1e-12) and entry.trials == len(dry.jobs)
+
+
+def test_the_palindromes_are_evaluated_every_hundred_steps():
+    """holdout_every 10 at eval_every 10: 100 evaluations of the 12,000 held-out palindromes in
+    10,000 steps, plus the one at step 0 (the catalogue once counted 1,000 of 10,400)."""
+    jobs = entry_of("palindrome", all_sweeps()["palindrome"], None, CALIBRATED).estimate.jobs
+    assert {(j.steps, j.rows, j.held_out) for j in jobs} == {(10_000, 101, 12_000)}
+
+
+def test_drop_last_drops_the_partial_batch(mnist_sample):
+    from sweeps import mnist_width
+
+    kept, dropped = (jobs_of(plan_for(mnist_width, "--set", "batch_size=96", "--set", f"drop_last={drop}", "--max-epochs", "2"),
+                             mnist_sample)[0] for drop in ("false", "true"))
+    assert kept.steps == -(-3600 // 96) * 2 and dropped.steps == 3600 // 96 * 2

@@ -3,7 +3,7 @@ and without --dashboard, and Ray's token authentication. Asserted: every socket 
 (GCS, raylet, workers, agents, metrics, the driver) is on loopback; the dashboard's page only with
 --dashboard, and it refuses a request without the token; the GCS refuses a client without the
 token (and answers one with it); nothing but Ray's own processes listens. Printed (pytest -s):
-every socket seen. Without sweeps.ray_session.on_loopback_only, Ray 2.60 binds the GCS, raylet,
+every socket seen. Without sweeps.runner.ray_session.on_loopback_only, Ray 2.60 binds the GCS, raylet,
 workers and metrics ports to all interfaces."""
 from __future__ import annotations
 
@@ -49,8 +49,8 @@ def label(process) -> str:
 
 def listening_sockets(sweep) -> list[tuple[str, str, int]]:
     """(process, address, port) of every listening TCP socket of the sweep's processes."""
-    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
     import psutil
+    import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
 
     found = []
     for p in [psutil.Process(sweep.proc.pid), *descendants(sweep.proc.pid)]:

@@ -16,12 +16,28 @@ import pandas as pd
 import pytest
 import torch
 
-from analysis.tables import read_parquet, write_parquet
-from tests.fault_helpers import (EIGHT_SLOWER_TRIALS, EIGHT_TRIALS, EPOCHS, assert_exactly_once, raw_rows, restarts,
-                                 toy_sweep, trial_workers, tune_state, wait)
+from analysis.results.tables import read_parquet, write_parquet
+from tests.fault_helpers import (
+    EIGHT_SLOWER_TRIALS,
+    EIGHT_TRIALS,
+    EPOCHS,
+    assert_exactly_once,
+    raw_rows,
+    restarts,
+    toy_sweep,
+    trial_workers,
+    tune_state,
+    wait,
+)
 from tests.test_interrupt import HINT, starts_a_sweep
-from trainables.checkpoint import (CorruptCheckpoint, UnsafeCheckpoint, load_checkpoint, restore_from,
-                                   save_checkpoint)
+from trainables.checkpoint import (
+    FORMAT,
+    CorruptCheckpoint,
+    UnsafeCheckpoint,
+    load_checkpoint,
+    restore_from,
+    save_checkpoint,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,15 +67,16 @@ def test_parquet_crash_between_temp_and_rename_keeps_the_old_file(tmp_path):
     write_parquet(pd.DataFrame({"epoch": [0, 1]}), path)
     crash = textwrap.dedent(f"""
         import os, pandas as pd
-        from analysis import storage
-        from analysis.tables import write_parquet
-        real = storage.pafs.LocalFileSystem()
+        import pyarrow.fs as pafs
+        from analysis.results.tables import write_parquet
+        from data_modules import atomic
+        real = pafs.LocalFileSystem()
         class Crash:  # the process dies once the temp file is complete, before its rename
             def __getattr__(self, name):
                 return getattr(real, name)
             def move(self, src, dst):
                 os._exit(3)
-        storage._local_or = lambda fs, path: (Crash(), os.path.abspath(path))
+        atomic.filesystem_of = lambda fs, path: (Crash(), os.path.abspath(path))
         write_parquet(pd.DataFrame({{"epoch": [0, 1, 2]}}), {str(path)!r})
     """)
     done = subprocess.run([sys.executable, "-c", crash], cwd=PROJECT_ROOT, capture_output=True, text=True,
@@ -82,10 +99,17 @@ def test_checkpoint_carrying_code_is_refused_and_nothing_runs(tmp_path):
     assert not marker.exists()
 
 
+def test_a_checkpoint_of_another_layout_is_refused_in_one_line(tmp_path):
+    path = save_checkpoint(tmp_path / "checkpoint.pt", {"epoch": 1, "w": torch.ones(2)})  # no layout: not ours
+    with pytest.raises(CorruptCheckpoint) as refused:
+        load_checkpoint(path)
+    assert "\n" not in str(refused.value) and str(path) in str(refused.value) and f"allowed: {FORMAT}" in str(refused.value)
+
+
 def test_truncated_checkpoint_restarts_from_the_previous_one_then_from_scratch(tmp_path):
     old, new = tmp_path / "checkpoint_000001.pt", tmp_path / "checkpoint_000002.pt"
-    save_checkpoint(old, {"epoch": 1, "w": torch.ones(2)})
-    save_checkpoint(new, {"epoch": 2, "w": torch.ones(2)})
+    save_checkpoint(old, {"format": FORMAT, "epoch": 1, "w": torch.ones(2)})
+    save_checkpoint(new, {"format": FORMAT, "epoch": 2, "w": torch.ones(2)})
     truncate(new)
     with pytest.raises(CorruptCheckpoint, match="truncated or corrupt"):
         load_checkpoint(new)

@@ -37,7 +37,8 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
     import pandas as pd
 
     from analysis import feature_maps
-    from analysis.tables import TRIALS_FILE, write_parquet
+    from analysis.results.sweep_meta import SweepMeta
+    from analysis.results.tables import TRIALS_FILE, write_parquet
 
     bundle = load_dataset("cifar10", data_dir=vision_data_dir)
     results = tmp_path / "cifar_channels"
@@ -49,11 +50,11 @@ def test_given_a_results_folder_it_maps_the_best_trial_with_the_recorded_data(vi
         save_checkpoint(folder / "checkpoint.pt", states[-1])
     trials = pd.DataFrame({"trial_id": ["err1", "cnn1", "mlp1"], "status": ["ERROR", "TERMINATED", "TERMINATED"],
                            "val_loss": [0.1, 0.5, 0.9]})
-    meta = {"metric": "val_loss", "mode": "min", "dataset": "cifar10", "data_dir": str(vision_data_dir), "loader_args": {}}
+    meta = SweepMeta(metric="val_loss", mode="min", dataset="cifar10", data_dir=str(vision_data_dir), loader_args={})
     write_parquet(trials, results / TRIALS_FILE, meta)
 
     assert feature_maps.main([str(results)]) == 0, capsys.readouterr().err
-    names = {p.name for p in (results / "feature_maps").glob("*.png")}
+    names = {p.name for p in (results / "posthoc" / "feature_maps").glob("*.png")}
     assert {"image0.png", "image0_C1.png", "image1_S2.png"} <= names  # the CNN's maps: the MLP was not picked
 
 
@@ -68,5 +69,5 @@ def test_help_describes_the_tool_and_every_flag(capsys):
         feature_maps.main(["--help"])
     out = capsys.readouterr().out
     assert "maps after C1,\nS1, C2 and S2 as PNG grids (one tile per channel)." in out  # the whole sentence
-    for flag in ("PATH", "--data-dir DATA_DIR", "--out OUT", "--images IMAGES"):
+    for flag in ("RESULTS_DIR", "--data-dir DATA_DIR", "--out OUT", "--images IMAGES"):
         assert re.search(rf"^  {re.escape(flag)}\s+\w", out, re.M), f"{flag} has no help"

@@ -12,8 +12,8 @@ from data_modules import DataBundle, DataMeta
 from tests.conftest import learnable_images
 from tests.test_one_loop import token_bundle
 from trainables import metrics as M
+from trainables.cost import GpuShareExceeded, within_gpu_share
 from trainables.loop import build_trainer, run_training
-from trainables.memory import GpuShareExceeded, within_gpu_share
 from trainables.step import GraphStep
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible")]
@@ -112,7 +112,7 @@ def test_a_trial_beyond_its_gpu_share_gets_one_clear_error(mnist_sample):
 
 
 def test_a_sweep_whose_trial_exceeds_its_gpu_share_is_refused_before_ray(capsys):
-    """The sweep knows the trial's estimated memory (trainables.memory) and the GPU's: one line,
+    """The sweep knows the trial's estimated memory (trainables.cost) and the GPU's: one line,
     exit code 2, before Ray starts, instead of a failed trial."""
     from sweeps import mnist_width
 

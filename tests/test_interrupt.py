@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.tables import read_parquet
+from analysis.results.tables import read_parquet
 from trainables import metrics as M
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +61,8 @@ class Sweep:
 
     def processes_left(self) -> list[str]:
         """Live processes of this run: in its session, or naming its Ray temp folder."""
-        import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
         import psutil
+        import ray  # noqa: F401  (puts the psutil that Ray ships on sys.path)
 
         left = []
         for p in psutil.process_iter(["cmdline", "status"]):
@@ -163,7 +163,7 @@ def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_pat
 
 def test_a_first_ctrl_c_waits_for_a_checkpoint_a_second_one_does_not():
     """Python runs the handler in this thread as soon as the signal arrives."""
-    from sweeps import interrupt
+    from sweeps.runner import interrupt
 
     with interrupt.armed():
         os.kill(os.getpid(), signal.SIGINT)  # noted, not raised where it lands
@@ -176,7 +176,7 @@ def test_a_first_ctrl_c_waits_for_a_checkpoint_a_second_one_does_not():
 
 
 def test_shielded_blocks_hold_even_a_second_ctrl_c():
-    from sweeps import interrupt
+    from sweeps.runner import interrupt
 
     with interrupt.armed():
         with pytest.raises(KeyboardInterrupt):
@@ -190,7 +190,7 @@ def test_shielded_blocks_hold_even_a_second_ctrl_c():
 def test_ctrl_c_during_tunes_set_up_is_handed_to_tune():
     """Before Tune's loop starts (its handlers installed), a Ctrl-C is held, then sent to Tune as
     SIGUSR1 at the loop's first step; Tune stops the run gracefully and tune_fit reports it."""
-    from sweeps import interrupt
+    from sweeps.runner import interrupt
 
     received = []
 
@@ -211,7 +211,7 @@ def test_ctrl_c_during_tunes_set_up_is_handed_to_tune():
 
 
 def test_tunes_vanished_temp_file_sync_error_is_dropped_and_only_it():
-    from sweeps.tune_setup import quiet_state_sync_races
+    from sweeps.runner.tune_setup import quiet_state_sync_races
 
     quiet_state_sync_races()
     state_logger = logging.getLogger("ray.tune.execution.experiment_state")
@@ -232,8 +232,8 @@ def test_tunes_vanished_temp_file_sync_error_is_dropped_and_only_it():
 
 
 def test_tunes_echo_of_a_failed_trial_is_dropped_and_only_it():
-    """A failed trial is one line of the sweep's own (sweeps.finish), not Tune's traceback."""
-    from sweeps.tune_setup import quiet_state_sync_races
+    """A failed trial is one line of the sweep's own (sweeps.runner.finish), not Tune's traceback."""
+    from sweeps.runner.tune_setup import quiet_state_sync_races
 
     quiet_state_sync_races()
     seen: list[str] = []

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from data_modules import load_dataset
+from tests.conftest import make_mnist_dir
 from trainables import metrics as M
 from trainables.checkpoint import load_checkpoint, rebuild_model, save_checkpoint
 from trainables.loop import run_training
-from tests.conftest import make_mnist_dir
 
 
 def train(bundle, **overrides):

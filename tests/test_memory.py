@@ -2,14 +2,14 @@
 import pytest
 
 from trainables.config import split_config
-from trainables.memory import CUDA_CONTEXT_BYTES, gpu_share, trial_memory_bytes
+from trainables.cost import CUDA_CONTEXT_BYTES, gpu_share, trial_memory_bytes
 
 GiB = 2**30
 
 
 def estimate(members=1, n=60000, **flat):
     cfg, kw = split_config(flat)
-    return trial_memory_bytes(cfg, kw, (1, 28, 28), 10, n, members)
+    return trial_memory_bytes(cfg, kw, {"input_shape": (1, 28, 28), "num_classes": 10}, n, members)
 
 
 def test_estimate_counts_weights_data_and_context():

@@ -5,7 +5,6 @@ import torch
 from models import UnknownNameError, create_model, list_models, param_count
 from models.mlp import ACTIVATIONS
 
-
 # Models over token ids instead of images: their arguments and an example batch.
 TOKEN_MODELS = {"rnn_classifier": {"input_shape": (12,), "vocab_size": 30}}
 # Sequence models: (arguments, example input (5, ...) with ids below `high`, output shape per example).
@@ -16,7 +15,7 @@ SEQUENCE_MODELS = {
     "torch_lstm": ({"input_shape": (7,), "hidden": 16}, (7,), 10, (7, 10)),
     "torch_gru": ({"input_shape": (7,), "hidden": 16}, (7,), 10, (7, 10)),
     "text_cnn": ({"input_shape": (2, 100), "tokens": "char"}, (2, 100), 256, (10,)),
-    "text_rnn": ({"input_shape": (2, 30), "tokens": "word", "hidden": 8}, (2, 30), 256, (10,)),
+    "text_rnn": ({"input_shape": (2, 30), "tokens": "word", "hidden": 8, "vocab": 300}, (2, 30), 256, (10,)),
 }
 
 
@@ -99,6 +98,7 @@ def test_tf_initialisers_of_the_text_models(kwargs):
     but the gates TF starts at 1, the same parameter shapes as PyTorch's defaults."""
     name = kwargs.pop("model")
     torch.manual_seed(0)
+    kwargs["vocab"] = 50_000  # the course's word vocabulary (data_modules.text_csv.WORD_VOCAB)
     ours = create_model(name, input_shape=(2, 100), num_classes=15, **kwargs)
     tf = create_model(name, input_shape=(2, 100), num_classes=15, init="tf", **kwargs)
     assert [p.shape for p in ours.parameters()] == [p.shape for p in tf.parameters()]

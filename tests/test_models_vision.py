@@ -11,10 +11,11 @@ import torch.nn.functional as F
 from data_modules import DataBundle, DataMeta, Split
 from models import create_model, param_count
 from models.cnn import VGG11_LAYOUT
-from models.numpy_mlp import NumpyStep, cross_entropy, numpy_backward, numpy_forward
+from models.numpy_mlp import cross_entropy, numpy_backward, numpy_forward
 from trainables import metrics as M
-from trainables.config import TrainConfig, split_config
+from trainables.config import TrainConfig
 from trainables.loop import run_training
+from trainables.numpy_step import NumpyStep
 from trainables.optimizers import build_optimizer
 
 
@@ -144,7 +145,7 @@ def numpy_step(model, cfg, x, y, opt=None):
                         meta=DataMeta(name="toy", variant="toy", input_shape=tuple(x.shape[1:]), classes=("0", "1")))
     task = Classification(bundle, [TrainConfig(val_fraction=0.0)], torch.device("cpu"))
     task.x = task.x.to(x.device)  # where the loop would have put the data
-    return model.training_step(Single(model), opt, task, torch.ones(1), cfg)
+    return NumpyStep(Single(model), opt, task, torch.ones(1), cfg)
 
 
 def test_numpy_sgd_matches_torch_sgd():

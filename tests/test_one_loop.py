@@ -11,13 +11,12 @@ import torch.nn.functional as F
 
 from data_modules import DataBundle, DataMeta, Split, load_dataset, trial_splits
 from models import create_model
+from tests.conftest import DBPEDIA_FIXTURE
 from trainables import metrics as M
 from trainables.checkpoint import rebuild_model
 from trainables.loop import run_training
 from trainables.sampling import Generated, Permutation, Windows
 from trainables.weights import load_weight_records
-
-from tests.conftest import DBPEDIA_FIXTURE
 
 
 def train(bundle, flats, **kw):
@@ -315,7 +314,30 @@ def test_a_model_that_cannot_run_under_vmap_is_refused_with_its_reason(monkeypat
     from models import registry
     from trainables.population import why_not_fusable
 
-    monkeypatch.setitem(registry._MODELS, "branchy", Branchy)
+    monkeypatch.setitem(registry.MODELS._items, "branchy", Branchy)
     reason = why_not_fusable([{"model": "branchy", "seed": 0}, {"model": "branchy", "seed": 1}], mnist_sample)
     assert reason.startswith("model 'branchy' cannot run under torch.func.vmap (")
     assert why_not_fusable([{"model": "cnn", "seed": 0}, {"model": "cnn", "seed": 1, "dropout": 0.5}], mnist_sample) is None
+
+
+def test_the_word_vocabulary_is_a_data_fact_and_old_checkpoints_without_it_still_rebuild(tmp_path):
+    """The text data says how many word ids there are (DataMeta.vocab); the loop builds the word
+    models with it and the checkpoint keeps it; a checkpoint from before that (no `vocab` in its
+    model arguments) rebuilds with its embedding's rows."""
+    from data_modules.text_csv import WORD_VOCAB
+    from trainables.checkpoint import load_checkpoint, rebuild_model, save_checkpoint
+
+    bundle = load_dataset("text_csv", data_dir=DBPEDIA_FIXTURE, length=60)
+    assert bundle.meta.vocab == WORD_VOCAB and bundle.meta.model_args["vocab"] == WORD_VOCAB
+    states = []
+    run_training([{"model": "text_rnn", "tokens": "word", "max_epochs": 1, "batch_size": 8, "optimizer": "adam"}],
+                 bundle, lambda r, s: states.append(s))
+    state = states[-1]
+    assert state["model_kwargs"][0]["vocab"] == WORD_VOCAB
+    x = bundle.test.x[:4]
+    expected = rebuild_model(state)(x)
+    legacy = {**state, "model_kwargs": [{k: v for k, v in kw.items() if k != "vocab"} for kw in state["model_kwargs"]]}
+    reloaded = rebuild_model(load_checkpoint(save_checkpoint(tmp_path / "checkpoint.pt", legacy)))
+    assert torch.equal(reloaded(x), expected)
+    with pytest.raises(ValueError, match=r"word tokens need the data's vocabulary size, got vocab=0"):
+        create_model("text_cnn", input_shape=(2, 60), num_classes=15, tokens="word")

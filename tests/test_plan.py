@@ -3,11 +3,12 @@ import re
 
 import pytest
 
+from analysis.results.arguments import UsageError
 from data_modules import load_dataset
 from data_modules.collection import Datasets
 from sweeps import mnist_cpu_gpu, mnist_lr, mnist_train_size, mnist_width, palindrome
-from sweeps.cli import UsageError, parse_flags
-from sweeps.plan import make_plan, validate_plan
+from sweeps.runner.cli import parse_flags
+from sweeps.runner.plan import make_plan, validate_plan
 from trainables import metrics as M
 from trainables.config import ConfigError, TrainConfig, expand_presets, split_config
 
@@ -66,7 +67,7 @@ def test_split_config_types_and_rejects_unknown_keys():
 def fusion_of(module, *argv, mode="auto", size=32, data=None, speedup=2.0):
     """The plan after decide_fusion, with fused steps taken to be `speedup` x faster (measuring
     it is timing, which tests leave to benchmarks)."""
-    from sweeps.plan import decide_fusion
+    from sweeps.runner.plan import decide_fusion
 
     plan = plan_for(module, *argv)
     decide_fusion(plan, data or load_dataset("mnist"), mode, size, speedup=lambda flats, bundle: speedup)
@@ -115,7 +116,7 @@ def test_fusion_on_where_impossible_says_why():
 
 
 def test_trial_count_and_the_cpus_a_local_ray_gets():
-    from sweeps.ray_session import cpus_for
+    from sweeps.runner.ray_session import cpus_for
 
     assert plan_for(mnist_width).trial_count == 5
     assert plan_for(mnist_width, "--num-samples", "2").trial_count == 10  # grid repeated
@@ -140,14 +141,14 @@ def test_set_reaches_the_data_loaders_options():
 def test_help_lists_keys_set_accepts_with_values_that_validate(module, capsys):
     """Every KEY=VALUE the --help epilog shows (training and model lines) is accepted by the
     config schema as it stands there, and every key the unknown-key error allows is shown."""
-    from sweeps.cli import parse_value
+    from sweeps.runner.cli import parse_value
 
     with pytest.raises(SystemExit) as done:
         module.main(["--help"])
     assert done.value.code == 0
     out = capsys.readouterr().out
     epilog = out.split("--set KEY=VALUE accepts these keys", 1)[1]
-    shown = dict(re.findall(r"(\w+)=(\S*)", "\n".join(l for l in epilog.splitlines() if "swept" not in l)))
+    shown = dict(re.findall(r"(\w+)=(\S*)", "\n".join(line for line in epilog.splitlines() if "swept" not in line)))
     point = plan_for(module).points()[0]
     for key, value in shown.items():
         if key not in module.SWEEP.data and key not in module.SWEEP.sample:
@@ -164,7 +165,7 @@ def test_progress_counts_trials_the_run_will_have(capsys):
     """Optuna creates trials one by one: the counter's total is the plan's, not Tune's list so far."""
     from types import SimpleNamespace
 
-    from sweeps.progress import ProgressLine, fmt_metric
+    from sweeps.runner.progress import ProgressLine, fmt_metric
 
     line = ProgressLine(["lr"], max_epochs=2, total=plan_for(mnist_lr, "--smoke-test").trial_count)
     trial = SimpleNamespace(config={"lr": 0.0123}, last_result={"epoch": 2, "test_acc": 0.9})
@@ -197,7 +198,7 @@ def test_an_explicit_setting_wins_over_a_presets():
 
 
 def test_progress_line_between_held_out_evaluations_shows_the_training_metrics():
-    from sweeps.progress import metrics_text
+    from sweeps.runner.progress import metrics_text
 
     nan = float("nan")
     skipped = {M.TRAIN_LOSS: 0.5, M.VAL_LOSS: nan, M.TRAIN_ACC: 0.9, M.VAL_ACC: nan, M.TEST_ACC: nan}
@@ -212,7 +213,7 @@ def test_population_line_names_its_best_member_with_the_data_keys(capsys):
     them from the trial's member list, and between held-out evaluations ranks by training loss."""
     from types import SimpleNamespace
 
-    from sweeps.progress import ProgressLine
+    from sweeps.runner.progress import ProgressLine
 
     nan = float("nan")
     members = [{"length": 5, "seed": 0}, {"length": 5, "seed": 1}]

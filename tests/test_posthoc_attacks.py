@@ -2,15 +2,15 @@
 import torch
 import torch.nn.functional as F
 
-from analysis.posthoc.attacks import (
+from analysis.maths.attacks import (
     DEFAULT_EPSILONS,
     fgsm,
     fgsm_accuracy,
     pgd,
     targeted_attack,
 )
-from analysis.posthoc.common import loss_and_accuracy
-from analysis.posthoc.pixels import PixelInputModel, pixel_images
+from analysis.maths.batching import loss_and_accuracy
+from analysis.maths.pixel_models import PixelInputModel, pixel_images
 from data_modules import Split
 from tests.posthoc_fixtures import linear_softmax, trained_batchnorm_net
 

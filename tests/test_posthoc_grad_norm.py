@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from analysis.posthoc.grad_norm import minimise_gradient_norm
+from analysis.maths.gradient_norm_descent import minimise_gradient_norm
 from models import create_model
 
 

@@ -7,18 +7,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from analysis.posthoc.density import (
+from analysis.maths.hessian_density import (
     density_minimal_ratio,
     exact_minimal_ratio,
     minimal_ratio,
     spectral_density,
 )
-from analysis.posthoc.eigen import (
+from analysis.maths.hessian_eigen import (
     hutchinson_trace,
     lanczos_top_eigenvalues,
     power_iteration,
 )
-from analysis.posthoc.hessian import (
+from analysis.maths.hessian_operator import (
     DENSE_LIMIT,
     HessianOperator,
     full_spectrum,

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from analysis.posthoc.common import loss_and_accuracy
-from analysis.posthoc.interpolation import (
+from analysis.maths.batching import loss_and_accuracy
+from analysis.maths.weight_interpolation import (
     DEFAULT_ALPHAS,
     interpolate_states,
     interpolation_curve,

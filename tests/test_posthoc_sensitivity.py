@@ -2,7 +2,7 @@
 import torch
 from torch.func import jacrev
 
-from analysis.posthoc.sensitivity import input_sensitivity, softmax_jacobian_norms
+from analysis.maths.input_sensitivity import input_sensitivity, softmax_jacobian_norms
 from tests.posthoc_fixtures import linear_softmax, trained_batchnorm_net
 
 

@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from analysis.posthoc.params import ParamLayout
-from analysis.posthoc.trajectory import trajectory_pca
+from analysis.maths.flat_params import ParamLayout
+from analysis.maths.weight_pca import trajectory_pca
 from models import create_model
 
 

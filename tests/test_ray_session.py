@@ -1,4 +1,4 @@
-"""A Ray started by sweeps.ray_session runs Tune trials in the workers it prestarted, with torch
+"""A Ray started by sweeps.runner.ray_session runs Tune trials in the workers it prestarted, with torch
 and the trainables already imported: the mechanism behind a small sweep's short start-up,
 which a Ray upgrade could silently undo."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 PROBE = r"""
 import glob, json, os, sys, time
-from sweeps.ray_session import start_ray
+from sweeps.runner.ray_session import start_ray
 start_ray(num_cpus=1)
 from ray import tune
 
@@ -41,6 +41,7 @@ print(json.dumps({"prestarted": result.metrics["pid"] in prestarted, "warm": res
 """
 
 
+@pytest.mark.ray
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="lists worker processes through /proc")
 def test_trials_run_in_prestarted_workers_with_torch_imported(tmp_path):
     out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True, timeout=180)

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from data_modules.manifest import FILE_COLUMNS
-from sweeps.catalog import all_sweeps
-from sweeps.cli import build_parser
+from sweeps.runner.catalog import all_sweeps
+from sweeps.runner.cli import build_parser
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -30,7 +30,7 @@ def test_sweep_table_is_one_table_of_every_sweep():
 
 
 def test_sweep_table_is_the_one_the_declarations_generate():
-    from sweeps.catalog import readme_table
+    from sweeps.runner.catalog import readme_table
 
     table = "\n".join(line for line in section("Sweeps").strip().splitlines() if line.startswith("|"))
     assert table.startswith(readme_table()), "README's sweep table is stale: paste `python -m sweeps --markdown`"

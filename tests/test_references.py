@@ -2,8 +2,8 @@
 import pandas as pd
 import pytest
 
-from analysis.references import NO_DATA, NOT_REPRODUCED, REPRODUCED, check_declaration, check_references
-from sweeps.spec import Reference
+from analysis.results.claims import Reference
+from analysis.results.references import NO_DATA, NOT_REPRODUCED, REPRODUCED, check_declaration, check_references
 from trainables import metrics as M
 
 
@@ -103,7 +103,7 @@ def test_best_trial_of_a_search():
 
 
 def test_bounds_read_as_bounds_in_the_source_column():
-    from analysis.references import source_text
+    from analysis.results.references import source_text
 
     assert source_text(Reference("r", M.TEST_ACC, 0.5, check="at_least")) == "≥ 0.5"
     assert source_text(Reference("r", M.TEST_LOSS, 0.01, check="at_most", tolerance=0.005)) == "≤ 0.01 (more 0.005 allowed)"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.reproduction import read_record
-from sweeps.catalog import all_sweeps
+from analysis.results.reproduction import read_record
+from sweeps.runner.catalog import all_sweeps
 
 RECORD = Path(__file__).resolve().parents[1] / "REPRODUCTION.md"
 
@@ -23,14 +23,14 @@ def test_the_committed_record_parses_and_its_totals_add_up():
 
 
 def _record(name: str, reproduced: int, checked: int, headline: str):
-    from analysis.reproduction import SweepRecord
+    from analysis.results.reproduction import SweepRecord
 
     table = pd.DataFrame({"claim": [f"{name} claim"], "verdict": ["reproduced"]})
     return SweepRecord(name, "toy-variant", reproduced, checked, 0, headline, 12.0, "abc123", "2 CPUs", table)
 
 
 def test_a_rewritten_record_keeps_the_rows_of_sweeps_it_did_not_run():
-    from analysis.reproduction import kept_rows, render
+    from analysis.results.reproduction import kept_rows, render
 
     first = render([_record("toy2d", 1, 2, "old toy2d"), _record("palindrome", 3, 3, "old palindrome")], {},
                    "first command")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sweeps.cli import UsageError
-from sweeps.resources import Node, check_fits, nodes_of_cluster_config, running_ray_nodes, trial_bundles
+from analysis.results.arguments import UsageError
+from sweeps.runner.resources import Node, check_fits, nodes_of_cluster_config, running_ray_nodes, trial_bundles
 
 
 def cluster_config(*groups: tuple[str, dict, int]):

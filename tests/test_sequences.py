@@ -9,10 +9,9 @@ from data_modules import DataError, load_dataset
 from data_modules.palindrome import mirror, split_palindromes
 from models import create_model
 from models.char_lm import generate
+from tests.conftest import DBPEDIA_FIXTURE
 from trainables import metrics as M
 from trainables.loop import build_trainer, run_training
-
-from tests.conftest import DBPEDIA_FIXTURE
 
 PALINDROME = {"model": "digit_rnn", "hidden": 16, "optimizer": "rmsprop", "lr": 1e-2, "momentum": 0.0,
               "batch_size": 32, "max_steps": 25, "eval_every": 10, "checkpoint_every": 100, "eval_at_start": True}

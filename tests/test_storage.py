@@ -9,11 +9,13 @@ import pyarrow.fs as pafs
 import pytest
 import torch
 
-from analysis.collect import collect
-from analysis.storage import Store, pull, push, write_atomically
-from analysis.tables import read_parquet
-from sweeps.cli import UsageError, build_parser
-from sweeps.locations import new_place
+from analysis.results.arguments import UsageError
+from analysis.results.collect import collect
+from analysis.results.storage import Store, pull, push, write_atomically
+from analysis.results.sweep_meta import SweepMeta
+from analysis.results.tables import read_parquet
+from sweeps.runner.cli import build_parser
+from sweeps.runner.locations import new_place
 from sweeps.toy2d import SWEEP
 from tests.test_collect import write_trial
 from trainables import metrics as M
@@ -40,7 +42,7 @@ def test_collection_tables_and_report_go_through_the_filesystem(bucket, tmp_path
     assert not any("checkpoint_000001" in p or "checkpoint_000000" in p for p in pulled)
     assert {"trial_a_00001/error.txt", "trial_a_00000/result.json"} <= set(pulled)
 
-    results, trials = collect(staging, {"sweep": "toy2d"})
+    results, trials = collect(staging, SweepMeta(sweep="toy2d"))
     (staging / "plots").mkdir()
     (staging / "plots" / "accuracy.png").write_bytes(b"png")
     (staging / "report.md").write_text("# report")
@@ -48,7 +50,7 @@ def test_collection_tables_and_report_go_through_the_filesystem(bucket, tmp_path
     assert set(sent) == {"results.parquet", "trials.parquet", "report.md", "plots/accuracy.png"}
 
     remote, meta = read_parquet(bucket.path("toy2d", "results.parquet"), filesystem=bucket.fs)
-    assert meta == {"sweep": "toy2d"} and remote[[M.TRIAL_ID, M.EPOCH]].values.tolist() == \
+    assert meta == SweepMeta(sweep="toy2d") and remote[[M.TRIAL_ID, M.EPOCH]].values.tolist() == \
         results[[M.TRIAL_ID, M.EPOCH]].values.tolist()
     listing = bucket.fs.get_file_info(pafs.FileSelector(bucket.path("toy2d"), recursive=True))
     assert not [i.path for i in listing if i.path.endswith(".tmp")]
@@ -91,7 +93,7 @@ def test_max_failures_must_be_a_non_negative_integer(value):
 
 
 def test_resume_refuses_tune_state_cut_short_by_a_killed_driver(tmp_path):
-    from sweeps.locations import check_tune_state
+    from sweeps.runner.locations import check_tune_state
 
     (tmp_path / "experiment_state-2026-12-02_16-41-02.json").write_text('{"trial_data": []}')
     (tmp_path / "basic-variant-state-2026-12-02_16-41-02.json").write_bytes(b"x")

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.sections import posthoc_dir, read_frames, studies
-from analysis.tables import read_parquet
+from analysis.results.sections import posthoc_dir, read_frames, studies
+from analysis.results.tables import read_parquet
 from tests.study_fixtures import write_results_dir
 from trainables import metrics as M
 
@@ -63,7 +63,10 @@ COMMANDS = [
 def test_command_writes_its_table_figures_and_report_section(mnist_results, name, argv, heading, capsys):
     module = importlib.import_module(f"analysis.{name}")
     assert module.main([str(mnist_results), *argv]) == 0, capsys.readouterr().err
-    assert read_frames(mnist_results, name)[name].shape[0] > 0
+    table = read_frames(mnist_results, name)[name]
+    assert table.shape[0] > 0
+    if "label" in table:  # a trial is named by its swept values, as everywhere (analysis.results.stats.trial_label)
+        assert table["label"].str.match(r"^batch_size=\d+").all(), table["label"].unique()
     report = (mnist_results / "report.md").read_text()
     assert f"## {heading}" in report
     pngs = [p for p in posthoc_dir(mnist_results).glob("*.png") if f"posthoc/{p.name}" in report]
@@ -157,8 +160,8 @@ def test_trials_in_worker_processes_give_the_serial_rows_in_the_same_order(funct
 
 
 def test_default_workers_fit_the_cpus_and_the_available_memory(monkeypatch):
-    from analysis import trial_models
-    from sweeps.ray_session import machine_cpus
+    from analysis.results import trial_models
+    from trainables.provenance import machine_cpus
 
     assert 1 <= trial_models.default_workers() <= machine_cpus()
     monkeypatch.setattr(trial_models, "WORKER_MEMORY", 1 << 60)  # more than any machine has: one worker
@@ -171,7 +174,7 @@ def test_a_study_stops_at_its_safe_point_between_trials_and_leaves_no_worker(fun
     processes with it) instead of finishing every trial first."""
     import multiprocessing
 
-    from analysis.sections import run_study
+    from analysis.results.sections import run_study
 
     calls = []
 
@@ -181,7 +184,7 @@ def test_a_study_stops_at_its_safe_point_between_trials_and_leaves_no_worker(fun
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_study("minimal_ratio", function_results, "all", report=False, between_trials=ctrl_c_at_the_second_trial,
+        run_study("minimal_ratio", function_results, "all", between_trials=ctrl_c_at_the_second_trial,
                   max_steps=30, workers=workers)
     assert calls == [0, 1] and multiprocessing.active_children() == []
 
@@ -203,7 +206,8 @@ def test_bad_input_is_one_line_naming_the_value_and_what_is_allowed(mnist_result
 
 
 def test_ctrl_c_during_a_study_command_is_exit_130_without_a_traceback(function_results, monkeypatch, capsys):
-    from analysis import minimal_ratio, study_command
+    from analysis import minimal_ratio
+    from analysis.results import study_command
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -224,7 +228,7 @@ def test_a_sweep_without_weight_records_or_grad_norms_is_refused(function_result
 
 
 def test_every_declared_study_is_registered():
-    from sweeps.catalog import all_sweeps
+    from sweeps.runner.catalog import all_sweeps
 
     declared = {step.name for sweep in all_sweeps().values() for step in sweep.posthoc}
     assert declared and declared <= set(studies())
@@ -246,8 +250,8 @@ def test_hessian_of_a_small_model_is_exact_and_lanczos_agrees(function_results):
     import torch
 
     from analysis import hessian
-    from analysis.posthoc.hessian import full_spectrum, loss_hessian
-    from analysis.trial_models import select
+    from analysis.maths.hessian_operator import full_spectrum, loss_hessian
+    from analysis.results.trial_models import select
 
     assert hessian.main([str(function_results), "--trials", "s", "--subset", "300", "--no-report"]) == 0
     row = read_frames(function_results, "hessian")["hessian"].iloc[0]
@@ -266,10 +270,10 @@ def test_hessian_of_a_small_model_is_exact_and_lanczos_agrees(function_results):
 def test_a_study_over_many_trials_says_how_far_it_is(mnist_results, monkeypatch, capsys):
     """A study can run for minutes after the sweep's last line (100 minimal-ratio runs): it says
     which trial it is on whenever it has been silent too long (here: always)."""
-    from analysis import trial_models
-    from analysis.sections import run_study
+    from analysis.results import trial_models
+    from analysis.results.sections import run_study
 
     monkeypatch.setattr(trial_models, "PROGRESS_EVERY_S", 0.0)
-    run_study("sensitivity", mnist_results, "all", report=False)
+    run_study("sensitivity", mnist_results, "all")
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("post-hoc sensitivity: trial ")]
     assert [line.split()[3] for line in lines] == ["1/3", "2/3", "3/3"], lines

@@ -1,9 +1,12 @@
 """Every sweep names its source and the results the source reported, and those references name
 real configurations and metrics of the sweep (so a report can check them)."""
+from pathlib import Path
+
 import pytest
 
-from analysis.references import check_declaration
-from sweeps.catalog import all_sweeps
+import sweeps
+from analysis.results.references import check_declaration
+from sweeps.runner.catalog import all_sweeps
 from trainables import metrics as M
 
 SWEEPS = all_sweeps()
@@ -44,3 +47,29 @@ def test_no_setting_is_named_like_a_column_every_row_carries(name):
     reserved = set(M.PROVENANCE) | set(M.POPULATION_COLUMNS)
     clashes = reserved & (set(sweep.grid) | set(sweep.presets) | set(sweep.fixed) | set(sweep.optuna))
     assert not clashes, f"{name} names settings like row columns: {sorted(clashes)}"
+
+
+@pytest.mark.parametrize("name", sorted(SWEEPS))
+def test_each_declaration_names_its_dataset_model_and_objective_truly(name):
+    from data_modules import DATASETS
+    from models import list_models
+    from trainables.objectives import OBJECTIVES
+
+    sweep = SWEEPS[name]
+    source = (Path(sweeps.__file__).parent / f"{name}.py").read_text()
+    for key in ("dataset", "model", "objective"):  # in the declaration's own file, not a shared dict
+        assert f"{key}=" in source, f"{name} does not name its {key}"
+    assert sweep.dataset in DATASETS and sweep.objective in OBJECTIVES
+    declared = [sweep.model] if isinstance(sweep.model, str) else list(sweep.model)
+    assert set(declared) <= set(list_models()) and sorted(declared) == sorted(sweep.models_chosen())
+    sweep.check_declared_model()
+
+
+def test_a_declared_model_that_the_settings_do_not_build_is_one_line():
+    import dataclasses
+
+    from trainables.config import ConfigError
+
+    wrong = dataclasses.replace(SWEEPS["cifar_channels"], model="mlp")
+    with pytest.raises(ConfigError, match=r"declares model='mlp' but its settings build cnn; allowed: model=\"cnn\""):
+        wrong.check_declared_model()

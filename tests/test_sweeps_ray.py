@@ -2,20 +2,16 @@
 plots and report (interrupting and resuming: tests/test_interrupt.py)."""
 import importlib
 import os
-import pkgutil
 import re
 
 import pandas as pd
 import pytest
 
-import sweeps
-from analysis.tables import read_parquet
+from analysis.results.tables import read_parquet
+from sweeps.runner.catalog import all_sweeps
 from trainables import metrics as M
 
-SWEEP_MODULES = sorted(
-    m.name for m in pkgutil.iter_modules(sweeps.__path__)
-    if hasattr(importlib.import_module(f"sweeps.{m.name}"), "SWEEP")
-)
+SWEEP_MODULES = sorted(all_sweeps())
 
 
 def test_discovers_all_sweeps():
@@ -58,7 +54,7 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     results, meta = read_parquet(folder / "results.parquet")
     trials, _ = read_parquet(folder / "trials.parquet")
 
-    assert meta["sweep"] == name and len(trials) >= 1
+    assert meta.sweep == name and len(trials) >= 1
     assert (trials["status"] == "TERMINATED").all(), trials[["trial_id", "status"]]
     assert not results.duplicated([M.TRIAL_ID, M.EPOCH]).any()
     family = name.split("_")[0]
@@ -66,10 +62,10 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
         assert set(results[M.VARIANT]) == {VARIANTS[family]}
     assert results[M.GIT_COMMIT].str.len().min() > 6 and results[M.TORCH_VERSION].notna().all()
     assert set(results[M.DEVICE]) == {"cpu"}
-    for axis in meta["axes"]:
+    for axis in meta.axes:
         assert axis in results.columns
     # one row per trial and epoch (or evaluated step), from the untrained model's epoch 0 on (as the sources' tables)
-    if meta["unit"] == "step":
+    if meta.unit == "step":
         assert not results.duplicated([M.TRIAL_ID, M.STEP]).any()
         assert (trials[M.STEP] == trials["max_steps"]).all()
     else:
@@ -90,7 +86,7 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
         assert "](posthoc/" in report
     assert f"results: {folder / 'results.parquet'}" in out and "best 1:" in out
     assert "## Reference vs this run" in report and "reference values reproduced" in report
-    if meta["family"] == "language_model":  # every trained model continues the prompt in the report
+    if meta.family == "language_model":  # every trained model continues the prompt in the report
         assert report.count("[once upon a time]") == len(trials) and "## Samples" in report
     assert "estimated wall time" in out  # the cost preview came before Ray
     if family == "text":  # what the loader read, said on the console and in the report
@@ -116,7 +112,7 @@ def test_width_smoke_details(ray_session, tmp_path, capsys):
     # every loss with 4 decimals, every accuracy with 3, side by side in the summary
     assert re.fullmatch(r"best 1: width=\d+ seed=\d +val_loss \d\.\d{4}  val_acc \d\.\d{3}  test_acc \d\.\d{3}  epochs 2",
                         best.group(0)), best.group(0)
-    assert meta["data_dir"] == os.environ["SWEEPLAB_DATA_DIR"]  # where the data came from, for later tools
+    assert meta.data_dir == os.environ["SWEEPLAB_DATA_DIR"]  # where the data came from, for later tools
     # the same seed gives the same CPU metrics whatever trial runs it: rerun into a new folder
     assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
     again, _ = read_parquet(tmp_path / "mnist_width-2" / "results.parquet")

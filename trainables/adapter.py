@@ -14,21 +14,21 @@ import posixpath
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from ray import tune
 from ray.tune import Stopper
 
 from data_modules import DataBundle
 from data_modules.collection import Datasets
+from models.registry import Plugin, load_plugins
 from trainables import metrics as M
 from trainables.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_from, save_checkpoint
-from trainables.config import expand_presets
+from trainables.cost import within_gpu_share
 from trainables.loop import run_training
-from trainables.memory import within_gpu_share
+from trainables.point import trial_flat
+from trainables.population_rows import pack
 from trainables.provenance import versions
-
-ROW_ONLY = ("config", *M.POPULATION_COLUMNS)  # what a plain trial's flat row leaves out
 
 
 def _quiet_checkpoint_logs() -> None:
@@ -78,18 +78,6 @@ def _newest_first(checkpoint: tune.Checkpoint) -> list[tune.Checkpoint]:
     return [checkpoint] + [tune.Checkpoint(p, filesystem=checkpoint.filesystem) for p in older]
 
 
-def tune_result(rows: list[dict[str, Any]], fused: bool) -> dict[str, Any]:
-    """What Tune gets for one evaluation: a plain trial's row, or a population's summary (the
-    best member's value of every metric all rows have, for schedulers and the sweep's metric:
-    a text study holds no validation split; the time it took) with every member's row."""
-    if not fused:
-        return {k: v for k, v in rows[0].items() if k not in ROW_ONLY}
-    best = {key: (max if mode == "max" else min)(r[key] for r in rows)
-            for key, mode in M.MODES.items() if all(key in r for r in rows)}
-    return {M.EPOCH: rows[0][M.EPOCH], M.STEP: rows[0][M.STEP], **best,
-            M.EPOCH_TIME_S: sum(r[M.EPOCH_TIME_S] for r in rows), M.MEMBERS: rows}
-
-
 def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool):
     """report(rows, state) for the loop: stamps provenance, attaches state as a checkpoint."""
     import ray
@@ -98,7 +86,7 @@ def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool)
              M.NODE_ID: ray.get_runtime_context().get_node_id()}  # which machine ran (since its last restart)
 
     def report(rows: list[dict[str, Any]], state: dict[str, Any] | None) -> None:
-        result = tune_result(rows, fused)
+        result = pack(rows, fused)
         # time_this_iter_s makes Tune's own time_total_s equal the loop's (Tune overwrites it).
         row = {**result, **stamp, "time_this_iter_s": result[M.EPOCH_TIME_S]}
         if state is None:
@@ -115,16 +103,18 @@ def _tune_reporter(data: DataBundle, provenance: Mapping[str, str], fused: bool)
 def run_trial(
     config: Mapping[str, Any], *, objective: str, data: Datasets | DataBundle, provenance: Mapping[str, str],
     cpus: float = 1, gpus: float = 0.0, presets: Mapping[str, Mapping[str, Mapping[str, Any]]] | None = None,
-    member_stop: Stopper | None = None,
+    member_stop: Stopper | None = None, plugins: Sequence[Plugin] = (),
 ) -> None:
     """One trial: one configuration, or the `members` of a fused population, each member
-    stopped by its own copy of `member_stop`'s rule."""
+    stopped by its own copy of `member_stop`'s rule. `plugins`: a lab's own modules that
+    register its models, imported first."""
     _quiet_checkpoint_logs()
+    load_plugins(plugins)
     data = Datasets.of(data)
     fused = M.MEMBERS in config
     flats = config[M.MEMBERS] if fused else [config]
     bundle = data.for_config(flats[0])  # a population shares its data
-    flats = [expand_presets(data.strip(f), presets or {}) for f in flats]
+    flats = [trial_flat(f, data, presets) for f in flats]  # as the plan resolved them (trainables.point)
     with within_gpu_share(gpus):
         run_training(flats, bundle, _tune_reporter(bundle, provenance, fused), objective=objective, threads=int(cpus),
                      member_stop=member_stop if fused else None, resume=_restored(),

@@ -6,28 +6,26 @@ commit, loaded with weights_only=True. A plain trial is a population of one: mem
 """
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import torch
 
-from models import create_model
+from data_modules.atomic import write_atomically
+from models import create_model, model_arguments
 from trainables.engines import member_state_dict
 
 CHECKPOINT_FILE = "checkpoint.pt"
+FORMAT = 2  # the layout: stacked member states (1, single-model states, is no longer written or read)
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
     """Write atomically (temp file + rename) so a crash never leaves half a checkpoint."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-    return path
+    write_atomically(path, lambda out: torch.save(state, out))
+    return Path(path)
 
 
 class CheckpointError(RuntimeError):
@@ -56,7 +54,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:  # weights_only: never unpickle code from a results folder
         with warnings.catch_warnings():  # "Detected pickle protocol 4": a foreign file, refused below anyway
             warnings.simplefilter("ignore", UserWarning)
-            return torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         code = _CODE.search(str(e))
         if code:
@@ -65,6 +63,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise CorruptCheckpoint(f"checkpoint {path} is unreadable: {_first_line(e)}") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as e:  # OSError: torch on a cut zip
         raise CorruptCheckpoint(f"checkpoint {path} is truncated or corrupt: {_first_line(e)}") from None
+    layout = state.get("format") if isinstance(state, dict) else None
+    if layout != FORMAT:
+        raise CorruptCheckpoint(f"checkpoint {path} has layout {layout!r}, not sweeplab's; allowed: {FORMAT}")
+    return state
 
 
 def _first_line(error: Exception) -> str:
@@ -77,7 +79,7 @@ def restore_from(candidates: Iterable[tuple[str, Callable[[], dict[str, Any]]]],
     or None: start from scratch. A corrupt one is skipped with a warning saying where training
     restarts from; an unsafe one ends the trial (one line naming the file and the trial)."""
     candidates = list(candidates)
-    for i, (name, load) in enumerate(candidates):
+    for i, (_name, load) in enumerate(candidates):
         try:
             return load()
         except UnsafeCheckpoint as e:
@@ -96,6 +98,16 @@ def rebuild_model(state: dict[str, Any], member: int = 0) -> torch.nn.Module:
     """Member `member`'s trained model as an ordinary nn.Module, in eval mode on the CPU."""
     if not 0 <= member < member_count(state):
         raise ValueError(f"member {member} is not in this checkpoint; allowed: 0..{member_count(state) - 1}")
-    model = create_model(state["model"], **state["model_kwargs"][member])
-    model.load_state_dict(member_state_dict(state["model_state"], member))
+    weights = member_state_dict(state["model_state"], member)
+    model = create_model(state["model"], **_with_vocab(state["model"], state["model_kwargs"][member], weights))
+    model.load_state_dict(weights)
     return model.eval()
+
+
+def _with_vocab(model: str, kwargs: dict[str, Any], weights: Mapping[str, torch.Tensor]) -> dict[str, Any]:
+    """A checkpoint written before the data passed its vocabulary size (DataMeta.vocab) to the
+    model lacks `vocab`: it is the rows of the model's word embedding."""
+    if "vocab" in kwargs or "vocab" not in model_arguments(model):
+        return kwargs
+    rows = [w.shape[0] for k, w in weights.items() if k.endswith(("embed.weight", "embed.0.weight"))]
+    return {**kwargs, "vocab": rows[0]} if rows else kwargs

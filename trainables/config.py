@@ -11,16 +11,18 @@ from typing import Any, Mapping
 
 import torch
 
-from models import UnknownNameError, check_name, create_model, list_models, model_arguments, model_builder, param_count
+from models import UnknownNameError, check_name, create_model, list_models, model_arguments, param_count
+from models.errors import UserError
+from trainables.numpy_step import OWN_STEPS
 from trainables.optimizers import OPTIMIZERS
 
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "bf16")
 # Filled in from the data, never by a sweep.
-DATA_DERIVED_MODEL_ARGS = ("input_shape", "num_classes")
+DATA_DERIVED_MODEL_ARGS = ("input_shape", "num_classes", "vocab")  # data_modules.base.model_args
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A configuration value that is not allowed; the message names it and what is allowed."""
 
 
@@ -151,26 +153,43 @@ def split_config(flat: Mapping[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
     return cfg, {k: v for k, v in flat.items() if k in model_keys}
 
 
-def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes, device="cpu"):
-    """Create the model on `device` ("meta" validates without allocating weights); the
-    constructor's ValueErrors become ConfigErrors."""
+def data_args_of(model: str, data_args: Mapping[str, Any]) -> dict[str, Any]:
+    """The data facts (DataMeta.model_args) that `model`'s constructor takes: every model takes the
+    input shape and output width; only a model that embeds a vocabulary's ids takes `vocab`."""
+    return {k: v for k, v in data_args.items() if k != "vocab" or "vocab" in model_arguments(model)}
+
+
+def build_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any], device="cpu"):
+    """Create the model on `device` ("meta" validates without allocating weights) from its
+    arguments and the data's (DataMeta.model_args); the constructor's ValueErrors become ConfigErrors."""
     try:
         with torch.device(device):
-            return create_model(cfg.model, input_shape=tuple(input_shape), num_classes=num_classes, **model_kwargs)
+            return create_model(cfg.model, **data_args_of(cfg.model, data_args), **model_kwargs)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"model {cfg.model!r}: {e}") from None
 
 
-def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], input_shape, num_classes) -> int:
-    """Validate the model arguments by building it on the meta device, and the training settings
-    the model constrains (its optional `check_train_config`); return its parameter count."""
-    check = getattr(model_builder(cfg.model), "check_train_config", None)
-    if check is not None:
+def meta_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any]) -> torch.nn.Module:
+    """The trial's model on the meta device: its shapes, parameters and FLOPs without allocating
+    weights. The one place a model is built there (validation, cost, memory, fusion checks)."""
+    return build_model(cfg, model_kwargs, data_args, device="meta")
+
+
+def check_own_step(cfg: TrainConfig) -> None:
+    """The training settings a model with its own step (trainables.numpy_step) constrains."""
+    own = OWN_STEPS.get(cfg.model)
+    if own is not None:
         try:
-            check(cfg)
+            own.check(cfg)
         except ValueError as e:
             raise ConfigError(str(e)) from None
-    return param_count(build_model(cfg, model_kwargs, input_shape, num_classes, device="meta"))
+
+
+def check_model(cfg: TrainConfig, model_kwargs: Mapping[str, Any], data_args: Mapping[str, Any]) -> int:
+    """Validate the training settings the model constrains (check_own_step) and the model
+    arguments, by building it on the meta device; return its parameter count."""
+    check_own_step(cfg)
+    return param_count(meta_model(cfg, model_kwargs, data_args))
 
 
 def expand_presets(config: Mapping[str, Any], presets: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, Any]:

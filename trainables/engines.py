@@ -23,6 +23,7 @@ import torch
 import torch.nn as nn
 
 from models.mlp import ACTIVATIONS, MLP
+from models.registry import Registry
 
 
 class Engine:
@@ -213,9 +214,9 @@ def make_engine(models: Sequence[nn.Module], model_name: str, model_kwargs: dict
 
 
 # Hand-written population forwards that beat vmap (benchmarks/fused_population.py --engine).
-FAST_PATHS: dict[str, Callable[..., Engine]] = {
+FAST_PATHS: Registry[Callable[..., Engine]] = Registry("fast path", {
     "mlp": lambda models, kwargs: StackedMLP(models, kwargs.get("activation", "relu")),
-}
+})
 
 
 def member_state_dict(stacked: dict[str, torch.Tensor], member: int) -> dict[str, torch.Tensor]:

@@ -27,9 +27,11 @@ import torch
 from data_modules import DataBundle
 from models import param_count
 from trainables import metrics as M
-from trainables.config import TrainConfig, build_model, split_config
-from trainables.engines import make_engine
 from trainables import sequence_objectives  # noqa: F401  (registers the sequence families' objectives)
+from trainables.checkpoint import FORMAT
+from trainables.config import TrainConfig, build_model, data_args_of, split_config
+from trainables.engines import make_engine
+from trainables.numpy_step import OWN_STEPS
 from trainables.objectives import OBJECTIVES, Objective
 from trainables.optimizers import MemberOptimizer, build_optimizer
 from trainables.sampling import Sampler
@@ -38,7 +40,6 @@ from trainables.weights import record_weights
 
 Report = Callable[[list[dict[str, Any]], "dict[str, Any] | None"], None]
 MemberStop = Callable[[str, dict[str, Any]], bool]
-FORMAT = 2  # checkpoint layout: stacked member states (trainables.checkpoint reads it)
 
 
 def seed_everything(seed: int) -> None:
@@ -145,7 +146,7 @@ def build_trainer(
     models = []
     for c, kw in zip(members.configs, members.model_kwargs):
         seed_everything(c.seed)  # each member's initial weights come from its own seed, as unfused
-        models.append(build_model(c, kw, meta.input_shape, meta.num_classes, device=device))
+        models.append(build_model(c, kw, meta.model_args, device=device))
     engine = make_engine(models, first.model, members.model_kwargs[0])
     active = torch.ones(P, device=device)
     opt = (build_optimizer(engine.parameters(), first) if P == 1 else
@@ -162,8 +163,8 @@ def build_trainer(
         active.copy_(resume["active"])
         progress.load(resume["progress"])
     # A model may bring its own step (the NumPy MLP does its backprop by hand); the loop stays one.
-    custom = getattr(models[0], "training_step", None) if P == 1 else None
-    eager = (custom(engine, opt, task, active, first) if custom else
+    own = OWN_STEPS.get(first.model) if P == 1 else None
+    eager = (own.step(engine, opt, task, active, first) if own else
              EagerStep(engine, opt, task, active, bf16=first.precision == "bf16", clip=first.clip_grad_norm,
                        track_norm=first.track_grad_norm))
     return Trainer(members, meta, engine, opt, task, eager, active, progress, report, member_stop, artifacts_dir,
@@ -333,7 +334,7 @@ class Trainer:
             for k, v in frozen.items():
                 state[k][j] = v.cpu()
         meta, members = self.meta, self.members
-        data_args = {"input_shape": list(meta.input_shape), "num_classes": meta.num_classes}
+        data_args = {k: list(v) if k == "input_shape" else v for k, v in data_args_of(self.cfg.model, meta.model_args).items()}
         return {
             "format": FORMAT,
             "model": self.cfg.model,

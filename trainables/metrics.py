@@ -32,7 +32,7 @@ EPOCH_METRICS = (
     EPOCH_TIME_S, TIME_TOTAL_S, SAMPLES_PER_S, TRAIN_SAMPLES, PARAM_COUNT, DEVICE, DEVICE_NAME,
 )
 
-# Per-trial results of post-hoc studies (analysis.sections), which references can check.
+# Per-trial results of post-hoc studies (analysis.results.sections), which references can check.
 SENSITIVITY = "sensitivity"  # mean Frobenius norm of the softmax's input Jacobian over the test set
 MINIMAL_RATIO = "minimal_ratio"  # fraction of positive Hessian eigenvalues at a critical point
 TOP_EIGENVALUE = "top_eigenvalue"  # largest Hessian eigenvalue of the training loss

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from data_modules import DataBundle, Split, shuffle_labels, trial_splits
-from models.registry import registrar
+from models.registry import Registry
 from trainables.config import TrainConfig
 from trainables.engines import Engine
 from trainables.sampling import Permutation, Sampler
@@ -135,9 +135,8 @@ class Regression(Objective):
         return {"loss": (out - y.unsqueeze(0)).pow(2).flatten(2).mean(2).sum(1)}
 
 
-OBJECTIVES: dict[str, Callable[..., Objective]] = {"classification": Classification, "regression": Regression}
-
-
-register_objective = registrar(OBJECTIVES, "objective")
+OBJECTIVES: Registry[Callable[..., Objective]] = Registry(
+    "objective", {"classification": Classification, "regression": Regression})
+register_objective = OBJECTIVES.register
 """Decorator: make an Objective subclass the objective of family `name` (the sequence families
 register theirs in trainables.sequence_objectives, which the loop imports)."""

@@ -12,8 +12,8 @@ from typing import Any, Mapping, Sequence
 import torch
 
 from data_modules import DataBundle
-from models import model_builder
-from trainables.config import TrainConfig, build_model, split_config
+from trainables.config import TrainConfig, meta_model, split_config
+from trainables.numpy_step import OWN_STEPS
 
 MEMBER_KEYS = ("lr", "momentum", "weight_decay", "dropout", "seed", "label_shuffle")
 
@@ -31,7 +31,7 @@ def why_not_fusable(configs: Sequence[Mapping[str, Any]], bundle: DataBundle | N
         differing = sorted({k for s in shared for k in s if s.get(k) != shared[0].get(k)})
         return f"configurations differ in {', '.join(differing)} (only {', '.join(MEMBER_KEYS)} may differ)"
     cfg, model_kwargs = split_config(configs[0])
-    if hasattr(model_builder(cfg.model), "training_step"):
+    if cfg.model in OWN_STEPS:
         return f"model {cfg.model!r} trains with its own step, one model at a time"
     if bundle is not None:
         return why_not_vmappable(cfg, model_kwargs, bundle)
@@ -47,7 +47,7 @@ def why_not_vmappable(cfg: TrainConfig, model_kwargs: Mapping[str, Any], bundle:
     if cfg.model in FAST_PATHS:
         return None
     meta = bundle.meta
-    models = [build_model(cfg, model_kwargs, meta.input_shape, meta.num_classes, device="meta") for _ in range(2)]
+    models = [meta_model(cfg, model_kwargs, meta.model_args) for _ in range(2)]
     # images arrive as uint8 and train as floats; token ids stay integers
     dtype = torch.float32 if bundle.train.x.dtype in (torch.uint8, torch.float32, torch.float64) else bundle.train.x.dtype
     try:

@@ -1,7 +1,8 @@
-"""What produced a result: library versions and the git commit of this checkout."""
+"""What produced a result: library versions, the git commit of this checkout, and the machine."""
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 from pathlib import Path
 
@@ -27,3 +28,13 @@ def versions() -> dict[str, str]:
     import ray
 
     return {"torch_version": torch.__version__, "ray_version": ray.__version__}
+
+
+def machine_cpus() -> int:
+    """The CPUs a local Ray detects on this machine."""
+    try:
+        from ray._private.utils import get_num_cpus  # Ray's own count, aware of cgroup quotas
+
+        return int(get_num_cpus())
+    except Exception:
+        return os.cpu_count() or 1

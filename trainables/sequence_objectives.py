@@ -15,13 +15,13 @@ import torch
 import torch.nn.functional as F
 
 from data_modules import DataBundle
+from data_modules.corpus import SEQ_LEN  # characters per training window: the data's input shape
 from data_modules.palindrome import mirror, random_halves, split_palindromes
 from trainables import metrics as M
 from trainables.config import TrainConfig
 from trainables.objectives import Classification, Objective, register_objective
 from trainables.sampling import Generated, Windows
 
-SEQ_LEN = 64  # characters per training window (the source's batches of 64-character strings)
 EVAL_WINDOWS = 256  # windows in each fixed evaluation sample: 16,384 characters, a few launches
 LN2 = math.log(2.0)
 

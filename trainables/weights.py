@@ -8,11 +8,12 @@ Files hold tensors and plain values only, so they load with torch.load(weights_o
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+
+from data_modules.atomic import write_atomically
 
 WEIGHTS_DIR = "weights"
 
@@ -24,10 +25,9 @@ def record_weights(folder: str | Path, epoch: int, engine, configs: Sequence[dic
     flat = torch.cat([state[k].reshape(engine.size, -1) for k in names], dim=1).float().cpu()
     path = Path(folder) / WEIGHTS_DIR / f"epoch_{epoch:04d}.pt"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    torch.save({"epoch": epoch, "weights": flat, "names": names, "shapes": [list(state[k].shape[1:]) for k in names],
-                "configs": [dict(c) for c in configs]}, tmp)
-    os.replace(tmp, path)
+    record = {"epoch": epoch, "weights": flat, "names": names, "shapes": [list(state[k].shape[1:]) for k in names],
+              "configs": [dict(c) for c in configs]}
+    write_atomically(path, lambda out: torch.save(record, out))
     return path
 
 

@@ -1,0 +1,1 @@
+"""The machinery that turns a sweep declaration into a Tune run, Parquet tables, plots and a report."""
