@@ -101,6 +101,7 @@ class SweepMeta:
             fix(name, tuple(getattr(self, name)))
         fix("references", tuple(r if isinstance(r, Reference) else Reference(**r) for r in self.references))
         fix("posthoc", tuple(p if isinstance(p, Posthoc) else Posthoc(**p) for p in self.posthoc))
+        fix("plugins", tuple(self.plugins))
         if self.plugins:
             from models.registry import Plugin
 
