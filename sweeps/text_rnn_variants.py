@@ -36,7 +36,7 @@ SWEEP = Sweep(
                     where={"tokens": "char", "rnn_variant": variant}, tolerance=TOLERANCE, differs=DIFFERS)
           for variant, value in CHAR_SOURCE.items()),
         Reference("char GRU + clip is the best char variant", M.TEST_ACC, check="best",
-                  where={"tokens": "char", "rnn_variant": "gru_clip"}),
+                  where={"tokens": "char", "rnn_variant": "gru_clip"}, along="rnn_variant"),
     ),
 )
 

@@ -108,3 +108,18 @@ def test_bounds_read_as_bounds_in_the_source_column():
     assert source_text(Reference("r", M.TEST_ACC, 0.5, check="at_least")) == "≥ 0.5"
     assert source_text(Reference("r", M.TEST_LOSS, 0.01, check="at_most", tolerance=0.005)) == "≤ 0.01 (more 0.005 allowed)"
     assert source_text(Reference("r", M.TEST_ACC, 0.35, tolerance=0.15)) == "0.35 (±0.15)"
+
+
+def test_best_along_an_axis_ranks_only_the_trials_that_share_the_rest_of_where():
+    """"The best char variant": a word model that beats every char model does not count."""
+    from analysis.results.claims import Reference
+    from analysis.results.references import check_references
+
+    rows = [{"trial_id": f"{t}{v}", "epoch": 5, "tokens": t, "variant": v, "test_acc": acc}
+            for t, v, acc in [("char", "gru", 0.70), ("char", "clip", 0.75), ("word", "gru", 0.90), ("word", "clip", 0.80)]]
+    ref = Reference("clip is the best char variant", "test_acc", check="best", where={"tokens": "char", "variant": "clip"},
+                    along="variant")
+    table = check_references(pd.DataFrame(rows), [ref])
+    assert table.iloc[0]["verdict"] == "reproduced" and "variant=clip (0.75)" in table.iloc[0]["ours"]
+    everywhere = Reference("clip is the best", "test_acc", check="best", where={"tokens": "char", "variant": "clip"})
+    assert check_references(pd.DataFrame(rows), [everywhere]).iloc[0]["verdict"] == "not reproduced"

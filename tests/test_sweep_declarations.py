@@ -51,6 +51,7 @@ def test_no_setting_is_named_like_a_column_every_row_carries(name):
 
 @pytest.mark.parametrize("name", sorted(SWEEPS))
 def test_each_declaration_names_its_dataset_model_and_objective_truly(name):
+    import trainables.loop  # noqa: F401  (the loop registers the sequence objectives)
     from data_modules import DATASETS
     from models import list_models
     from trainables.objectives import OBJECTIVES

@@ -147,19 +147,24 @@ def _each_near(ref, results):
 
 def _best(ref, results):
     """The configuration with the best mean (by the metric's mode) over the settings named in
-    `where` is `where` itself."""
-    keys = list(ref.where)
+    `where` is `where` itself; with `along`, the best value of that axis among the trials that
+    share the rest of `where` (the best char variant: along the variant, tokens=char)."""
+    keys = [ref.along] if ref.along else list(ref.where)
     if not keys or any(k not in results for k in keys) or ref.metric not in results:
         return "no matching trials", "", None
+    if ref.along:
+        results = matching(results, {k: v for k, v in ref.where.items() if k != ref.along})
     if ref.epoch is not None:
         results = results[results[M.EPOCH] == ref.epoch]
+    if results.empty:
+        return "no matching trials", "", None
     last = results.sort_values(M.EPOCH).groupby(M.TRIAL_ID).tail(1)
     means = last.groupby(keys)[ref.metric].mean()
     best = means.idxmax() if M.MODES.get(ref.metric, "max") == "max" else means.idxmin()
     best = best if isinstance(best, tuple) else (best,)
     found = dict(zip(keys, best))
     text = trial_label(found, sep=", ") + f" ({means.max() if M.MODES.get(ref.metric, 'max') == 'max' else means.min():.4g})"
-    return text, "", all(str(found[k]) == str(v) for k, v in ref.where.items())
+    return text, "", all(str(found[k]) == str(ref.where[k]) for k in keys)
 
 
 def _best_at_least(ref, results):
