@@ -17,9 +17,10 @@ import torch
 from analysis.maths.attacks import DEFAULT_EPSILONS, fgsm, fgsm_accuracy, pgd
 from analysis.maths.batching import EVAL_BATCH, batch_slices, predict
 from analysis.results.arguments import checked, positive_int
-from analysis.results.figures import finish_figure, palette
+from analysis.results.figures import finish_figure, legend_outside, palette
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.stats import best_trials
 from analysis.results.study_command import study_main
 from trainables import metrics as M
 
@@ -59,8 +60,8 @@ def run(selection, eps=DEFAULT_EPSILONS, images: int | None = None, steps: int |
         random_start: bool = False) -> dict[str, pd.DataFrame]:
     eps_values = epsilons(eps)
     attack = "fgsm" if not steps else ("pgd" if random_start else "bim")
-    rows, examples = [], []
-    for i, ref in enumerate(selection.trials):
+    rows, examples, shown = [], [], selection.best()
+    for ref in selection.trials:
         trial = selection.load(ref)
         if not trial.meta.is_classification:
             raise StudyInputError(f"trial {ref.trial_id} is a regression model; allowed: classifiers")
@@ -69,21 +70,22 @@ def run(selection, eps=DEFAULT_EPSILONS, images: int | None = None, steps: int |
         accuracy = (fgsm_accuracy(model, x, y, eps_values) if not steps else
                     iterative_accuracy(model, x, y, eps_values, positive_int(steps), random_start))
         rows += [{**ref.columns, "attack": attack, "eps": e, M.FGSM_ACC: a, "images": len(y)} for e, a in accuracy.items()]
-        if i == 0:  # the first test image of each class
+        if ref is shown:  # the first test image of each class, for the sweep's best trial of those run
             picks = torch.tensor([int(torch.nonzero(y == c)[0]) for c in y.unique()[:EXAMPLES]])
-            examples = example_rows(model, x[picks], y[picks], eps_values, trial.meta.classes, ref)
+            examples = example_rows(model, x[picks], y[picks], eps_values, trial.meta.classes, ref, selection.meta.metric)
     return {"fgsm": pd.DataFrame(rows), "fgsm_examples": pd.DataFrame(examples)}
 
 
-def example_rows(model, x, y, eps_values, classes, ref) -> list[dict]:
-    """The first test images, clean and attacked at SHOWN_EPS, with predictions and confidence."""
+def example_rows(model, x, y, eps_values, classes, ref, metric: str) -> list[dict]:
+    """The first test images, clean and attacked at SHOWN_EPS, with predictions and confidence,
+    and the trial's value of the sweep's metric (the figure shows the best trial of all runs)."""
     eps = SHOWN_EPS if SHOWN_EPS in eps_values else max(eps_values)
     rows = []
     for kind, images in (("clean", x), (f"FGSM eps {eps:g}", fgsm(model, x, y, eps))):
         probs = torch.softmax(predict(model, images), 1)
         conf, pred = probs.max(1)
         for j in range(len(y)):
-            rows.append({"trial_id": ref.trial_id, "label_of_trial": ref.label, "kind": kind, "index": j,
+            rows.append({"trial_id": ref.trial_id, "label_of_trial": ref.label, metric: ref.row.get(metric), "kind": kind, "index": j,
                          "label": classes[int(y[j])], "pred": classes[int(pred[j])], "prob": float(conf[j]),
                          "image": images[j].flatten().tolist(), "shape": list(images.shape[1:])})
     return rows
@@ -99,15 +101,21 @@ def figures(frames, meta, out_dir):
     ax.set(xlabel="eps (pixel units, inputs in [0, 1])", ylabel="test accuracy under attack", ylim=(0, 1.02))
     ax.grid(alpha=0.3)
     if len(labels) <= 12:
-        ax.legend(fontsize="small", loc="upper right")
+        legend_outside(fig, ax.get_legend_handles_labels()[0])
     return [finish_figure(fig, meta, f"{df['attack'].iloc[0].upper()} accuracy against eps, per trial",
-                          out_dir / "fgsm_accuracy.png"), *example_grid(frames.get("fgsm_examples"), meta, out_dir)]
+                          out_dir / "fgsm_accuracy.png"),
+            *example_grid(frames.get("fgsm_examples"), meta, out_dir, df[M.TRIAL_ID].nunique())]
 
 
-def example_grid(examples, meta, out_dir):
-    """Two rows (clean, adversarial) of test images titled "label / prediction (probability)"."""
+def example_grid(examples, meta, out_dir, attacked: int):
+    """Two rows (clean, adversarial) of test images titled "label / prediction (probability)", of
+    the best of the `attacked` trials by the sweep's metric (each run keeps its best one's images)."""
     if examples is None or examples.empty:
         return []
+    best = best_trials(examples.drop_duplicates(M.TRIAL_ID), meta.metric, meta.mode, n=1)
+    trial = best[M.TRIAL_ID].iloc[0] if len(best) else examples[M.TRIAL_ID].iloc[0]
+    examples = examples[examples[M.TRIAL_ID] == trial]
+    which = f" (best {meta.metric} of the {attacked} trials attacked)" if len(best) and attacked > 1 else ""
     kinds = list(dict.fromkeys(examples["kind"]))
     n = examples["index"].nunique()
     fig, axes = plt.subplots(len(kinds), n, figsize=(1.6 * n, 1.9 * len(kinds) + 0.5), squeeze=False)
@@ -122,7 +130,7 @@ def example_grid(examples, meta, out_dir):
             panel.axis("off")
         axes[r][0].text(-0.15, 0.5, kind, transform=axes[r][0].transAxes, rotation=90, va="center", ha="right",
                         fontsize="small")
-    return [finish_figure(fig, meta, f"clean vs adversarial test images of {examples['label_of_trial'].iloc[0]}: "
+    return [finish_figure(fig, meta, f"clean vs adversarial test images of {examples['label_of_trial'].iloc[0]}{which}: "
                              "label / predicted (probability), wrong in red", out_dir / "fgsm_examples.png", fontsize="small")]
 
 
@@ -145,7 +153,7 @@ STUDY = register(Study(
 def add_options(parser):
     parser.add_argument("--eps", type=checked(epsilons), default=DEFAULT_EPSILONS,
                         help="comma-separated budgets in pixel units (default: 0,0.05,...,0.3)")
-    parser.add_argument("--images", type=checked(positive_int), help="the first N test images (default: all)")
+    parser.add_argument("--images", type=checked(positive_int), help="N test images, the same random ones for every trial (default: all)")
     parser.add_argument("--steps", type=checked(positive_int), help="iterative attack with N steps (BIM; default: FGSM)")
     parser.add_argument("--random-start", action="store_true", help="with --steps: PGD's random start in the box")
 

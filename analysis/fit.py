@@ -51,7 +51,8 @@ def figures(frames, meta, out_dir):
             ax.plot(run["x"], run["prediction"], color=color, lw=1, label=label)
         ax.set(xlabel="x", ylabel="y", title=function)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="x-small")
+        # under its panel (the trials differ between functions), never over the curves
+        ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
     return [finish_figure(fig, meta, "predictions against the ground truth on the test points", out_dir / "fit.png")]
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.results.figures import finish_figure, palette, wants_log
+from analysis.results.figures import finish_figure, legend_outside, palette, wants_log
 from analysis.results.sections import Study, StudyInputError, register
 from analysis.results.stats import trial_label, usable_rows
 from analysis.results.study_command import study_main
@@ -44,7 +44,7 @@ def figures(frames, meta, out_dir):
     loss_ax.grid(alpha=0.3)
     handles = loss_ax.get_legend_handles_labels()[0] + norm_ax.get_legend_handles_labels()[0]
     if len(handles) <= 12:
-        loss_ax.legend(handles, [h.get_label() for h in handles], fontsize="x-small", loc="upper right")
+        legend_outside(fig, handles, "x-small")
     return [finish_figure(fig, meta, "gradient norm and training loss per epoch", out_dir / "grad_norm.png")]
 
 

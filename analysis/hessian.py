@@ -18,7 +18,7 @@ from analysis.maths.hessian_density import density_minimal_ratio, exact_minimal_
 from analysis.maths.hessian_eigen import hutchinson_trace, lanczos_top_eigenvalues, power_iteration
 from analysis.maths.hessian_operator import DENSE_LIMIT, full_spectrum, loss_hessian
 from analysis.results.arguments import checked, positive_int
-from analysis.results.figures import finish_figure, palette
+from analysis.results.figures import finish_figure, legend_outside, palette
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, register
 from analysis.results.study_command import study_main
@@ -50,7 +50,7 @@ def run(selection, subset: int = 1000, k: int = 3, probes: int = 100, density_st
             grid, density, method = (edges[:-1] + edges[1:]) / 2, counts, "exact histogram"
         else:
             trace = hutchinson_trace(op, samples=probes)
-            row.update(trace=trace.value, trace_stderr=trace.stderr, trace_method=f"hutchinson ({probes} probes)")
+            row.update(trace=trace.value, trace_stderr=trace.stderr, trace_method=f"Hutchinson, {probes} probes")
             slq = spectral_density(op, steps=density_steps)
             ratio = density_minimal_ratio(slq)
             grid, density, method = slq.grid, slq.density, f"SLQ ({density_steps} steps)"
@@ -71,7 +71,7 @@ def figures(frames, meta, out_dir):
         ax.plot(part["eigenvalue"], part["density"].clip(lower=1e-12), color=color, label=f"{label} ({part['method'].iloc[0]})")
     ax.set(xlabel="Hessian eigenvalue", ylabel="density", yscale="log")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_outside(fig, ax.get_legend_handles_labels()[0])
     return [finish_figure(fig, meta, "spectral density of the training-loss Hessian", out_dir / "hessian_density.png")]
 
 
@@ -81,16 +81,16 @@ def tables(frames, meta):
     df["trace"] = [f"{t:.4g}" + (f" ± {s:.2g}" if s else "") + f" ({m})"
                    for t, s, m in zip(df["trace"], df["trace_stderr"], df["trace_method"])]
     df["minimal ratio"] = [f"{r:.4f} ({m})" for r, m in zip(df[M.MINIMAL_RATIO], df["ratio_method"])]
-    df["cost"] = [f"{n} HVPs in all; top eigenvalue: {p} HVPs, {s:.2f} s"
+    df["cost"] = [f"{n:,} HVPs in all; top eigenvalue: {p:,} HVPs, {s:.2f} s"
                   for n, p, s in zip(df["products"], df["lanczos_products"], df["lanczos_s"])]
-    df["power iteration"] = [f"{v:.4g} ({n} HVPs)" for v, n in zip(df["power_top"], df["power_products"])]
+    df["power iteration"] = [f"{v:.4g} ({n:,} HVPs)" for v, n in zip(df["power_top"], df["power_products"])]
     columns = ["label", "params", "images", "top eigenvalues", "power iteration", "trace", "minimal ratio", "cost"]
     return [to_markdown(df[columns])]
 
 
 STUDY = register(Study(
     "hessian", "Hessian of the training loss",
-    f"At the trial's last checkpoint, over the first images of its training split (BatchNorm in eval): top "
+    f"At the trial's last checkpoint, over a seeded random subset of its training split (BatchNorm in eval): top "
     f"eigenvalues by Lanczos (scipy eigsh on Hessian-vector products; PyHessian's power iteration beside it, "
     f"tolerance 1e-3), trace and minimal ratio (share of positive "
     f"eigenvalues) exact from the dense spectrum up to {DENSE_LIMIT:,} parameters, else Hutchinson's trace and "

@@ -18,27 +18,46 @@ import pandas as pd
 
 from analysis.maths.weight_interpolation import interpolation_curve
 from analysis.results.arguments import checked, positive_int
-from analysis.results.figures import axis_label, finish_figure
+from analysis.results.figures import accuracy_limits, axis_label, finish_figure, legend_outside
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
 from analysis.results.stats import fmt_value, sort_key, trial_label
 from analysis.results.study_command import study_main
-from analysis.results.trial_models import select
+from analysis.results.tables import TRIALS_FILE
+from analysis.results.trial_models import select, weight_shapes
 
 
 def pairs_of(selection, run_b, along):
-    """[(A, B, selection of B)]: the runs, the two named trials, or the pairs `along` an axis."""
+    """[(A, B, selection of B)]: the runs, the two named trials, or the pairs `along` an axis;
+    each pair of the same model shapes, else one line naming them and the --along keys that work."""
+    shapes = Shapes()
     if run_b is not None:
         other = select(run_b, "best", selection.data_dir)
-        return [(selection.trials[0], other.trials[0], other)]
-    if along is None:
+        pairs = [(selection.trials[0], other.trials[0], other)]
+    elif along is None:
         if len(selection.trials) != 2:
             raise StudyInputError(f"{len(selection.trials)} trials selected; allowed: RUN_A RUN_B, --trials ID_A,ID_B, "
                                   "or --along AXIS")
-        return [(selection.trials[0], selection.trials[1], selection)]
-    axes = list(selection.trials[0].values)
-    if along not in axes:
-        raise StudyInputError(f"--along {along!r} is not allowed; allowed: {', '.join(axes) or 'no swept setting here'}")
+        pairs = [(selection.trials[0], selection.trials[1], selection)]
+    elif along not in selection.trials[0].values:
+        keys = along_keys(selection, shapes)
+        raise StudyInputError(f"--along {along!r} is not allowed; allowed: "
+                              f"{', '.join(keys) or 'no swept setting here (each changes the model shapes)'}")
+    else:
+        pairs = pairs_along(selection, along)
+    for a, b, _ in pairs:
+        difference = shapes.difference(a, b)
+        if difference:
+            keys = along_keys(sweep_of(selection), shapes)
+            raise StudyInputError(f"{_named(a)} and {_named(b)} have different model shapes ({difference}): their "
+                                  "weights cannot be interpolated; allowed: two trials of the same shapes, "
+                                  + (f"--along {', '.join(keys)}" if keys else "no --along here (every swept setting "
+                                                                                "changes the shapes)"))
+    return pairs
+
+
+def pairs_along(selection, along):
+    """Every group of trials that differ only in `along`: its smallest value against its largest."""
     groups: dict[tuple, list] = {}
     for ref in selection.trials:
         groups.setdefault(tuple((k, str(v)) for k, v in ref.values.items() if k != along), []).append(ref)
@@ -50,6 +69,55 @@ def pairs_of(selection, run_b, along):
     if not pairs:
         raise StudyInputError(f"no two trials differ only in {along}; allowed: a sweep with two values of it")
     return pairs
+
+
+class Shapes:
+    """Each trial's model name and tensor shapes, read once per checkpoint (weight_shapes)."""
+
+    def __init__(self):
+        self._read: dict = {}
+
+    def of(self, ref):
+        if ref.checkpoint not in self._read:
+            self._read[ref.checkpoint] = weight_shapes(ref)
+        return self._read[ref.checkpoint]
+
+    def difference(self, a, b) -> str:
+        """'' when a and b have the same shapes, else the first few that differ ('fc.weight 50x784 vs 800x784')."""
+        (model_a, shapes_a), (model_b, shapes_b) = self.of(a), self.of(b)
+        if model_a != model_b:
+            return f"model {model_a} vs {model_b}"
+        differ = [f"{k} {_shown(shapes_a.get(k))} vs {_shown(shapes_b.get(k))}"
+                  for k in dict.fromkeys([*shapes_a, *shapes_b]) if shapes_a.get(k) != shapes_b.get(k)]
+        return ", ".join(differ[:2]) + (f" and {len(differ) - 2} more" if len(differ) > 2 else "")
+
+
+def _named(ref) -> str:
+    return ref.trial_id if ref.label == ref.trial_id else f"{ref.trial_id} ({ref.label})"
+
+
+def _shown(shape: tuple[int, ...] | None) -> str:
+    return "absent" if shape is None else "x".join(map(str, shape)) or "scalar"
+
+
+def along_keys(selection, shapes: Shapes) -> list[str]:
+    """The swept settings whose pairs (pairs_along) all keep the model's shapes."""
+    keys = []
+    for axis in selection.trials[0].values if selection.trials else ():
+        try:
+            pairs = pairs_along(selection, axis)
+        except StudyInputError:
+            continue
+        if not any(shapes.difference(a, b) for a, b, _ in pairs):
+            keys.append(axis)
+    return keys
+
+
+def sweep_of(selection):
+    """Every trial of the sweep the selection comes from (the selection itself outside one)."""
+    if (selection.results_dir / TRIALS_FILE).is_file():
+        return select(selection.results_dir, "all", selection.data_dir)
+    return selection
 
 
 def pair_label(a, b, along) -> str:
@@ -64,10 +132,7 @@ def run(selection, run_b: str | None = None, along: str | None = None, points: i
     alphas = np.round(np.linspace(-1.0, 2.0, points), 12).tolist()  # 0 and 1 exact for 61 points (step 0.05)
     rows = []
     for a_ref, b_ref, b_selection in pairs_of(selection, run_b, along):
-        a, b = selection.load(a_ref), b_selection.load(b_ref)
-        if a.model_name != b.model_name or a.model.state_dict().keys() != b.model.state_dict().keys():
-            raise StudyInputError(f"{a_ref.trial_id} and {b_ref.trial_id} are different architectures; "
-                                  "allowed: two trials of the same model")
+        a, b = selection.load(a_ref), b_selection.load(b_ref)  # the same shapes: pairs_of checked them
         model_a, model_b = a.pixel_model(), b.pixel_model()
         sets = {"train": a.inputs("train"), "test": a.inputs("test")}
         label = pair_label(a_ref, b_ref, along)
@@ -95,11 +160,13 @@ def figures(frames, meta, out_dir):
         ax.set(yscale="log", xlabel="alpha  (0: A, 1: B)", ylabel="loss (log scale)", title=pair)
         ax.title.set_fontsize("small")
         twin.set_ylabel("accuracy")
+        if part["accuracy"].notna().any():
+            twin.set_ylim(*accuracy_limits(part["accuracy"]))
         for alpha in (0, 1):
             ax.axvline(alpha, color="grey", lw=0.8)
         ax.grid(alpha=0.3)
         handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-        ax.legend(handles, [h.get_label() for h in handles], fontsize="x-small", loc="upper center")
+    legend_outside(fig, handles)  # the same four styles in every panel
     return [finish_figure(fig, meta, "linear interpolation (1 - alpha) theta_A + alpha theta_B",
                           out_dir / "interpolation.png")]
 
@@ -117,7 +184,7 @@ STUDY = register(Study(
     "Loss and accuracy of (1 - alpha) theta_A + alpha theta_B (buffers included) on each run's training and test "
     "splits, alpha from -1 to 2: a barrier between alpha 0 and 1 separates the minima; the curve's width around "
     "each end shows how flat each minimum is.",
-    run, figures, tables,
+    run, figures, tables, keys=("run_a", "run_b"),
 ))
 
 

@@ -109,7 +109,7 @@ STUDY = register(Study(
     "Each trained model is moved to a nearby critical point by minimising ||grad L||^2 on its training examples "
     "(L-BFGS, full batch) until the gradient norm is below the threshold (or stalls: less than 1% gained over 50 "
     "steps); the exact Hessian there gives the share of positive eigenvalues (1: a minimum).",
-    run, figures, tables, trial_metrics=(M.MINIMAL_RATIO,),
+    run, figures, tables, trial_metrics=(M.MINIMAL_RATIO,), ignored_options=("workers",),
 ))
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.results.figures import METRIC_LABELS, finish_figure
+from analysis.results.figures import METRIC_LABELS, accuracy_limits, finish_figure, legend_outside
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
 from analysis.results.stats import final_rows
@@ -31,12 +31,17 @@ def figures(frames, meta, out_dir):
     panels = {name: [m for m in metrics if m in df] for name, metrics in PANELS.items()}
     panels = {name: metrics for name, metrics in panels.items() if metrics}
     fig, axes = plt.subplots(1, len(panels), figsize=(4.8 * len(panels), 3.8), squeeze=False)
+    counts = df[M.PARAM_COUNT].astype(float)
     for ax, (name, metrics) in zip(axes[0], panels.items()):
         for metric, style in zip(metrics, ("o-", "s--")):
             ax.plot(df[M.PARAM_COUNT], df[metric], style, ms=4, label=METRIC_LABELS[metric])
         ax.set(xscale="log", xlabel="parameters", ylabel=name)
+        if counts.nunique() == 1:  # one model size: a decade around it, not matplotlib's +-5%
+            ax.set_xlim(counts.iloc[0] / 3, counts.iloc[0] * 3)
+        if name == "accuracy":
+            ax.set_ylim(*accuracy_limits(df[metrics].to_numpy()))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+    legend_outside(fig, [h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]])
     return [finish_figure(fig, meta, "final train and test metrics against the parameter count (mean over seeds)",
                           out_dir / "params.png")]
 

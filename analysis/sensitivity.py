@@ -12,7 +12,7 @@ import pandas as pd
 from analysis.maths.batching import loss_and_accuracy
 from analysis.maths.input_sensitivity import input_sensitivity
 from analysis.results.arguments import checked, positive_int
-from analysis.results.figures import axis_label, finish_figure, study_x
+from analysis.results.figures import axis_label, finish_figure, is_numeric, legend_outside, log_axis, set_log_x, study_x
 from analysis.results.markdown import to_markdown
 from analysis.results.sections import Study, StudyInputError, register
 from analysis.results.study_command import study_main
@@ -41,16 +41,16 @@ def figures(frames, meta, out_dir):
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     ax.plot(position, means[M.SENSITIVITY], "o-", color="C0", label="sensitivity ||d softmax / d x||_F")
     ax.set(xlabel=axis_label(x) if x else "trial", ylabel="mean Jacobian norm (pixel units)")
-    if x and pd.api.types.is_numeric_dtype(means[x]) and means[x].min() > 0 and means[x].max() / means[x].min() >= 10:
-        ax.set_xscale("log")
+    if x and is_numeric(means[x]) and log_axis(meta, x, means[x]):
+        set_log_x(ax, means[x])
     if not x:
         ax.set_xticks(list(position), list(means["label"]), rotation=30, fontsize="small")
+        ax.set_xlim(-0.5, len(means) - 0.5)
     twin = ax.twinx()
     twin.plot(position, means[M.TEST_LOSS], "s--", color="C1", label="test loss")
     twin.plot(position, means[M.TEST_ACC], "^--", color="C2", label="test accuracy")
     twin.set_ylabel("test loss / accuracy")
-    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
-    ax.legend(handles, [h.get_label() for h in handles], fontsize="small", loc="best")
+    legend_outside(fig, ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0])
     ax.grid(alpha=0.3)
     return [finish_figure(fig, meta, "input sensitivity (mean over test images) with test loss and accuracy",
                           out_dir / "sensitivity.png")]
@@ -70,7 +70,7 @@ STUDY = register(Study(
 
 
 def add_options(parser):
-    parser.add_argument("--images", type=checked(positive_int), help="the first N test images (default: all)")
+    parser.add_argument("--images", type=checked(positive_int), help="N test images, the same random ones for every trial (default: all)")
 
 
 main = study_main("sensitivity", __doc__, add_options)

@@ -79,7 +79,7 @@ STUDY = register(Study(
     "trajectory", "Weight trajectories (PCA)",
     "Every run's flattened weights at each recorded epoch, projected on the first two principal components of all "
     "runs' records together (one plane for all), for the whole model and for one layer.",
-    run, figures,
+    run, figures, joint=True,
 ))
 
 

@@ -18,6 +18,11 @@ class DataError(UserError):
     """Missing, corrupt or unusable data; the message names the file or value at fault."""
 
 
+class DataAbsent(DataError):
+    """The data is not there at all (and could not be fetched); any other DataError means it is
+    there but unusable, which the curriculum reports apart ("data unreadable")."""
+
+
 @dataclass(frozen=True)
 class Split:
     """One partition: `x` raw uint8 images (N, C, H, W) or float features, `y` int64 labels."""
@@ -100,6 +105,8 @@ class DataPeek:
     available: bool = True
     why: str = ""
     """Why the dataset cannot be loaded here, when it cannot."""
+    unreadable: bool = False
+    """Unavailable although it is there: its files are corrupt or not in the expected layout."""
     vocab: int = 0
     """As DataMeta.vocab."""
 
@@ -118,13 +125,19 @@ DATASETS: Registry[Callable[..., DataBundle]] = Registry("dataset")
 PEEKS: Registry[Callable[..., DataPeek]] = Registry("dataset peek")  # sizes without loading, where known
 
 
-def register_dataset(name: str, peek: Callable[..., DataPeek] | None = None):
-    """Decorator: make a loader loadable by name; `peek(**same kwargs)` answers without loading."""
+OPTION_HELP: dict[str, dict[str, str]] = {}  # dataset -> loader option -> how it is chosen (a sweep's --help)
+
+
+def register_dataset(name: str, peek: Callable[..., DataPeek] | None = None, option_help: dict[str, str] | None = None):
+    """Decorator: make a loader loadable by name; `peek(**same kwargs)` answers without loading;
+    `option_help` says, per loader option, what it does when set and when left out."""
 
     def wrap(loader):
         DATASETS.register(name, loader)
         if peek is not None:
             PEEKS.register(name, peek)
+        if option_help:
+            OPTION_HELP[name] = dict(option_help)
         return loader
 
     return wrap
@@ -147,7 +160,7 @@ def peek_dataset(name: str, **kwargs) -> DataPeek:
     try:
         bundle = load_dataset(name, **kwargs)
     except DataError as e:
-        return DataPeek(name, 0, 0, (), 0, available=False, why=str(e))
+        return DataPeek(name, 0, 0, (), 0, available=False, why=str(e), unreadable=not isinstance(e, DataAbsent))
     n_train = len(bundle.train) + (len(bundle.val) if bundle.val is not None else 0)
     return DataPeek(bundle.meta.variant, n_train, len(bundle.test), tuple(bundle.meta.input_shape),
                     bundle.meta.num_classes, tokens=not bundle.train.x.dtype.is_floating_point and bundle.train.x.dtype != torch.uint8,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
+from data_modules.base import DataAbsent, DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
 from data_modules.download import default_data_dir, reachable, read_or_download, try_download
 
 FOLDER = "cifar-10-batches-py"
@@ -159,7 +159,7 @@ def load_cifar10(data_dir: str | Path | None = None, download: bool = True) -> D
     bundle, why = read_or_download(data_dir, read_cifar_dir, _download, download)
     if bundle is not None:
         return bundle
-    raise DataError(
+    raise DataAbsent(
         f"CIFAR-10 is not in {data_dir / FOLDER} and cannot be downloaded ({why}); extract "
         f"cifar-10-python.tar.gz ({URL}) into {data_dir} so that folder exists, or pass --data-dir"
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
+from data_modules.base import DataAbsent, DataBundle, DataError, DataMeta, Split, register_dataset
 from data_modules.download import default_data_dir, try_download
 
 URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
@@ -50,15 +50,13 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"corpus {path} does not exist; allowed: a UTF-8 text file") from None
+        raise DataAbsent(f"corpus {path} does not exist; allowed: a UTF-8 text file") from None
     except (UnicodeDecodeError, IsADirectoryError, PermissionError) as e:
         raise DataError(f"corpus {path} cannot be read as UTF-8 text ({type(e).__name__}); allowed: a UTF-8 text file") from None
 
 
 def find_text(corpus: str | None, data_dir, download: bool) -> tuple[str, str, tuple[str, ...]]:
-    """(text, variant, warnings), looked up in this order: the named corpus (--set corpus=PATH),
-    input.txt in the data dir's tinyshakespeare/ folder, a download of it (when allowed and
-    possible), the fallback."""
+    """(text, variant, warnings), looked up in the order LOOKUP says (--help shows it)."""
     if corpus:
         path = Path(corpus).expanduser()
         return _read(path), f"corpus:{path.name}", ()
@@ -83,7 +81,12 @@ def encode(text: str) -> tuple[torch.Tensor, tuple[str, ...]]:
     return torch.tensor([index[ch] for ch in text], dtype=torch.long), vocab
 
 
-@register_dataset("char_corpus")
+LOOKUP = ("the text trained on is the first found of: --set corpus=PATH (any UTF-8 text file); "
+          "DATA/tinyshakespeare/input.txt (DATA: --data-dir, else the default data folder); a download of it "
+          "(unless offline); Python's pydoc_data documentation topics, a fallback named as the variant")
+
+
+@register_dataset("char_corpus", option_help={"corpus": LOOKUP})
 def load_char_corpus(corpus: str | None = None, data_dir=None, download: bool = True) -> DataBundle:
     text, variant, warnings = find_text(corpus, data_dir, download)
     if len(text) < MIN_CHARS:

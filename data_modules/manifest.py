@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from data_modules.atomic import write_atomically
-from data_modules.base import DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
+from data_modules.base import DataAbsent, DataBundle, DataError, DataMeta, DataPeek, Split, register_dataset
 from data_modules.download import default_data_dir
 
 FILE_COLUMNS = ("file", "path", "image", "filename")
@@ -59,7 +59,7 @@ def read_manifest(path: Path) -> tuple[bytes, list[Row], list[tuple[int, str]]]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise DataError(f"manifest {path} does not exist; allowed: --data-dir FOLDER (the folder holding "
+        raise DataAbsent(f"manifest {path} does not exist; allowed: --data-dir FOLDER (the folder holding "
                         f"{path.name}) and, for another file name, --set manifest=NAME.csv") from None
     except OSError as e:
         raise DataError(f"manifest {path} cannot be read ({e.strerror or e})") from None
@@ -194,7 +194,8 @@ def peek_manifest(data_dir: str | Path | None = None, manifest: str = "dogs.csv"
     try:
         _, rows, _ = read_manifest(path)
     except DataError as e:
-        return DataPeek(f"manifest:{manifest}", 0, 0, shape, 0, available=False, why=str(e))
+        return DataPeek(f"manifest:{manifest}", 0, 0, shape, 0, available=False, why=str(e),
+                        unreadable=not isinstance(e, DataAbsent))
     counts = {part: sum(r.partition == part for r in rows) for part in ORDER}
     return DataPeek(f"manifest:{manifest}:{image_size}x{image_size}", counts["train"] + counts["valid"], counts["test"],
                     shape, len({r.label for r in rows}), n_val=counts["valid"] or None)  # none listed: carved from train

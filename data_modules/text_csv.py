@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from data_modules.base import DataBundle, DataError, DataMeta, Split, register_dataset
+from data_modules.base import DataAbsent, DataBundle, DataError, DataMeta, Split, register_dataset
 from data_modules.download import default_data_dir, try_download
 from data_modules.splits import balanced_subset
 
@@ -157,7 +157,7 @@ def find_files(folder: Path, download: bool) -> tuple[Path, Path, str]:
         why = try_download(folder, fetch_archive, ARCHIVE_HOST, "dbpedia.lock", done=(full / "train.csv").is_file) or ""
     if (full / "train.csv").is_file() and (full / "test.csv").is_file():
         return full / "train.csv", full / "test.csv", "dbpedia-balanced-{}-{}".format(*COURSE_SIZES)
-    raise DataError(f"text_csv: {TRAIN_FILE} and {TEST_FILE} are not in {folder} or {folder / COURSE_DIR} and the "
+    raise DataAbsent(f"text_csv: {TRAIN_FILE} and {TEST_FILE} are not in {folder} or {folder / COURSE_DIR} and the "
                     f"DBpedia archive could not be fetched ({why}); put the course's files there as they are")
 
 

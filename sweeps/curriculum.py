@@ -69,8 +69,10 @@ def chosen(args, names: list[str]) -> list[str]:
     return [n for n in names if n in only and n not in skip]
 
 
-def unavailable(sweep, data_dir) -> str:
-    """Why the sweep's data is not here (empty when it is)."""
+def data_problem(sweep, data_dir) -> tuple[str, str]:
+    """(ABSENT or UNREADABLE, the loader's first line) when the sweep's data cannot be read here:
+    not there at all, or there but corrupt; ("", "") when it can."""
+    from analysis.results.curriculum_index import ABSENT, UNREADABLE
     from data_modules import peek_dataset
 
     values = {k: v for k, v in sweep.settings.items() if k in sweep.data_axes}
@@ -79,8 +81,27 @@ def unavailable(sweep, data_dir) -> str:
         loader = {**sweep.data, **{sweep.data_axes[k]: v for k, v in combo.items()}}
         peek = peek_dataset(sweep.dataset, data_dir=data_dir, **loader)
         if not peek.available:
-            return peek.why.splitlines()[0]
-    return ""
+            return UNREADABLE if peek.unreadable else ABSENT, peek.why.splitlines()[0]
+    return "", ""
+
+
+def skipped_entry(sweep, data_dir) -> dict:
+    """The state entry of a sweep whose data cannot be read here (empty when it can)."""
+    kind, why = data_problem(sweep, data_dir)
+    return {"status": SKIPPED, "data": kind, "why": why} if kind else {}
+
+
+def not_run(only: str | None, state: dict) -> list[str]:
+    """The sweeps named in --only that did not run: their data absent or unreadable, or failed;
+    each as "name (why)". The curriculum exits non-zero when there is one."""
+    from analysis.results.curriculum_index import DATA_PROBLEMS
+
+    out = []
+    for name in filter(None, (only or "").split(",")):
+        entry = state.get(name, {})
+        if entry.get("status") in (SKIPPED, FAILED):
+            out.append(f"{name} ({DATA_PROBLEMS.get(entry.get('data', ''), entry['status'])})")
+    return out
 
 
 def _data_combos(sweep, fixed: dict) -> list[tuple]:
@@ -154,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(argv: list[str] | None) -> int:
     from analysis.results.arguments import UsageError
+    from analysis.results.curriculum_index import DATA_PROBLEMS
     from sweeps.runner.catalog import all_sweeps
 
     sweeps = all_sweeps()
@@ -180,10 +202,10 @@ def run(argv: list[str] | None) -> int:
             if state.get(name, {}).get("status") == DONE:
                 print(f"{name}: finished before, kept", flush=True)
                 continue
-            why = unavailable(sweeps[name], args.data_dir)
-            if why:
-                print(f"{name}: skipped: {why}", flush=True)
-                state[name] = {"status": SKIPPED, "why": why}
+            skipped = skipped_entry(sweeps[name], args.data_dir)
+            if skipped:
+                print(f"{name}: skipped, {DATA_PROBLEMS[skipped['data']]}: {skipped['why']}", flush=True)
+                state[name] = skipped
                 continue
             if not ray_started:
                 from sweeps.runner.ray_session import start_ray
@@ -213,14 +235,18 @@ def run(argv: list[str] | None) -> int:
         from analysis.results.reproduction import write_record
 
         # sweeps this curriculum did not choose: "not run here" when their data is missing, else "not run yet"
-        unchosen = {name: {"status": SKIPPED, "why": unavailable(sweep, args.data_dir)}
-                    for name, sweep in sweeps.items() if name not in state}
-        unchosen = {name: entry for name, entry in unchosen.items() if entry["why"]}
+        unchosen = {name: skipped_entry(sweep, args.data_dir) for name, sweep in sweeps.items() if name not in state}
+        unchosen = {name: entry for name, entry in unchosen.items() if entry}
         record = write_record(Path(args.record), root, {**state, **unchosen},
                               " ".join([PROG, *(sys.argv[1:] if argv is None else argv)]), every=list(sweeps))
         print(f"reproduction record: {record}")
     if code == INTERRUPTED:
         print(f"interrupted: continue with  {PROG} --resume --storage-path {args.storage_path}", flush=True)
+        return code
+    missed = not_run(args.only, state)
+    if missed:
+        print(f"{PROG}: error: --only asked for {', '.join(missed)}, which could not run", file=sys.stderr)
+        return code or 1
     return code
 
 

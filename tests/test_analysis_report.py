@@ -202,6 +202,25 @@ def test_cli_missing_results_file(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1 and RESULTS_FILE in err and "Traceback" not in err
 
 
+def test_cli_tables_it_cannot_use_are_one_line_naming_the_command(tmp_path, capsys):
+    """A results table lacking the sweep's columns, and a post-hoc table that is not Parquet: one
+    line that starts with the command, names the file and what is allowed; exit 2."""
+    prog = "python -m analysis.report: error: "
+    pd.DataFrame({"a": [1]}).to_parquet(tmp_path / RESULTS_FILE)
+    assert R.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(prog) and len(err.strip().splitlines()) == 1
+    assert f"{tmp_path / RESULTS_FILE} has no column trial_id, epoch; allowed: a results table" in err
+    results, trials = make_sweep({"width": [100, 400]}, seeds=1, epochs=2)
+    write_sweep(tmp_path, results, trials, ["width"], "width")
+    (tmp_path / "posthoc").mkdir()
+    (tmp_path / "posthoc" / "fgsm.parquet").write_text("not a table")
+    assert R.main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(prog) and len(err.strip().splitlines()) == 1
+    assert f"cannot read {tmp_path / 'posthoc' / 'fgsm.parquet'}" in err and "python -m analysis.fgsm again" in err
+
+
 def test_cli_success_prints_report_path(tmp_path, capsys):
     results, trials = make_sweep({"width": [100, 400]}, seeds=1, epochs=2)
     write_sweep(tmp_path, results, trials, ["width"], "width")
@@ -247,7 +266,7 @@ def test_log_uniform_axis_is_log_scaled_even_within_two_decades():
 
     from analysis.results.plots import _vs_x, log_axis
 
-    results, trials = make_sweep({"lr": [0.004, 0.01, 0.03, 0.2]}, seeds=1, epochs=1)  # 50x: not two decades
+    results, trials = make_sweep({"lr": [0.05, 0.1, 0.15, 0.2]}, seeds=1, epochs=1)  # 4x in equal steps: linear by the data
     assert not log_axis(SweepMeta(), "lr", results["lr"]) and log_axis(SweepMeta(log_axes=["lr"]), "lr", results["lr"])
     assert log_axis(SweepMeta(), "weight_decay", [1e-4, 1e-3, 1e-1])
     assert not log_axis(SweepMeta(log_axes=["momentum"]), "momentum", [0, 0.9])
@@ -295,3 +314,26 @@ def test_titles_claim_only_what_the_plot_shows():
     preds = pd.DataFrame({"trial_id": ["a1b2c_00003"], "trial_config": ["width=400"]})
     assert _which_trial(preds) == "the best trial (width=400)"
     assert _which_trial(preds.drop(columns="trial_config")) == "trial a1b2c_00003"  # results written before
+
+
+def test_a_sweep_trained_in_steps_is_reported_in_steps():
+    """Rows every 50 steps (fractional epochs): the captions, the per-step table, the training
+    time per 100 steps and the length say steps, never epochs; the same table in epochs stays."""
+    from analysis.results.markdown import time_table
+
+    results, trials = make_sweep({"width": [4, 8]}, seeds=1, epochs=3)
+    results[M.STEP] = results[M.EPOCH] * 50
+    results[M.EPOCH] = results[M.EPOCH] * 0.25
+    meta = SweepMeta(axes=["width"], x="width", metric=M.VAL_LOSS, mode="min", unit="step")
+    text = report_md.render(results, trials, meta, [Path("plots/loss_vs_epoch.png"), Path("plots/accuracy_vs_width.png")])
+    assert "### Loss per step" in text and "Final accuracy (last step) against width" in text, text
+    assert "## Test accuracy per step" in text and "Columns are steps" in text and "at each trial's last step" in text
+    assert "Total time at the last step" in text and not re.search(r"per epoch|last epoch|s/epoch|epoch time", text), text
+    table = time_table(results, trials, meta).set_index("width")
+    first = results[results["width"] == 4]
+    assert table.loc["4", "s/100 steps"] == f"{(100 * first[M.EPOCH_TIME_S] / 50).mean():.2f}"
+    assert table.loc["4", "steps"] == "150"
+    assert list(epoch_table(results, trials, meta).columns) == ["width", "50", "100", "150"]
+    epochs = report_md.render(*make_sweep({"width": [4, 8]}, seeds=1), SweepMeta(axes=["width"], x="width"),
+                              [Path("plots/loss_vs_epoch.png")])
+    assert "### Loss per epoch" in epochs and "epoch time (s)" in epochs and "per step" not in epochs

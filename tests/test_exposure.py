@@ -80,8 +80,8 @@ def http_status(url: str, token: str | None = None) -> int:
 @starts_a_sweep
 @pytest.mark.parametrize("dashboard", [False, True])  # the test extra installs the dashboard's packages
 def test_a_laptop_sweep_listens_where_we_say_and_asks_for_the_token(tmp_path, dashboard):
-    # 40 epochs: still training while the probes run; Ctrl-C ends it
-    flags = ["--smoke-test", "--max-epochs", "40", *(["--dashboard"] if dashboard else [])]
+    # 40 epochs, every row shown: still training while the probes run; Ctrl-C ends it
+    flags = ["--smoke-test", "--max-epochs", "40", "--progress-every", "0", *(["--dashboard"] if dashboard else [])]
     sweep = toy_sweep(tmp_path / "results", *flags)
     wait(lambda: re.search(r"epoch +2/", sweep.output), "a trial's second epoch", sweep)
     sockets = listening_sockets(sweep)

@@ -119,14 +119,20 @@ def test_ctrl_c_at_any_moment_exits_130_cleanly(tmp_path, moment):
 @pytest.mark.ray
 @starts_a_sweep
 def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_path, capsys):
-    """Ctrl-C mid-training, then the printed command, pasted in another folder: every trial ends
-    with epochs 1..60 exactly once (none restarted from epoch 1), and the run goes on with its
-    own settings (60 epochs, smoke grid) though the pasted command does not repeat them."""
+    """Ctrl-C mid-training is acknowledged at once, before Tune winds down; then the printed
+    command, pasted in another folder: every trial ends with epochs 1..60 exactly once (none
+    restarted from epoch 1), and the run goes on with its own settings (60 epochs, smoke grid)
+    though the pasted command does not repeat them."""
+    from sweeps.runner.interrupt import NOTED_IN_TUNE
+
     storage = tmp_path / "results"
-    sweep = Sweep(storage, "--max-epochs", "60")
-    sweep.wait_for(r"epoch\s+3/60")
+    sweep = Sweep(storage, "--max-epochs", "60", "--progress-every", "0")  # every row: Ctrl-C lands mid-training
+    sweep.wait_for(r"epoch\s+([3-9]|[1-5]\d)/60")
     sweep.ctrl_c()
+    acknowledged = NOTED_IN_TUNE.decode().strip()
+    sweep.wait_for(re.escape(acknowledged))  # while the run winds down, not at its exit
     assert sweep.finish() == 130, sweep.output
+    assert sweep.output.index(acknowledged) < sweep.output.index("interrupted: continue with"), sweep.output
     sweep.assert_nothing_left()
     hint = HINT.search(sweep.output)
     assert hint, sweep.output
@@ -140,6 +146,7 @@ def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_pat
     resumed = Sweep(storage, argv=[sys.executable, *command[1:]], cwd=elsewhere)
     assert resumed.finish(timeout=300) == 0, resumed.output
     assert "up to 60 epochs" in resumed.output and "Restored on" not in resumed.output
+    assert "(2/2 trials done)" in resumed.output
     results, _ = read_parquet(storage / "mnist_width" / "results.parquet")
     trials, _ = read_parquet(storage / "mnist_width" / "trials.parquet")
     assert (trials["status"] == "TERMINATED").all() and len(trials) == 2
@@ -208,6 +215,32 @@ def test_ctrl_c_during_tunes_set_up_is_handed_to_tune():
     with interrupt.armed():
         assert interrupt.tune_fit(FakeTuner()) == ("results", True)
     assert received == ["SIGUSR1"]
+
+
+def test_a_ctrl_c_that_tunes_handler_takes_is_acknowledged_at_once(capfd):
+    """Tune's SIGINT handler (here a stand-in that, like Tune's, puts the previous one back)
+    takes the first Ctrl-C of its loop and says nothing we see: ours writes the line first."""
+    from sweeps.runner import interrupt
+
+    caught = []
+
+    class FakeTuner:
+        def fit(self):
+            ours = signal.getsignal(signal.SIGINT)
+
+            def tunes(signum, frame):
+                caught.append(signum)
+                signal.signal(signal.SIGINT, ours)
+
+            signal.signal(signal.SIGINT, tunes)  # Tune's, installed as its loop starts
+            interrupt.forward_to_tune()  # the loop's first step
+            os.kill(os.getpid(), signal.SIGINT)
+            assert caught and interrupt.NOTED_IN_TUNE.decode() in capfd.readouterr().err  # before fit() returns
+            return "results"
+
+    with interrupt.armed():
+        assert interrupt.tune_fit(FakeTuner()) == ("results", True)
+    assert caught == [signal.SIGINT]
 
 
 def test_tunes_vanished_temp_file_sync_error_is_dropped_and_only_it():

@@ -65,12 +65,13 @@ def test_split_config_types_and_rejects_unknown_keys():
 
 
 def fusion_of(module, *argv, mode="auto", size=32, data=None, speedup=2.0):
-    """The plan after decide_fusion, with fused steps taken to be `speedup` x faster (measuring
-    it is timing, which tests leave to benchmarks)."""
+    """The plan after decide_fusion, with fused steps taken to be `speedup` x faster, or
+    `speedup(flats, bundle)` (measuring it is timing, which tests leave to benchmarks)."""
     from sweeps.runner.plan import decide_fusion
 
     plan = plan_for(module, *argv)
-    decide_fusion(plan, data or load_dataset("mnist"), mode, size, speedup=lambda flats, bundle: speedup)
+    measure = speedup if callable(speedup) else lambda flats, bundle: speedup
+    decide_fusion(plan, data or load_dataset("mnist"), mode, size, speedup=measure)
     return plan
 
 
@@ -92,12 +93,32 @@ def test_auto_fuses_only_where_a_fused_step_measures_faster_and_on_fuses_anyway(
 
     slower = fusion_of(mnist_momentum, speedup=0.6)
     assert slower.populations == []  # every group refused: trials run one by one
-    assert any(n.startswith("not fused: a fused step of 3 mlp models measured 0.60x the speed") for n in slower.notes)
+    assert any(n.startswith("not fused: all (5 trials): a fused step of 3 mlp models measured 0.60x the speed")
+               for n in slower.notes), slower.notes
     assert len(fusion_of(mnist_momentum, mode="on", speedup=0.6).populations) == 1  # not measured: fused
     within_noise = fusion_of(mnist_momentum, speedup=1.1)  # a margin of 15%: two timings differ by 10% and more
     assert within_noise.populations == [] and any("measured 1.10x" in n for n in within_noise.notes)
     fused = fusion_of(mnist_momentum, speedup=1.2)
-    assert len(fused.populations) == 1 and "fused 5 of 5 trials into 1 population(s)" in fused.notes[-1]
+    assert len(fused.populations) == 1 and fused.notes[-1].startswith(
+        "fused all (5 trials), so 5 trials as 1 run (1 fused population(s) of 5)"), fused.notes
+
+
+def test_fusion_notes_header_and_preview_say_what_runs_alike():
+    """The issue's run: --repeats 2 over widths 100 and 400, where only width=400's pair measured
+    faster fused. Four trials, three runs, one fused pair: every note says so, none contradicts."""
+    from sweeps.runner.estimate import Estimate, jobs_of
+    from sweeps.runner.run import describe
+
+    mnist = load_dataset("mnist")
+    plan = fusion_of(mnist_width, "--repeats", "2", "--set", "width=100,400", data=mnist,
+                     speedup=lambda flats, bundle: 2.0 if flats[0]["width"] == 400 else 0.9)
+    what = "4 trials as 3 runs (1 fused population(s) of 2, 2 alone)"
+    assert sorted(map(len, plan.populations)) == [1, 1, 2] and plan.run_sizes.count(1) == 2
+    assert plan.notes[0].startswith(f"fused width=400 (2 trials), so {what}: "), plan.notes
+    assert plan.notes[1].startswith("not fused: width=100 (2 trials): a fused step of 2 mlp models measured 0.90x")
+    assert len(plan.notes) == 2 and what in describe(plan)
+    assert Estimate(jobs_of(plan, mnist), 2, "cpu", 1.0).lines()[0].startswith(f"plan: {what}, ")
+    assert fusion_of(mnist_width, data=mnist).notes == [] and "5 trial(s)" in describe(plan_for(mnist_width))
 
 
 def test_fusion_speedup_is_measured_on_real_steps(mnist_sample):
@@ -175,6 +196,13 @@ def test_progress_counts_trials_the_run_will_have(capsys):
     assert fmt_metric("val_acc", 0.92) == "0.920" and fmt_metric("val_loss", 0.32) == "0.3200"
 
 
+def test_progress_every_reaches_the_progress_line():
+    from sweeps.runner.tune_setup import run_settings
+
+    assert run_settings(plan_for(mnist_width)).progress.every == 5.0  # the default: a line per trial every 5 s
+    assert run_settings(plan_for(mnist_width, "--progress-every", "0")).progress.every == 0.0  # every row
+
+
 def test_sample_settings_are_set_and_checked_before_ray():
     from sweeps import char_lm
 
@@ -235,3 +263,34 @@ def test_a_batch_drawn_fresh_each_step_may_be_larger_than_the_fixed_training_sam
     mnist = plan_for(mnist_width, "--smoke-test", "--set", "batch_size=4096")  # epochs over a fixed training split
     with pytest.raises(ConfigError, match="batch_size 4096 is larger than the training set"):
         validate_plan(mnist, mnist_sample)
+
+
+def test_an_interrupted_summary_lists_the_trials_that_never_started(tmp_path, capsys):
+    """Ctrl-C before 3 of 5 widths started: the summary counts 5 trials and names the 3."""
+    import pandas as pd
+
+    from sweeps.runner.finish import print_summary
+
+    plan = plan_for(mnist_width)
+    trials = pd.DataFrame([{M.TRIAL_ID: "a", "width": 800, "status": "TERMINATED"},
+                           {M.TRIAL_ID: "b", "width": 400, "status": "UNFINISHED"}])
+    print_summary(plan, trials, trials.head(0), tmp_path, lambda file="": file)
+    out = capsys.readouterr().out
+    assert "mnist_width: 5 trials (1 terminated, 1 unfinished, 3 not started)" in out, out
+    assert "  not started: width=50, width=100, width=200\n" in out, out
+
+
+def test_help_wraps_between_values_never_inside_one_and_says_how_the_corpus_is_chosen(monkeypatch):
+    """Every sweep's --set help, wrapped, holds the same words as unwrapped: no value split
+    (char_lm's lm=...,ls / tm_large); char_lm's names the corpus lookup order."""
+    from sweeps.runner import settings_help
+    from sweeps.runner.catalog import all_sweeps
+
+    for name, sweep in all_sweeps().items():
+        wrapped = settings_help.set_keys_help(sweep)
+        with monkeypatch.context() as m:
+            m.setattr(settings_help, "WIDTH", 10_000)
+            whole = settings_help.set_keys_help(sweep)
+        assert wrapped.split() == whole.split(), name
+    text = " ".join(settings_help.set_keys_help(all_sweeps()["char_lm"]).split())
+    assert re.search(r"corpus: .*--set corpus=PATH.*DATA/tinyshakespeare/input\.txt.*a download.*pydoc_data", text), text

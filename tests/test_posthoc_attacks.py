@@ -121,3 +121,20 @@ def test_attacks_leave_a_batchnorm_model_in_its_mode_with_its_statistics():
     assert model.training and model.bn.training
     for name, value in model.state_dict().items():
         assert torch.equal(value, before[name]), name
+
+
+def test_targeted_attack_stops_when_its_loss_stalls_and_says_so():
+    """A budget too small to reach the target: the loss stops improving once the image sits in a
+    corner of its box, and the attack ends there instead of running to `steps`."""
+    model, x, y = pixel_softmax_regression()
+    target = (y + 1) % 4
+    tiny = 0.003
+    result = targeted_attack(model, x, target, eps=tiny, steps=5000, step_size=0.001, patience=50)
+    missed = ~result.reached
+    assert missed.any() and result.stalled[missed].all() and not result.stalled[result.reached].any()
+    assert (result.stopped_at < 5000).all() and len(result.losses) == int(result.stopped_at.max()) + 1
+    for i in torch.where(missed)[0].tolist():  # no gain over the tolerance in its last `patience` iterations
+        curve = result.losses[: int(result.stopped_at[i]) + 1, i]
+        assert curve[-50:].min() >= curve[:-50].min() * (1 - 1e-3)
+    unlimited = targeted_attack(model, x, target, eps=tiny, steps=300, step_size=0.001)
+    assert len(unlimited.losses) == 301 and not unlimited.stalled.any()

@@ -7,6 +7,7 @@ import re
 import pandas as pd
 import pytest
 
+from analysis.results import plot_check
 from analysis.results.tables import read_parquet
 from sweeps.runner.catalog import all_sweeps
 from trainables import metrics as M
@@ -79,6 +80,8 @@ def test_smoke_sweep_end_to_end(ray_session, tmp_path, capsys, vision_data_dir, 
     for png in pngs:
         assert (folder / "plots" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert f"plots/{png}" in report
+    # every figure, the post-hoc studies' too: no empty, single-value or out-of-range axis, no legend on the data
+    assert plot_check.check(folder) == {}
     for step in module.SWEEP.posthoc:  # the declared studies ran after training, each with its report section
         assert (folder / "posthoc" / f"{step.name}.parquet").is_file(), f"post-hoc {step.name} did not run"
         assert f"post-hoc {step.name}: " in out

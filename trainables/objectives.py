@@ -54,6 +54,12 @@ class Objective:
         self.sampler: Sampler = Permutation(len(y), first.batch_size, first.drop_last, [c.seed for c in configs], device)
         self.size = len(configs)
 
+    @classmethod
+    def scored(cls, examples: int) -> int:
+        """Examples one evaluation scores of a held-out split of `examples` (what the cost estimate
+        counts): all of them, unless the family scores a fixed sample."""
+        return examples
+
     def member_targets(self, y: torch.Tensor, configs: Sequence[TrainConfig]) -> torch.Tensor:
         """(P, N) training targets: the same for every member unless a family says otherwise."""
         return y.unsqueeze(0).expand(len(configs), *y.shape)

@@ -64,6 +64,12 @@ class LanguageModel(Objective):
         self.train_set = fixed_windows(self.stream, spaced=False)
         self.eval_sets = {"val": fixed_windows(bundle.val.x.to(device)), "test": fixed_windows(bundle.test.x.to(device))}
 
+    @classmethod
+    def scored(cls, examples: int) -> int:
+        """A held-out stream of `examples` characters is scored on its EVAL_WINDOWS fixed windows
+        (fixed_windows), not character by character."""
+        return min(EVAL_WINDOWS, max((examples - 1) // SEQ_LEN, 0))
+
     def batch(self, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         tokens = self.stream[starts.unsqueeze(-1) + self.offsets]  # (P, B, SEQ_LEN + 1)
         return tokens[..., :-1], tokens[..., 1:]

@@ -5,7 +5,7 @@ step for the whole batch; images are independent because BatchNorm uses running 
 
     fgsm_accuracy(model, x, y)                          # {eps: accuracy} for DEFAULT_EPSILONS
     pgd(model, x, y, eps=0.1, step_size=0.01, steps=40, random_start=True)
-    result = targeted_attack(model, x, target, eps=0.1, steps=5000)
+    result = targeted_attack(model, x, target, eps=0.1, steps=5000, patience=100)
     result.losses[:, i]                                 # target cross-entropy per iteration
 """
 from __future__ import annotations
@@ -22,6 +22,9 @@ from analysis.maths.batching import EVAL_BATCH, batch_slices, eval_mode
 DEFAULT_EPSILONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 # One grey level per step, the step of the basic iterative method (Kurakin et al. 2017).
 DEFAULT_STEP = 1 / 255
+# A targeted attack has stalled when its loss improves by no more than this fraction over the
+# patience window.
+STALL_TOL = 1e-3
 
 
 def input_gradient(model: nn.Module, x: torch.Tensor, labels: torch.Tensor):
@@ -82,6 +85,8 @@ class TargetedAttack:
     losses: torch.Tensor  # (iterations + 1, N) cross-entropy to the target; row 0 is the clean image
     first_hit: torch.Tensor  # (N,) first iteration at which the target is predicted, -1 if never
     predictions: torch.Tensor  # (N,) classes predicted for the final images
+    stalled: torch.Tensor  # (N,) stopped because the loss no longer improved (with `patience`)
+    stopped_at: torch.Tensor  # (N,) iteration of each image's last step (the target, a stall or `steps`)
 
     @property
     def reached(self) -> torch.Tensor:
@@ -90,12 +95,20 @@ class TargetedAttack:
 
 
 def targeted_attack(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps: float = 0.1,
-                    steps: int = 5000, step_size: float = DEFAULT_STEP, stop_at_target: bool = True) -> TargetedAttack:
+                    steps: int = 5000, step_size: float = DEFAULT_STEP, stop_at_target: bool = True,
+                    patience: int | None = None, tol: float = STALL_TOL) -> TargetedAttack:
     """Minimise the cross-entropy to `target` by signed gradient steps inside the L-inf ball of
     radius eps around x and [0, 1]. With `stop_at_target` an image stops moving once the target
-    is predicted and the loop ends when all have; otherwise all keep minimising for `steps`."""
+    is predicted; with `patience` also once its loss has not improved by more than `tol`
+    (relative) in that many iterations: signed steps against the box's walls can stall within
+    tens of iterations, and 5,000 more change nothing. The loop ends when no image moves;
+    otherwise all keep minimising for `steps`."""
     x_adv = x.detach()
     first_hit = torch.full((len(x),), -1, dtype=torch.long, device=x.device)
+    best = torch.full((len(x),), float("inf"), device=x.device)
+    improved_at = torch.zeros(len(x), dtype=torch.long, device=x.device)
+    stalled = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    stopped_at = torch.full((len(x),), steps, dtype=torch.long, device=x.device)
     losses = []
     with eval_mode(model):
         for iteration in range(steps + 1):
@@ -103,9 +116,14 @@ def targeted_attack(model: nn.Module, x: torch.Tensor, target: torch.Tensor, eps
             losses.append(loss)
             hit = logits.argmax(1) == target
             first_hit = torch.where(hit & (first_hit < 0), iteration, first_hit)
-            moving = ~hit if stop_at_target else torch.ones_like(hit)
+            gain = loss < best - tol * best.abs().nan_to_num(posinf=0.0)
+            best, improved_at = torch.where(gain, loss, best), torch.where(gain, iteration, improved_at)
+            if patience is not None:
+                stalled |= ~hit & (iteration - improved_at >= patience)
+            moving = (~hit if stop_at_target else torch.ones_like(hit)) & ~stalled
+            stopped_at = torch.where(~moving & (stopped_at == steps), iteration, stopped_at)
             if iteration == steps or not moving.any():
                 break
             stepped = project(x_adv - step_size * gradient.sign(), x, eps)
             x_adv = torch.where(moving.view(-1, *([1] * (x.dim() - 1))), stepped, x_adv)
-    return TargetedAttack(x_adv, target, torch.stack(losses), first_hit, logits.argmax(1))
+    return TargetedAttack(x_adv, target, torch.stack(losses), first_hit, logits.argmax(1), stalled, stopped_at)

@@ -45,3 +45,11 @@ class Reference:
     that epoch (still rising at the end: the last epoch greater_than {"epoch": 150})."""
     differs: str = ""
     """What this run does differently from the source (data variant, epochs, hardware)."""
+    differs_by_variant: Mapping[str, str] = field(default_factory=dict)
+    """More of `differs` that holds only when this run's rows have a given data variant
+    (metrics.VARIANT), by variant or by a prefix ending in ":" ("corpus:", any --set
+    corpus=PATH); "{variant}" in a text names it. The column says what this run trained on,
+    not what some run might."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "differs_by_variant", dict(self.differs_by_variant))  # stored as JSON with the results

@@ -4,17 +4,23 @@ sweep's Parquet files (nothing is recomputed but the reference checks).
 """
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping
 
 import pandas as pd
 
 from analysis.results.markdown import to_markdown
-from analysis.results.references import check_references, scorecard
+from analysis.results.numbers import fmt_number
+from analysis.results.references import check_sweep, scorecard
 from analysis.results.report_md import REPORT_FILE
-from analysis.results.stats import best_trials, fmt_value, trial_label
+from analysis.results.stats import best_trials, trial_label
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
 from data_modules.atomic import write_text_atomically
+
+# Why a sweep was skipped (its state entry's "data"), as the index says it.
+ABSENT, UNREADABLE = "absent", "unreadable"
+DATA_PROBLEMS = {ABSENT: "data absent", UNREADABLE: "data unreadable"}
 
 
 def sweep_summary(folder: Path) -> tuple[str, pd.DataFrame | None]:
@@ -30,31 +36,34 @@ def sweep_summary(folder: Path) -> tuple[str, pd.DataFrame | None]:
         if len(best) and meta.headline in best:
             row = best.iloc[0]
             settings = trial_label(row, meta.axes)
-            headline = f"{meta.headline} {fmt_value(row[meta.headline])}" + (f" ({settings})" if settings else "")
-    return headline, check_references(results, meta.references)
+            headline = f"{meta.headline} {fmt_number(row[meta.headline])}" + (f" ({settings})" if settings else "")
+    return headline, check_sweep(results, meta)
 
 
 def write_index(root: Path, state: Mapping[str, Mapping[str, Any]], sweeps: Mapping[str, Any]) -> Path:
-    rows, sections, reproduced, checked = [], [], 0, 0
+    rows, sections, totals = [], [], [0, 0, 0]
     for name, entry in state.items():
         headline, table = sweep_summary(root / name)
         verdicts = ""
         if table is not None and len(table):
-            r, c = scorecard(table)
-            reproduced, checked = reproduced + r, checked + c
-            verdicts = f"{r} of {c}" + (f" ({len(table) - c} without data)" if c < len(table) else "")
+            score = scorecard(table)
+            totals = [t + n for t, n in zip(totals, score)]
+            verdicts = f"{score.reproduced} of {score.checked}" + (f" ({score.not_checked} not checked)"
+                                                                   if score.not_checked else "")
             sections += [f"### {name}", f"Source: {sweeps[name].source}." if name in sweeps else "", to_markdown(table)]
         report = f"[report]({name}/{REPORT_FILE})" if (root / name / REPORT_FILE).is_file() else ""
-        status = entry.get("status", "")
-        if entry.get("why"):
-            status += f": {entry['why']}"
+        status = ": ".join(filter(None, (entry.get("status", ""), DATA_PROBLEMS.get(entry.get("data", "")),
+                                         entry.get("why"))))
         wall = f"{entry['wall_s']:.0f} s" if "wall_s" in entry else ""
         rows.append({"sweep": name, "status": status, "wall time": wall, "headline (best trial)": headline,
                      "report": report, "references reproduced": verdicts})
+    reproduced, checked, not_checked = totals
     ran = sum(e.get("status") != "skipped" for e in state.values())
+    skipped = Counter(e.get("data", ABSENT) for e in state.values() if e.get("status") == "skipped")
+    why = ", ".join(f"{n} {DATA_PROBLEMS.get(kind, kind)}" for kind, n in sorted(skipped.items()))
     parts = ["# Curriculum",
-             f"**{reproduced} of {checked} reference values reproduced** over {ran} sweep(s) run "
-             f"({len(state) - ran} skipped: their data is not here).",
+             f"**{reproduced} of {checked} reference values reproduced** ({not_checked} not checked) over {ran} "
+             f"sweep(s) run" + (f" ({sum(skipped.values())} skipped: {why})." if skipped else "."),
              to_markdown(pd.DataFrame(rows)) if rows else "_No sweep ran._"]
     if sections:
         parts += ["## Reference vs this run, per sweep", *filter(None, sections)]

@@ -4,6 +4,7 @@ parallel coordinates of every configuration coloured by it. Axes that took a sin
 the results (mnist_cpu_gpu's device without a GPU) do not count: one row is no grid."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.results.figures import METRIC_LABELS, axis_label, finish_figure, is_numeric  # noqa: E402
+from analysis.results.figures import METRIC_LABELS, axis_label, colour_limits, finish_figure, is_numeric  # noqa: E402
 from analysis.results.stats import final_rows, fmt_value, sort_key, summarize, sweep_axes, usable_rows  # noqa: E402
 from analysis.results.sweep_meta import SweepMeta  # noqa: E402
 from trainables import metrics as M  # noqa: E402
@@ -31,8 +32,12 @@ def grid_axes(meta: SweepMeta, df: pd.DataFrame) -> list[str]:
     return [a for a in axes if df[a].nunique(dropna=False) > 1]
 
 
+ACCURACIES = (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC)
+FEW_LEVELS = 8  # an axis with this many values or fewer is labelled at every value, else at its ends
+
+
 def _digits(metric: str) -> int:
-    return 3 if metric in (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC) else 2
+    return 3 if metric in ACCURACIES else 2
 
 
 def grid_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta) -> pd.DataFrame | None:
@@ -73,12 +78,13 @@ def plot_heatmap(results: pd.DataFrame, trials: pd.DataFrame | None, meta: Sweep
     grid = table.groupby([rows_axis, cols_axis])["mean"].mean().unstack(cols_axis)
     grid = grid.loc[sorted(grid.index, key=sort_key), sorted(grid.columns, key=sort_key)]
     fig, ax = plt.subplots(figsize=(3.0 + 0.9 * grid.shape[1], 2.0 + 0.7 * grid.shape[0]))
-    image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", aspect="auto")
+    vmin, vmax = colour_limits(grid.to_numpy(dtype=float), meta.headline in ACCURACIES)
+    image = ax.imshow(grid.to_numpy(dtype=float), cmap="viridis", aspect="auto", vmin=vmin, vmax=vmax)
     ax.set_xticks(range(grid.shape[1]), [fmt_value(v) for v in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [fmt_value(v) for v in grid.index])
     ax.set(xlabel=axis_label(cols_axis), ylabel=axis_label(rows_axis))
     values = grid.to_numpy(dtype=float)
-    middle, d = np.nanmean(values), _digits(meta.headline)
+    middle, d = (vmin + vmax) / 2, _digits(meta.headline)
     for (i, j), v in np.ndenumerate(values):
         if not np.isnan(v):
             ax.text(j, i, f"{v:.{d}f}", ha="center", va="center", fontsize="small", color="black" if v > middle else "white")
@@ -95,29 +101,46 @@ def plot_parallel_coordinates(results: pd.DataFrame, trials: pd.DataFrame | None
     axes = grid_axes(meta, usable_rows(results, trials))
     columns = [*axes, "mean"]
     d, label = _digits(meta.headline), headline_label(meta)
-    scaled = {}
-    for c in columns:
-        col = table[c]
-        if not is_numeric(col):  # categorical axis: its levels, evenly spaced in sorted order
-            levels = sorted(col.unique(), key=sort_key)
-            col = col.map({v: i for i, v in enumerate(levels)}).astype(float)
-        lo, hi = float(col.min()), float(col.max())
-        scaled[c] = (col - lo) / (hi - lo) if hi > lo else col * 0 + 0.5
-    fig, ax = plt.subplots(figsize=(2.2 * len(columns), 3.8))
-    cmap = plt.get_cmap("viridis")
     acc = table["mean"].astype(float)
-    norm = matplotlib.colors.Normalize(acc.min(), acc.max() if acc.max() > acc.min() else acc.min() + 1e-9)
+    norm = matplotlib.colors.Normalize(*colour_limits(acc, meta.headline in ACCURACIES))
+    fig, ax = plt.subplots(figsize=(2.2 * len(columns), 3.8))
+    scaled = {}
+    for k, c in enumerate(columns):
+        position, ticks = _scaled(table[c] if c != "mean" else acc, d if c == "mean" else None)
+        scaled[c] = position
+        ax.axvline(k, color="grey", lw=0.8)
+        for y, text in ticks:
+            ax.text(k + 0.04, y, text, ha="left", va="center", fontsize="small")
+    cmap = plt.get_cmap("viridis")
     for i in np.argsort(acc.to_numpy()):
         ax.plot(range(len(columns)), [scaled[c].iloc[i] for c in columns], color=cmap(norm(acc.iloc[i])), alpha=0.8)
-    for k, c in enumerate(columns):
-        ax.axvline(k, color="grey", lw=0.8)
-        values = table[c] if c != "mean" else acc
-        lo, hi = values.min(), values.max()
-        ax.text(k, -0.08, fmt_value(lo) if c != "mean" else f"{lo:.{d}f}", ha="center", va="top", fontsize="small")
-        ax.text(k, 1.08, fmt_value(hi) if c != "mean" else f"{hi:.{d}f}", ha="center", va="bottom", fontsize="small")
     ax.set_xticks(range(len(columns)), [axis_label(c) if c != "mean" else label for c in columns])
     ax.set_yticks([])
-    ax.set_ylim(-0.2, 1.2)
+    ax.set_ylim(-0.1, 1.1)
+    ax.set_xlim(-0.2, len(columns) - 0.5)
     fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=label)
     return [finish_figure(fig, meta, "each line is one configuration (values scaled per axis: min at the bottom)",
                           out_dir / "parallel_coordinates.png")]
+
+
+def _scaled(col: pd.Series, digits: int | None) -> tuple[pd.Series, list[tuple[float, str]]]:
+    """An axis of the parallel coordinates: its values scaled to [0, 1] (categories evenly spaced
+    in sorted order; a single value in the middle) and its labels (position, text), one per
+    value when there are few (every category is named), else the two ends."""
+    levels = sorted(col.unique(), key=sort_key)
+    numeric = is_numeric(col)
+    index = col.astype(float) if numeric else col.map({v: i for i, v in enumerate(levels)}).astype(float)
+    lo, hi = float(index.min()), float(index.max())
+    position = (index - lo) / (hi - lo) if hi > lo else index * 0 + 0.5
+    text = (lambda v: f"{v:.{digits}f}") if digits is not None else fmt_value
+    if digits is None and len(levels) <= FEW_LEVELS:
+        shown = levels
+    elif numeric:
+        shown = [col.min(), col.max()]
+    else:
+        shown = levels[:: math.ceil(len(levels) / FEW_LEVELS)]
+    ticks = {}
+    for v in shown:
+        at = float(position[col == v].iloc[0]) if (col == v).any() else 0.5
+        ticks.setdefault(round(at, 6), text(v))
+    return position, sorted(ticks.items())

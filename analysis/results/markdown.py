@@ -13,11 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.results.figures import progress_column
+from analysis.results.numbers import fmt_number
 from analysis.results.stats import (
     configurations,
     final_rows,
     fmt_value,
     mean_ci,
+    ranked,
     summarize,
     sweep_axes,
     trained_rows,
@@ -42,12 +45,24 @@ def _cell(values: pd.Series, digits: int = 3) -> str:
     return fmt_ci(mean, half, n, digits)
 
 
-def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub pipe table; "|" inside cells is escaped, NaN prints empty."""
-    def cell(v: Any) -> str:
-        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).replace("|", "\\|")
+def fmt_cell(v: Any) -> str:
+    """How a value prints in a table: counts with thousands separators (478,410), other numbers
+    in the one format of analysis.results.numbers (0.0258, not 0.02578962780535221), anything
+    else as it is."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return f"{v:,}"
+    return fmt_number(v)
 
-    lines = ["| " + " | ".join(cell(c) for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
+
+def to_markdown(df: pd.DataFrame) -> str:
+    """A GitHub pipe table; values as fmt_cell prints them, "|" inside cells is escaped, NaN
+    prints empty."""
+    def cell(v: Any) -> str:
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt_cell(v).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(str(c).replace("|", "\\|") for c in df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
     return "\n".join(lines)
 
@@ -68,64 +83,80 @@ def _shown_epochs(epochs: list[int]) -> list[int]:
 
 def epoch_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta,
                 metric: str = M.TEST_ACC) -> pd.DataFrame:
-    """Rows = configs, columns = epoch numbers ("1", "2", ...), cells = mean ±95% across seeds."""
+    """Rows = configs, columns = epoch (or step) numbers ("1", "2", ...), cells = mean ±95% across seeds."""
     df = usable_rows(results, trials)
     axes, _ = sweep_axes(meta, df)
-    if df.empty or metric not in df.columns:
+    length = progress_column(meta)
+    if df.empty or metric not in df.columns or length not in df.columns:
         return pd.DataFrame()
     configs = configurations(df, axes)
-    epochs = _shown_epochs(sorted(int(e) for e in df[M.EPOCH].dropna().unique()))
-    summary = summarize(df, [*axes, M.EPOCH], metric)
+    epochs = _shown_epochs(sorted(int(e) for e in df[length].dropna().unique()))
+    summary = summarize(df, [*axes, length], metric)
     table = _config_columns(configs, axes)
     for epoch in epochs:
-        at = summary[summary[M.EPOCH] == epoch]
+        at = summary[summary[length] == epoch]
         merged = configs.merge(at, on=axes, how="left") if axes else at.reset_index(drop=True)
         table[str(epoch)] = [fmt_ci(m, (hi - lo) / 2, n) for m, lo, hi, n in
                              zip(merged["mean"], merged["ci_low"], merged["ci_high"], merged["n"].fillna(0))]
     return table
 
 
+# A row's training time as the report says it, by the unit a sweep's length is counted in (SweepMeta.unit).
+TIME_PER_UNIT = {"epoch": "s/epoch", "step": "s/100 steps"}
+UNIT_TIME = "_time_per_unit"
+
+
+def with_time_per_unit(df: pd.DataFrame, meta: SweepMeta) -> pd.DataFrame:
+    """`df` with UNIT_TIME: each row's training time per epoch, or, for a sweep trained in steps,
+    per 100 steps (a row's time over the steps since its trial's previous row)."""
+    if meta.unit != "step" or M.STEP not in df or M.EPOCH_TIME_S not in df:
+        return df.assign(**{UNIT_TIME: df[M.EPOCH_TIME_S] if M.EPOCH_TIME_S in df else np.nan})
+    steps = df.groupby(M.TRIAL_ID)[M.STEP].diff().fillna(df[M.STEP]) if M.TRIAL_ID in df else df[M.STEP]
+    return df.assign(**{UNIT_TIME: 100 * df[M.EPOCH_TIME_S] / steps.where(steps > 0)})
+
+
 def time_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta) -> pd.DataFrame:
-    """Per config: total training time, mean epoch time, throughput, size, epochs, device."""
-    df = usable_rows(results, trials)
+    """Per config: total training time, mean time per epoch (or per 100 steps), throughput,
+    size, epochs (or steps), device."""
+    df = with_time_per_unit(usable_rows(results, trials), meta)
     final = final_rows(results, trials)
     axes, _ = sweep_axes(meta, df)
     if final.empty:
         return pd.DataFrame()
     configs = configurations(final, axes)
+    length = progress_column(meta)
     rows = []
     for _, config in configs.iterrows():
         mask_all, mask_final = _match(df, config, axes), _match(final, config, axes)
         every, last = trained_rows(df[mask_all]), final[mask_final]
         rows.append({
             "total time (s)": _cell(last.get(M.TIME_TOTAL_S, pd.Series(dtype=float)), 1),
-            "epoch time (s)": _mean(every, M.EPOCH_TIME_S, "{:.2f}"),
+            "epoch time (s)" if meta.unit == "epoch" else TIME_PER_UNIT[meta.unit]: _mean(every, UNIT_TIME, "{:.2f}"),
             "samples/s": _mean(every, M.SAMPLES_PER_S, "{:,.0f}"),
             "params": _mean(last, M.PARAM_COUNT, "{:,.0f}"),
-            "epochs": _span(last[M.EPOCH]),
+            f"{meta.unit}s": _span(last[length if length in last else M.EPOCH]),
             "device": _devices(last),
         })
     return pd.concat([_config_columns(configs, axes), pd.DataFrame(rows)], axis=1)
 
 
 def best_table(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, k: int = 5) -> pd.DataFrame:
-    """The top-k configs by the sweep's selection metric (meta metric/mode) at the last epoch."""
+    """The top-k configs by the sweep's selection metric (meta metric/mode) at their last row."""
     final = final_rows(results, trials)
     metric = meta.metric if meta.metric in final.columns else M.VAL_LOSS
     mode = meta.mode
     axes, _ = sweep_axes(meta, final)
     if final.empty or metric not in final.columns:
         return pd.DataFrame()
-    ranked = summarize(final, axes, metric).sort_values("mean", ascending=(mode == "min"), na_position="last", kind="stable")
-    ranked = ranked.head(k).reset_index(drop=True)
+    top = ranked(final, metric, mode, by=axes).head(k).reset_index(drop=True)
     digits = 3 if metric in (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC) else 4
-    table = pd.concat([pd.DataFrame({"rank": range(1, len(ranked) + 1)}), _config_columns(ranked, axes)], axis=1)
+    table = pd.concat([pd.DataFrame({"rank": range(1, len(top) + 1)}), _config_columns(top, axes)], axis=1)
     table[f"{metric} ({mode})"] = [fmt_ci(m, (hi - lo) / 2, n, digits) for m, lo, hi, n in
-                                   zip(ranked["mean"], ranked["ci_low"], ranked["ci_high"], ranked["n"])]
+                                   zip(top["mean"], top["ci_low"], top["ci_high"], top["n"])]
     for name in (M.VAL_ACC, M.TEST_ACC):
         if name in final.columns:
-            table[name] = [_cell(final.loc[_match(final, c, axes), name]) for _, c in ranked.iterrows()]
-    table["seeds"] = ranked["n"].astype(int).to_numpy()
+            table[name] = [_cell(final.loc[_match(final, c, axes), name]) for _, c in top.iterrows()]
+    table["seeds"] = top["n"].astype(int).to_numpy()
     return table
 
 
@@ -157,18 +188,19 @@ def _devices(df: pd.DataFrame) -> str:
 
 
 def speedup_table(results: pd.DataFrame, meta: SweepMeta, slow: str = "cpu", fast: str = "cuda") -> pd.DataFrame | None:
-    """Mean epoch time on the `slow` and `fast` devices for each configuration of the other axes,
-    and the speed-up; None unless the sweep ran on both (mnist_cpu_gpu on a machine with a GPU)."""
+    """Mean time per epoch (or per 100 steps) on the `slow` and `fast` devices for each
+    configuration of the other axes, and the speed-up; None unless the sweep ran on both
+    (mnist_cpu_gpu on a machine with a GPU)."""
     axes, _ = sweep_axes(meta, results)
     if M.DEVICE not in axes or not {slow, fast} <= set(results[M.DEVICE]):
         return None
     index = [a for a in axes if a != M.DEVICE] or ["config"]
-    trained = trained_rows(results)
+    trained = trained_rows(with_time_per_unit(results, meta))
     frame = trained.assign(config="all trials") if index == ["config"] else trained
-    times = frame.pivot_table(index=index, columns=M.DEVICE, values=M.EPOCH_TIME_S, aggfunc="mean", sort=False)
+    times = frame.pivot_table(index=index, columns=M.DEVICE, values=UNIT_TIME, aggfunc="mean", sort=False)
     times = times.dropna(subset=[slow, fast]).reset_index()
     table = pd.DataFrame({a: [fmt_value(v) for v in times[a]] for a in index})
-    table[f"{slow} s/epoch"] = [f"{v:.3f}" for v in times[slow]]
-    table[f"{fast} s/epoch"] = [f"{v:.3f}" for v in times[fast]]
+    table[f"{slow} {TIME_PER_UNIT[meta.unit]}"] = [f"{v:.3f}" for v in times[slow]]
+    table[f"{fast} {TIME_PER_UNIT[meta.unit]}"] = [f"{v:.3f}" for v in times[fast]]
     table["speed-up"] = [f"{s_ / f_:.1f}x" for s_, f_ in zip(times[slow], times[fast])]
     return table

@@ -23,12 +23,15 @@ from analysis.results.figures import (  # noqa: E402
     MAX_LEGEND,
     METRIC_LABELS,
     PLOTS_DIR,
+    accuracy_limits,
     axis_label,
     combo_label,
     is_numeric,
     line_colors,
     log_axis,
+    marker_style,
     progress_column,
+    set_log_x,
     wants_log,
 )
 from analysis.results.figures import save as _save  # noqa: E402,F401  (the names this module's tests use)
@@ -40,13 +43,14 @@ from analysis.results.sweep_meta import SweepMeta  # noqa: E402
 from analysis.results.tables import PREDICTIONS_FILE, RESULTS_FILE, TRIALS_FILE, read_parquet  # noqa: E402
 from trainables import metrics as M  # noqa: E402
 
+ACCURACIES = (M.TRAIN_ACC, M.VAL_ACC, M.TEST_ACC)
 MAX_LINE_POINTS = 12  # more distinct x values than a grid has = a random (Optuna) search: points, no line
 
 
 def _spread(df: pd.DataFrame, axes: list[str], how: str = "") -> str:
-    """What the bands/bars mean: "mean, shaded 95% interval across 3 seeds" or "one seed"."""
+    """What the bands/bars mean: "mean, shaded 95% interval across 3 seeds" or "n=1: one seed"."""
     seeds = df.groupby(axes, dropna=False)[M.TRIAL_ID].nunique().max() if axes else df[M.TRIAL_ID].nunique()
-    return f"mean, {how}95% interval across {seeds} seeds" if seeds > 1 else "one seed: no interval"
+    return f"mean, {how}95% interval across {seeds} seeds" if seeds > 1 else "n=1: one seed, no interval"
 
 
 def _legend(fig: plt.Figure, panels, names: list[str], n: int, mappable) -> None:
@@ -62,9 +66,10 @@ def _present(df: pd.DataFrame, metrics: tuple[str, ...]) -> list[str]:
     return [m for m in metrics if m in df.columns and df[m].notna().any()]
 
 
-def _marker(df: pd.DataFrame) -> str | None:
-    """Markers keep one- or few-epoch runs visible; on long runs they would only clutter."""
-    return "o" if df[M.EPOCH].nunique() <= 15 else None
+def _marker(df: pd.DataFrame, i: int) -> dict:
+    """Markers keep one- or few-epoch runs visible (and identical curves apart); on long runs
+    they would only clutter."""
+    return marker_style(i) if df[M.EPOCH].nunique() <= 15 else {}
 
 
 def _curves(df: pd.DataFrame, axes: list[str], metric: str, x: str = M.EPOCH) -> list[tuple[tuple, pd.DataFrame]]:
@@ -90,8 +95,8 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
     for panel, metric in zip(ax, metrics):
         curves = _curves(df, axes, metric, x)
         colors, mappable = line_colors(axes, [k for k, _ in curves], df, meta)
-        for (key, c), color in zip(curves, colors):
-            panel.plot(c[x], c["mean"], color=color, marker=_marker(df), ms=3, label=combo_label(axes, key))
+        for i, ((key, c), color) in enumerate(zip(curves, colors)):
+            panel.plot(c[x], c["mean"], color=color, ms=4, label=combo_label(axes, key), **_marker(df, i))
             if (c["n"] > 1).any():  # an accuracy's interval stops at what an accuracy can be
                 low, high = (c["ci_low"].clip(0, 1), c["ci_high"].clip(0, 1)) if what == "accuracy" else (c["ci_low"], c["ci_high"])
                 panel.fill_between(c[x], low, high, color=color, alpha=0.2, lw=0)
@@ -99,6 +104,8 @@ def _per_epoch(results, trials, meta, out_dir: Path, metrics: tuple[str, ...], s
         panel.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         panel.grid(alpha=0.3)
     ax[0].set_ylabel(f"{what} (mean across seeds)")
+    if what == "accuracy":
+        ax[0].set_ylim(*accuracy_limits(df[metrics].to_numpy()))
     if what == "loss" and wants_log(df[metrics].to_numpy().ravel()):
         ax[0].set_yscale("log")
     fig.suptitle(_title(meta, f"{what} per {x} ({_spread(df, axes, 'shaded ')})", tuple(metrics)), fontsize="medium")
@@ -130,10 +137,9 @@ def plot_loss_vs_time(results: pd.DataFrame, trials: pd.DataFrame, meta: SweepMe
         curves = _curves(df, axes, metric)
         times = dict(_curves(df, axes, M.TIME_TOTAL_S))
         colors, mappable = line_colors(axes, [k for k, _ in curves], df, meta)
-        for (key, c), color in zip(curves, colors):
+        for i, ((key, c), color) in enumerate(zip(curves, colors)):
             t = times[key].set_index(M.EPOCH)["mean"].reindex(c[M.EPOCH])
-            panel.plot(t.to_numpy(), c["mean"], color=color, marker=_marker(df), ms=3,
-                       label=combo_label(axes, key))
+            panel.plot(t.to_numpy(), c["mean"], color=color, ms=3, label=combo_label(axes, key), **_marker(df, i))
         panel.set(title=METRIC_LABELS[metric], xlabel="wall time since trial start (s)")
         panel.set_xlim(left=0)  # time starts at the trial's start: keeps one-epoch runs in context
         panel.grid(alpha=0.3)
@@ -164,15 +170,19 @@ def _vs_x(panel, final: pd.DataFrame, axes: list[str], x: str, metric: str, meta
         else:
             pos = np.array([cats.index(v) for v in g[x]]) + (i - (len(lines) - 1) / 2) * min(0.1, 0.6 / len(lines))
         err = np.vstack([g["mean"] - g["ci_low"], g["ci_high"] - g["mean"]])
-        panel.errorbar(pos, g["mean"], yerr=np.nan_to_num(err), color=color, marker="o", ms=4, capsize=3,
+        panel.errorbar(pos, g["mean"], yerr=np.nan_to_num(err), color=color, ms=4, capsize=3, **marker_style(i),
                        ls="-" if numeric and len(g) <= MAX_LINE_POINTS else "none", label=combo_label(hue, key) if hue else None)
     if numeric:
         if log_axis(meta, x, final[x]):
-            panel.set_xscale("log")
+            set_log_x(panel, final[x])
     else:
         panel.set_xticks(range(len(cats)), [fmt_value(c) for c in cats], rotation=30 if len(cats) > 5 else 0)
         panel.set_xlim(-0.5, len(cats) - 0.5)
     panel.set(xlabel=axis_label(x), ylabel=METRIC_LABELS.get(metric, metric))
+    if metric in ACCURACIES:  # never zoomed into one test set's noise: a flat line reads as flat
+        panel.set_ylim(*accuracy_limits(pd.concat([summary["ci_low"], summary["ci_high"], summary["mean"]])))
+    elif metric == M.TIME_TOTAL_S:  # a duration from 0: fused trials share one time, which is no 0.072..0.076 axis
+        panel.set_ylim(bottom=0)
     panel.grid(alpha=0.3)
     return len(lines)
 
@@ -187,7 +197,7 @@ def _final_vs_x(results, trials, meta, out_dir, metrics: tuple[str, ...], stem: 
     ax = ax[0]
     for panel, metric in zip(ax, metrics):
         n_lines = _vs_x(panel, final, axes, x, metric, meta)
-    fig.suptitle(_title(meta, f"{what} at the last epoch ({_spread(final, axes)})", metrics), fontsize="medium")
+    fig.suptitle(_title(meta, f"{what} at the last {meta.unit} ({_spread(final, axes)})", metrics), fontsize="medium")
     fig.tight_layout()
     if n_lines > 1:
         _legend(fig, ax, [a for a in axes if a != x], n_lines, None)

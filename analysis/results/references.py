@@ -2,23 +2,30 @@
 the results table, with a verdict. Parquet in, a small table out; nothing here trains.
 
     table = check_references(results, SWEEP.references)   # one row per reference
+    table = check_sweep(results, meta)                      # with the run's unit and full lengths (SweepMeta)
+
+A reference whose epoch (or step) the run never reached, or one about the end of training in a
+run shorter than the sweep's own length (a smoke test, --max-epochs), is "not checked": its
+number was never measured, so it counts neither way in the scorecard.
 """
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis.results.claims import Reference
-from analysis.results.stats import mean_ci, trial_label
+from analysis.results.numbers import fmt_number
+from analysis.results.stats import mean_ci, ranked, trial_label
+from analysis.results.sweep_meta import SweepMeta
 from models.registry import Registry
 from trainables import metrics as M
 
 COLUMNS = ("claim", "source", "ours", "difference", "verdict", "differs")
 REPRODUCED, NOT_REPRODUCED, NO_DATA = "reproduced", "not reproduced", "no data"
-
+NOT_CHECKED = "not checked"  # the verdict's start when the run stopped before the reference's epoch
 
 
 def _tol(ref) -> float:
@@ -52,15 +59,15 @@ def _summary(values: pd.Series) -> tuple[float, str]:
     mean, half, n = mean_ci(values)
     if n == 0:
         return math.nan, "no matching trials"
-    spread = f" ± {half:.4g}" if not math.isnan(half) else ""
-    return mean, f"{mean:.4g}{spread} (n={n})"
+    spread = f" ± {fmt_number(half)}" if not math.isnan(half) else ""
+    return mean, f"{fmt_number(mean)}{spread} (n={n})"
 
 
 def _value(ref: Reference, results: pd.DataFrame, test: Callable[[float], bool]):
     mean, text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
     if math.isnan(mean):
         return text, "", None
-    return text, f"{mean - ref.value:+.4g}", test(mean)
+    return text, fmt_number(mean - ref.value, sign=True), test(mean)
 
 
 def _near(ref, results):
@@ -83,7 +90,7 @@ def _reaches(ref, results):
     curve = rows.groupby(M.EPOCH)[ref.metric].mean().sort_index()
     reached = curve[curve >= ref.value - _tol(ref)]
     if reached.empty:
-        return f"not reached (best {curve.max():.4g})", "", False
+        return f"not reached (best {fmt_number(curve.max())})", "", False
     first = int(reached.index[0])
     return f"epoch {first}", f"{first - ref.epoch:+d} epochs", first <= ref.epoch
 
@@ -105,7 +112,7 @@ def _monotone(sign: int):
         if len(curve) < 2:
             return "fewer than two values", "", None
         steps = np.diff(curve.to_numpy()) * sign
-        text = " -> ".join(f"{v:.4g}" for v in curve)
+        text = " -> ".join(fmt_number(v) for v in curve)
         return text, "", bool((steps >= -ref.tolerance).all())
     return check
 
@@ -119,20 +126,24 @@ def _linear(ref, results):
     residual = ((y - (slope * x + intercept)) ** 2).sum()
     total = ((y - y.mean()) ** 2).sum()
     r2 = 1.0 - residual / total if total > 0 else 1.0
-    return f"R² {r2:.3f}, slope {slope:.4g} per unit", "", r2 >= ref.tolerance
+    return f"R² {r2:.3f}, slope {fmt_number(slope)} per unit", "", r2 >= ref.tolerance
+
+
+def _other_rows(ref, results) -> pd.DataFrame:
+    """The rows a comparison sets ours against: `than`, or `where` itself when `than` names an epoch."""
+    than = {k: v for k, v in ref.than.items() if k != M.EPOCH}
+    return matching(results, {**ref.where, **than} if M.EPOCH in ref.than else than)
 
 
 def _compare(sign: int):
     """Ours at `where` against ours at `than`; an "epoch" in `than` compares with that epoch
     (e.g. the last epoch against epoch 150: still rising at the end)."""
     def check(ref, results):
-        than = {k: v for k, v in ref.than.items() if k != M.EPOCH}
         mine, mine_text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
-        other, other_text = _summary(per_trial(matching(results, {**ref.where, **than}) if M.EPOCH in ref.than else
-                                               matching(results, than), ref.metric, ref.than.get(M.EPOCH, ref.epoch)))
+        other, other_text = _summary(per_trial(_other_rows(ref, results), ref.metric, ref.than.get(M.EPOCH, ref.epoch)))
         if math.isnan(mine) or math.isnan(other):
             return "no matching trials", "", None
-        return f"{mine_text} vs {other_text}", f"{mine - other:+.4g}", (mine - other) * sign > 0
+        return f"{mine_text} vs {other_text}", fmt_number(mine - other, sign=True), (mine - other) * sign > 0
     return check
 
 
@@ -142,7 +153,8 @@ def _each_near(ref, results):
     if values.empty:
         return "no matching trials", "", None
     inside = ((values - ref.value).abs() <= _tol(ref)).sum()
-    return f"{values.min():.4g} .. {values.max():.4g} ({inside} of {len(values)} inside)", "", bool(inside == len(values))
+    return (f"{fmt_number(values.min())} .. {fmt_number(values.max())} ({inside} of {len(values)} inside)", "",
+            bool(inside == len(values)))
 
 
 def _best(ref, results):
@@ -159,11 +171,9 @@ def _best(ref, results):
     if results.empty:
         return "no matching trials", "", None
     last = results.sort_values(M.EPOCH).groupby(M.TRIAL_ID).tail(1)
-    means = last.groupby(keys)[ref.metric].mean()
-    best = means.idxmax() if M.MODES.get(ref.metric, "max") == "max" else means.idxmin()
-    best = best if isinstance(best, tuple) else (best,)
-    found = dict(zip(keys, best))
-    text = trial_label(found, sep=", ") + f" ({means.max() if M.MODES.get(ref.metric, 'max') == 'max' else means.min():.4g})"
+    best = ranked(last, ref.metric, M.MODES.get(ref.metric, "max"), by=keys).iloc[0]  # the report's tie-break
+    found = {k: best[k] for k in keys}
+    text = trial_label(found, sep=", ") + f" ({fmt_number(best['mean'])})"
     return text, "", all(str(found[k]) == str(ref.where[k]) for k in keys)
 
 
@@ -173,7 +183,7 @@ def _best_at_least(ref, results):
     if values.empty:
         return "no matching trials", "", None
     best = values.max()
-    return f"{best:.4g} (best of {len(values)})", f"{best - ref.value:+.4g}", best >= ref.value - _tol(ref)
+    return f"{fmt_number(best)} (best of {len(values)})", fmt_number(best - ref.value, sign=True), best >= ref.value - _tol(ref)
 
 
 CHECKS: Registry[Callable[[Reference, pd.DataFrame], tuple[str, str, bool | None]]] = Registry("check", {
@@ -184,7 +194,53 @@ CHECKS: Registry[Callable[[Reference, pd.DataFrame], tuple[str, str, bool | None
 })
 
 
-def source_text(ref: Reference) -> str:
+def _rows_used(ref: Reference, results: pd.DataFrame) -> pd.DataFrame:
+    """The rows a check reads: `where`'s, both sides of a comparison, every ranked trial of a best."""
+    if ref.check in ("less_than", "greater_than"):
+        return pd.concat([matching(results, ref.where), _other_rows(ref, results)])
+    if ref.check == "best":
+        return matching(results, {k: v for k, v in ref.where.items() if k != ref.along}) if ref.along else results
+    return matching(results, ref.where)
+
+
+def _count(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else fmt_number(value)
+
+
+def _full_lengths(trials: pd.DataFrame, full_length) -> pd.Series:
+    """Each trial's full training length by the sweep's (where, length) rules, the first match winning."""
+    out = pd.Series(np.nan, index=trials.index)
+    for where, length in reversed(tuple(full_length)):
+        out[matching(trials, where).index] = length
+    return out
+
+
+def stopped_short(ref: Reference, results: pd.DataFrame, unit: str = "epoch", full_length=()) -> str:
+    """Why the run cannot check `ref`: it stopped before the reference's epoch (or step), or, for
+    a value at the end of training, its trials were set shorter than the sweep's full length
+    (SweepMeta.full_length: a smoke test, --max-epochs); "" when the run got there."""
+    rows = _rows_used(ref, results)
+    if rows.empty or M.EPOCH not in rows or M.TRIAL_ID not in rows:
+        return ""
+    needed = [e for e in (ref.epoch, ref.than.get(M.EPOCH)) if e is not None]
+    reached = rows[M.EPOCH].max()
+    if needed and reached < max(needed):
+        return f"run stopped at {unit} {_count(reached)}; the source's value is at {unit} {_count(max(needed))}"
+    length = "max_steps" if unit == "step" else "max_epochs"
+    if ref.epoch is not None or ref.check == "reaches" or length not in rows or not full_length:
+        return ""
+    done = M.STEP if unit == "step" and M.STEP in rows else M.EPOCH
+    keys = {length, *(k for where, _ in full_length for k in where if k in rows)}
+    trials = rows.groupby(M.TRIAL_ID).agg({**{k: "first" for k in keys}, done: "max"})
+    full = _full_lengths(trials, full_length)
+    short = trials[pd.to_numeric(trials[length], errors="coerce") < full]
+    if short.empty:
+        return ""
+    return (f"run stopped at {unit} {_count(short[done].max())} of the sweep's {_count(full[short.index].max())}; "
+            "the source's value is at the end of training")
+
+
+def source_text(ref: Reference, unit: str = "epoch") -> str:
     if ref.check in ("near", "each_near"):
         return f"{ref.value:.4g} ({'each ' if ref.check == 'each_near' else ''}±{ref.tolerance:.2g})"
     if ref.check in ("at_least", "at_most", "best_at_least"):  # "≥ 0.5", or "≥ 0.5 (less 0.02 allowed)"
@@ -194,24 +250,54 @@ def source_text(ref: Reference) -> str:
     if ref.check == "best":
         return "best: " + trial_label(ref.where, sep=", ")
     if ref.check == "reaches":
-        return f"{ref.value:.4g} by epoch {ref.epoch}"
+        return f"{ref.value:.4g} by {unit} {_count(ref.epoch)}"
     return {"linear": f"linear (R² ≥ {ref.tolerance:g})", "less_than": "lower", "greater_than": "higher"}.get(ref.check, ref.check)
 
 
-def check_references(results: pd.DataFrame, references: Sequence[Reference]) -> pd.DataFrame:
-    """One row per reference: claim, the source's value, ours, the difference, the verdict."""
+def check_references(results: pd.DataFrame, references: Sequence[Reference], unit: str = "epoch",
+                     full_length=()) -> pd.DataFrame:
+    """One row per reference: claim, the source's value, ours, the difference, the verdict.
+    `unit` and `full_length` (SweepMeta's) tell a run that stopped short: its verdict is "not
+    checked (why)", except a race it won before it stopped (reaches)."""
     rows = []
     for ref in references:
         ours, difference, ok = CHECKS[ref.check](ref, results)
-        verdict = NO_DATA if ok is None else (REPRODUCED if ok else NOT_REPRODUCED)
-        rows.append(dict(zip(COLUMNS, (ref.claim, source_text(ref), ours, difference, verdict, ref.differs))))
+        short = stopped_short(ref, results, unit, full_length)
+        if short and not (ref.check == "reaches" and ok):
+            verdict, difference = f"{NOT_CHECKED} ({short})", ""
+        else:
+            verdict = NO_DATA if ok is None else (REPRODUCED if ok else NOT_REPRODUCED)
+        rows.append(dict(zip(COLUMNS, (ref.claim, source_text(ref, unit), ours, difference, verdict,
+                                       differs_text(ref, results)))))
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
-def scorecard(table: pd.DataFrame) -> tuple[int, int]:
-    """(reproduced, checked): references with a verdict either way, of which reproduced."""
-    checked = table[table["verdict"] != NO_DATA]
-    return int((checked["verdict"] == REPRODUCED).sum()), len(checked)
+def differs_text(ref: Reference, results: pd.DataFrame) -> str:
+    """`differs`, with the notes of `differs_by_variant` for the data variants this run's rows have."""
+    variants = results[M.VARIANT].dropna().unique() if M.VARIANT in results else []
+    notes = [text.format(variant=v) for v in sorted(map(str, variants)) for key, text in ref.differs_by_variant.items()
+             if v == key or (key.endswith(":") and v.startswith(key))]
+    return "; ".join(dict.fromkeys(t for t in [ref.differs, *notes] if t))
+
+
+def check_sweep(results: pd.DataFrame, meta: SweepMeta) -> pd.DataFrame:
+    """check_references with the sweep's own references, unit and full lengths."""
+    return check_references(results, meta.references, meta.unit, meta.full_length)
+
+
+class Score(NamedTuple):
+    reproduced: int
+    checked: int
+    """References with a verdict either way."""
+    not_checked: int
+    """No matching data, or a run that stopped before the reference's epoch."""
+
+
+def scorecard(table: pd.DataFrame) -> Score:
+    """What a table of verdicts counts: only the references checked either way enter the score."""
+    verdicts = table["verdict"]
+    checked = verdicts.isin((REPRODUCED, NOT_REPRODUCED))
+    return Score(int((verdicts == REPRODUCED).sum()), int(checked.sum()), int((~checked).sum()))
 
 
 def check_declaration(references: Sequence[Reference]) -> list[str]:

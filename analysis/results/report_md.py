@@ -12,9 +12,9 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis.results.grid_plots import grid_markdown_frame, headline_label
-from analysis.results.markdown import best_table, epoch_table, speedup_table, time_table, to_markdown
+from analysis.results.markdown import TIME_PER_UNIT, best_table, epoch_table, speedup_table, time_table, to_markdown
 from analysis.results.plots import make_all_plots
-from analysis.results.references import check_references, scorecard
+from analysis.results.references import check_sweep, scorecard
 from analysis.results.samples import samples_markdown
 from analysis.results.sections import report_parts, trial_metrics
 from analysis.results.stats import SEED, STATUS, fmt_value, sweep_axes
@@ -25,13 +25,14 @@ from models.errors import UserError
 from trainables import metrics as M
 
 REPORT_FILE = "report.md"
+REQUIRED_COLUMNS = (M.TRIAL_ID, M.EPOCH)  # what every part of the report reads from results.parquet
 # Columns that are not config keys, so "fixed settings" lists only what the sweep held constant.
 NOT_CONFIG = {M.TRIAL_ID, SEED, *M.EPOCH_METRICS, *M.PROVENANCE, *M.POPULATION_COLUMNS}
 CAPTIONS = {
-    "accuracy": "Final accuracy (last epoch) against {x}",
+    "accuracy": "Final accuracy (last {unit}) against {x}",
     "time": "Total training time against {x}",
-    "loss_vs_epoch": "Loss per epoch",
-    "accuracy_per_epoch": "Accuracy per epoch",
+    "loss_vs_epoch": "Loss per {unit}",
+    "accuracy_per_epoch": "Accuracy per {unit}",
     "heatmap": "{headline} over the grid",
     "parallel_coordinates": "Parallel coordinates: swept values and {headline}",
     "decision_boundaries": "Decision boundaries",
@@ -48,14 +49,22 @@ def build_report(results_dir: str | Path) -> Path:
     """Write the plots and RESULTS_DIR/report.md (atomically); return the report's path."""
     results_dir = Path(results_dir)
     results, meta = _read(results_dir / RESULTS_FILE, required=True)
+    missing = [c for c in REQUIRED_COLUMNS if c not in results]
+    if missing:
+        raise ReportInputError(f"{results_dir / RESULTS_FILE} has no column {', '.join(missing)}; allowed: a results "
+                               "table written by a sweep (analysis.results.collect)")
     trials, _ = _read(results_dir / TRIALS_FILE, required=False)
     samples, _ = _read(results_dir / SAMPLES_FILE, required=False)
-    plots = make_all_plots(results_dir)
-    studies = report_parts(results_dir, meta)
-    text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies, trial_metrics(results_dir),
-                  samples)
     path = results_dir / REPORT_FILE
-    write_atomically(path, lambda out: out.write(text.encode("utf-8")))  # a reader never sees half a report
+    try:
+        plots = make_all_plots(results_dir)
+        studies = report_parts(results_dir, meta)
+        text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies,
+                      trial_metrics(results_dir), samples)
+        write_atomically(path, lambda out: out.write(text.encode("utf-8")))  # a reader never sees half a report
+    except OSError as exc:  # a read-only or full results folder
+        raise ReportInputError(f"cannot write the report in {results_dir}: {exc.strerror or exc}; allowed: a "
+                               "writable results folder") from None
     return path
 
 
@@ -88,7 +97,7 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, 
     checked = results if study_metrics is None else results.merge(study_metrics, on=M.TRIAL_ID, how="left")
     parts += reference_section(checked, meta)
     parts += ["## Best configurations",
-              f"Ranked by `{meta.metric}` at each trial's last epoch ({meta.mode}); "
+              f"Ranked by `{meta.metric}` at each trial's last {meta.unit} ({meta.mode}); "
               "mean ±95% interval across seeds (no ± with one seed).",
               _table(best_table(results, trials, meta))]
     grid = grid_markdown_frame(results, trials, meta)
@@ -100,17 +109,19 @@ def render(results: pd.DataFrame, trials: pd.DataFrame | None, meta: SweepMeta, 
         parts += ["## Plots", "\n\n".join(_image(p, meta) for p in plots)]
     parts += list(studies)
     per_epoch = M.TEST_ACC if M.TEST_ACC in results else M.TEST_LOSS  # regression reports losses only
-    parts += [f"## Test {'accuracy' if per_epoch == M.TEST_ACC else 'loss'} per epoch",
-              "Columns are epochs; mean ±95% interval across seeds.",
+    unit = meta.unit  # epoch, or step for a sweep trained in steps
+    per_unit = "epoch time" if unit == "epoch" else f"{TIME_PER_UNIT[unit]}"
+    parts += [f"## Test {'accuracy' if per_epoch == M.TEST_ACC else 'loss'} per {unit}",
+              f"Columns are {unit}s; mean ±95% interval across seeds.",
               _table(epoch_table(results, trials, meta, per_epoch)),
               "## Training time",
-              "Total time at the last epoch (mean ±95% across seeds); epoch time and samples/s averaged "
-              "over every epoch.",
+              f"Total time at the last {unit} (mean ±95% across seeds); {per_unit} and samples/s averaged "
+              f"over every {'epoch' if unit == 'epoch' else 'row'}.",
               _table(time_table(results, trials, meta))]
     parts += samples_markdown(samples)
     speedup = speedup_table(results, meta)
     if speedup is not None:
-        parts += ["## GPU speed-up", "Mean epoch time per device and model; speed-up = CPU time / GPU time.",
+        parts += ["## GPU speed-up", f"Mean {per_unit} per device and model; speed-up = CPU time / GPU time.",
                   _table(speedup)]
     return "\n\n".join(parts) + "\n"
 
@@ -119,13 +130,14 @@ def reference_section(results: pd.DataFrame, meta: SweepMeta) -> list[str]:
     """The source's results beside ours, with a verdict each (analysis.results.references)."""
     if not meta.references:
         return []
-    table = check_references(results, meta.references)
-    reproduced, checked = scorecard(table)
+    table = check_sweep(results, meta)
+    score = scorecard(table)
     source = f"Source: {meta.source}. " if meta.source else ""
     return ["## Reference vs this run",
             f"{source}Ours: mean ±95% interval over seeds of each matching trial, at the source's epoch "
-            f"(its last when none is given). **{reproduced} of {checked} reference values reproduced**"
-            + (f"; {len(table) - checked} without data in this run." if checked < len(table) else "."),
+            f"(its last when none is given). **{score.reproduced} of {score.checked} reference values reproduced**"
+            + (f"; {score.not_checked} not checked (no matching data, or the run stopped before the source's "
+               "epoch)." if score.not_checked else "."),
             _table(table)]
 
 
@@ -186,6 +198,6 @@ def _image(path: Path, meta: SweepMeta) -> str:
     stem = path.stem
     kind = stem.split("_vs_")[0] if stem.startswith(("accuracy_vs_", "time_vs_")) else stem
     x = stem.split("_vs_", 1)[1] if kind != stem else ""
-    caption = CAPTIONS.get(kind, stem.replace("_", " ")).format(x=x, headline=headline_label(meta))
+    caption = CAPTIONS.get(kind, stem.replace("_", " ")).format(x=x, headline=headline_label(meta), unit=meta.unit)
     caption = caption[0].upper() + caption[1:]
     return f"### {caption}\n\n![{caption}]({path.as_posix()})"

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
-from analysis.results.figures import combo_label, line_colors, progress_column
+from analysis.results.figures import MARKERS, combo_label, is_numeric, legend_outside, line_colors, progress_column
 from analysis.results.figures import save as _save
 from analysis.results.figures import title as _title
 from analysis.results.stats import final_rows, sort_key, sweep_axes, usable_rows
@@ -17,6 +18,12 @@ from analysis.results.sweep_meta import SweepMeta
 from trainables import metrics as M
 
 PERFECT = 1.0
+
+
+def _offset_step(values: pd.Series) -> float:
+    """How far apart lines sharing an x are drawn: an eighth of the smallest gap between values."""
+    gaps = np.diff(np.unique(values.to_numpy(dtype=float)))
+    return float(gaps.min()) / 8 if len(gaps) else 0.1
 
 
 def steps_to(results: pd.DataFrame, metric: str = M.TRAIN_ACC, value: float = PERFECT) -> pd.Series:
@@ -41,17 +48,28 @@ def plot_steps_to_perfect(results: pd.DataFrame, trials: pd.DataFrame | None, me
     groups = sorted(final.groupby(hue, sort=False) if hue else [((), final)], key=lambda kg: repr(kg[0]))
     fig, panel = plt.subplots(figsize=(5.2, 3.8))
     colors, _ = line_colors(hue, [k if isinstance(k, tuple) else (k,) for k, _ in groups], final, meta) if hue else (["C0"], None)
-    for (key, g), color in zip(groups, colors):
+    numeric = is_numeric(final[x])
+    gap = _offset_step(final[x]) if numeric else 0.0
+    for i, ((key, g), color) in enumerate(zip(groups, colors)):
+        # lines that share points (an RNN and an LSTM both at step 20) stay visible: each its own
+        # marker shape, nudged sideways (open markers mean "never reached")
+        marker, shift = MARKERS[i % len(MARKERS)], (i - (len(groups) - 1) / 2) * gap
         g = g.sort_values(x, key=lambda s: s.map(sort_key))
         mean = g.groupby(x, sort=False)["reached"].mean()  # NaN when any seed never reached it
         label = combo_label(hue, key if isinstance(key, tuple) else (key,)) if hue else None
-        panel.plot(mean.index, mean.to_numpy(), color=color, marker="o", label=label)
+        position = mean.index.to_numpy(dtype=float) + shift if numeric else mean.index
+        panel.plot(position, mean.to_numpy(), color=color, marker=marker, label=label)
         missed = g[g["reached"].isna()]
-        panel.scatter(missed[x], missed[M.STEP], facecolors="none", edgecolors=color, marker="o", s=60)
+        panel.scatter(missed[x] + shift if numeric else missed[x], missed[M.STEP], facecolors="none", edgecolors=color,
+                      marker=marker, s=60)
+    top = float(pd.concat([final["reached"], final[M.STEP]]).max())
+    panel.set_ylim(0, top * 1.12 if top > 0 else 1)  # steps count from 0: one shared value is no 19-21 axis
+    if numeric and final[x].nunique() == 1:
+        panel.set_xlim(float(final[x].iloc[0]) - 1, float(final[x].iloc[0]) + 1)
     panel.set(xlabel=x.replace("_", " "), ylabel="first step with 100% train-batch accuracy")
     panel.grid(alpha=0.3)
     if hue:
-        panel.legend(fontsize="small")
+        panel.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
     fig.suptitle(_title(meta, "steps to 100% accuracy (open: never reached, at its last step)"), fontsize="medium")
     fig.tight_layout()
     return [_save(fig, out_dir / f"steps_to_100_vs_{x}.png")]
@@ -80,7 +98,7 @@ def plot_bits_per_char(results: pd.DataFrame, trials: pd.DataFrame | None, meta:
     by_time.set(xlabel="wall time since trial start (s)")
     for panel in (by_step, by_time):
         panel.grid(alpha=0.3)
-    by_step.legend(fontsize="x-small")
+    legend_outside(fig, by_step.get_legend_handles_labels()[0], "x-small")
     fig.suptitle(_title(meta, "validation bits per character against batches and time"), fontsize="medium")
     fig.tight_layout()
     return [_save(fig, out_dir / "bits_per_char.png")]

@@ -135,9 +135,40 @@ def final_rows(results: pd.DataFrame, trials: pd.DataFrame | None = None) -> pd.
     return rows.sort_values([M.TRIAL_ID, M.EPOCH]).groupby(M.TRIAL_ID, sort=False).tail(1).reset_index(drop=True)
 
 
+TIE_BREAK = (M.PARAM_COUNT, M.TRIAL_ID)  # fewer parameters, then the earlier trial
+# Metrics equal to this many significant digits tie: float32 noise (toy2d's NumPy and torch MLPs
+# differ in the 8th digit of one and the same loss) must not pick a winner.
+TIE_DIGITS = 6
+
+
+def ranked(rows: pd.DataFrame, metric: str, mode: str, by: list[str] | None = None) -> pd.DataFrame:
+    """`rows` best first, by the one rule of every ranking (the console's best trials, the
+    report's ranking, references' "best" checks, --base-from), so that they never disagree on
+    a tie: the better `metric` (`mode` min or max; equal to TIE_DIGITS significant digits is
+    a tie); on a tie, fewer parameters (the smaller
+    model reaches the same score); then the earlier trial (Tune numbers its trial ids in the
+    order it makes them). `rows`: one per trial; with `by`, one row per configuration of those
+    columns instead: summarize's (the mean of `metric` over its trials), with the mean
+    parameter count and the first trial id of each. Rows without a `metric` go last."""
+    if by is not None:
+        groups = _groups(rows, by) if metric in rows else []
+        table = summarize(rows, by, metric)
+        for column, pick in ((M.PARAM_COUNT, "mean"), (M.TRIAL_ID, "min")):
+            if column in rows and len(table):
+                table[column] = [getattr(g[column], pick)() for _, g in groups]
+        rows, metric = table, "mean"
+    if metric not in rows:
+        return rows.head(0)
+    rounded = "_ranked_by"
+    keyed = rows.assign(**{rounded: [float(f"{v:.{TIE_DIGITS}g}") for v in rows[metric].astype(float)]})
+    keys = [rounded, *(k for k in TIE_BREAK if k in rows)]
+    return keyed.sort_values(keys, ascending=[mode == "min"] + [True] * (len(keys) - 1), na_position="last",
+                             kind="stable").drop(columns=rounded)
+
+
 def best_trials(trials: pd.DataFrame, metric: str, mode: str, n: int = 3) -> pd.DataFrame:
-    """The n trials (rows of trials.parquet) with the best final `metric`, errored ones left out."""
+    """The n trials (rows of trials.parquet) with the best final `metric` (ranked), errored ones left out."""
     ok = trials[trials.get(STATUS, "") != ERROR] if STATUS in trials else trials
     if metric not in ok:
         return ok.head(0)
-    return ok[ok[metric].notna()].sort_values(metric, ascending=(mode == "min")).head(n)
+    return ranked(ok[ok[metric].notna()], metric, mode).head(n)

@@ -66,6 +66,10 @@ class SweepMeta:
     """What the plan changed or skipped (e.g. the GPU half without a GPU), for the report."""
     unit: str = "epoch"
     """What training length is counted in: epoch, or step for step-based sweeps."""
+    full_length: tuple[tuple[Mapping[str, Any], int], ...] = ()
+    """The sweep's own training length (in `unit`) before a smoke test, --max-epochs or --set cut
+    it: (where, length) rules, the first matching a trial's settings wins (text_models: CNNs 250,
+    GRUs 100). A reference about the end of training is not checked on a trial set shorter."""
     family: str = ""
     """The trainable family (classification, sequence, language_model...); empty: not recorded."""
     source: str = ""
@@ -101,6 +105,7 @@ class SweepMeta:
             fix(name, tuple(getattr(self, name)))
         fix("references", tuple(r if isinstance(r, Reference) else Reference(**r) for r in self.references))
         fix("posthoc", tuple(p if isinstance(p, Posthoc) else Posthoc(**p) for p in self.posthoc))
+        fix("full_length", tuple((dict(where), int(length)) for where, length in self.full_length))
         fix("plugins", tuple(self.plugins))
         if self.plugins:
             from models.registry import Plugin

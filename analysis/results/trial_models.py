@@ -45,6 +45,7 @@ ALLOWED_PATHS = "a sweep's results folder, a trial folder, a checkpoint folder o
 TRIALS_PER_WORKER = 4  # Selection.map starts worker processes (about 3 s each) only for this many trials each
 # A study worker's memory: torch and the analysis modules (610 MiB peak measured after import), its trial.
 WORKER_MEMORY = 1 << 30
+SUBSET_SEED = 0  # which examples a study's --images / --subset takes
 PROGRESS_EVERY_S = 10.0  # a study over many trials says how far it is at most this often (fast ones say nothing)
 
 
@@ -93,11 +94,14 @@ class TrialModel:
         return pixel_model(self.model, self.meta)
 
     def inputs(self, split: str, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(inputs for pixel_model, targets) of the trial's "train", "val" or "test" split, its
-        first `limit` examples when given."""
+        """(inputs for pixel_model, targets) of the trial's "train", "val" or "test" split; with
+        `limit`, that many examples drawn at random (seeded: the same for every trial of a split
+        this size), in the split's order. Not the first ones: a split may be sorted by class (the
+        offline MNIST sample's first 200 test images are all 0s and 1s)."""
         part = getattr(self.data, split)
-        if limit is not None:
-            part = part.take(torch.arange(min(limit, len(part))))
+        if limit is not None and limit < len(part):
+            picks = torch.randperm(len(part), generator=torch.Generator().manual_seed(SUBSET_SEED))[:limit]
+            part = part.take(picks.sort().values)
         return pixel_images(part), part.y
 
 
@@ -113,6 +117,7 @@ class Selection:
     meta: SweepMeta
     trials: list[TrialRef]
     data_dir: str | None = None
+    which: str = "all"  # what picked the trials: best, all, trial ids (a checkpoint: its trial's ids)
     label: str = "post-hoc"  # how progress lines start (run_study sets the study's name)
     between_trials: Callable[[], None] = field(default=_no_safe_point, repr=False)  # a worker has none
     _bundles: dict[str, DataBundle] = field(default_factory=dict)
@@ -124,6 +129,13 @@ class Selection:
         """The sweep's per-epoch results table, when this is a sweep's folder."""
         path = self.results_dir / RESULTS_FILE
         return read_parquet(path)[0] if path.is_file() else None
+
+    def best(self) -> TrialRef:
+        """The selected trial the sweep ranks first (its metric and mode, as --trials best); the
+        first one when none has the metric (a checkpoint outside a sweep)."""
+        rows = pd.DataFrame([{**ref.row, M.TRIAL_ID: ref.trial_id} for ref in self.trials])
+        ranked = list(best_trials(rows, self.meta.metric, self.meta.mode, n=1).get(M.TRIAL_ID, []))
+        return next((ref for ref in self.trials if ranked and ref.trial_id == ranked[0]), self.trials[0])
 
     def load(self, ref: TrialRef) -> TrialModel:
         self.say_progress(ref)
@@ -245,7 +257,7 @@ def select(path: str | Path, which: str = "best", data_dir: str | None = None) -
     if (path / TRIALS_FILE).is_file():
         trials, meta = read_parquet(path / TRIALS_FILE)
         load_plugins(meta.plugins)
-        return Selection(path, meta, pick(path, trials, meta, which), data_dir)
+        return Selection(path, meta, pick(path, trials, meta, which), data_dir, which)
     checkpoint = path if path.is_file() or (path / CHECKPOINT_FILE).is_file() else latest_checkpoint(path)
     if checkpoint is None:
         raise TrialSelectionError(f"{path} holds no {TRIALS_FILE}, {CHECKPOINT_FILE} or checkpoint_*/{CHECKPOINT_FILE}; "
@@ -254,8 +266,10 @@ def select(path: str | Path, which: str = "best", data_dir: str | None = None) -
     load_plugins(meta.plugins)
     folder = checkpoint.parent.parent if checkpoint.parent.name.startswith("checkpoint_") else checkpoint.parent
     name = folder.name.removeprefix("trial_")
+    refs = sweep_refs(results_dir, meta, name, checkpoint) if results_dir else []
+    refs = refs or [TrialRef(name, checkpoint, folder, label=name)]  # a checkpoint outside a sweep
     out = results_dir or (path if path.is_dir() else path.parent)
-    return Selection(out, meta, [TrialRef(name, checkpoint, folder, label=name)], data_dir)
+    return Selection(out, meta, refs, data_dir, ",".join(ref.trial_id for ref in refs))
 
 
 def recorded(path: Path) -> tuple[Path | None, SweepMeta]:
@@ -269,16 +283,14 @@ def recorded(path: Path) -> tuple[Path | None, SweepMeta]:
 def pick(results_dir: Path, trials: pd.DataFrame, meta: SweepMeta, which: str) -> list[TrialRef]:
     """TrialRefs of the trials `which` names, in the order of their swept values."""
     usable = trials[trials[STATUS] != ERROR] if STATUS in trials else trials
-    axes = [a for a in meta.axes if a in trials]
-    if "seed" in trials and trials["seed"].nunique() > 1 and "seed" not in axes:
-        axes.append("seed")
+    axes = label_axes(trials, meta)
     refs = {r.trial_id: r for r in (trial_ref(results_dir, str(row[M.TRIAL_ID]), row, axes) for row in usable.to_dict("records")) if r is not None}
     allowed = f"allowed: best, all, or trial ids: {', '.join(refs) or 'none with a checkpoint'}"
     if which == "best":
         ranked = best_trials(usable, meta.metric, meta.mode, n=len(usable))
         chosen = [refs[t] for t in ranked.get(M.TRIAL_ID, []) if t in refs][:1]
     elif which == "all":
-        chosen = sorted(refs.values(), key=lambda r: tuple(sort_key(v) for v in r.values.values()) + (r.trial_id,))
+        chosen = sorted(refs.values(), key=_sweep_order)
     else:
         ids = [t.strip() for t in which.split(",") if t.strip()]
         unknown = [t for t in ids if t not in refs]
@@ -288,6 +300,41 @@ def pick(results_dir: Path, trials: pd.DataFrame, meta: SweepMeta, which: str) -
     if not chosen:
         raise TrialSelectionError(f"{results_dir}: no finished trial with a checkpoint; {allowed}")
     return chosen
+
+
+def label_axes(trials: pd.DataFrame, meta: SweepMeta) -> list[str]:
+    """The swept keys that name a trial (trial_label): the sweep's axes, and the seed when it varies."""
+    axes = [a for a in meta.axes if a in trials]
+    if "seed" in trials and trials["seed"].nunique() > 1 and "seed" not in axes:
+        axes.append("seed")
+    return axes
+
+
+def _sweep_order(ref: TrialRef) -> tuple:
+    return tuple(sort_key(v) for v in ref.values.values()) + (ref.trial_id,)
+
+
+def sweep_refs(results_dir: Path, meta: SweepMeta, tune_id: str, checkpoint: Path) -> list[TrialRef]:
+    """The trial `tune_id` of a results folder (a fused population: each member) on `checkpoint`,
+    named as the sweep names it (width=400, not the bare id)."""
+    trials = read_parquet(Path(results_dir) / TRIALS_FILE)[0]
+    axes = label_axes(trials, meta)
+    refs = (trial_ref(results_dir, str(row[M.TRIAL_ID]), row, axes) for row in trials.to_dict("records")
+            if parse_member_id(row[M.TRIAL_ID])[0] == tune_id)
+    return sorted((replace(ref, checkpoint=checkpoint) for ref in refs if ref is not None), key=lambda r: r.member)
+
+
+def trial_order(results_dir: Path) -> dict[str, int]:
+    """trial id -> its place in the sweep's order (every trial of trials.parquet, errored ones too),
+    so a study's rows merged from several runs read in the order one run over all would give."""
+    path = Path(results_dir) / TRIALS_FILE
+    if not path.is_file():
+        return {}
+    trials, meta = read_parquet(path)
+    axes = label_axes(trials, meta)
+    keys = sorted((tuple(sort_key(_plain(row[a])) for a in axes) + (str(row[M.TRIAL_ID]),), str(row[M.TRIAL_ID]))
+                  for row in trials.to_dict("records"))
+    return {trial_id: i for i, (_, trial_id) in enumerate(keys)}
 
 
 def trial_ref(results_dir: Path, trial_id: str, row: dict[str, Any] | None = None, axes: list[str] = ()
@@ -311,6 +358,13 @@ def trained_model(ref: TrialRef) -> tuple[dict[str, Any], torch.nn.Module]:
     """(checkpoint state, the member's trained model): the one way a trial's model is rebuilt."""
     state = load_checkpoint(ref.checkpoint)
     return state, rebuild_model(state, ref.member)
+
+
+def weight_shapes(ref: TrialRef) -> tuple[str, dict[str, tuple[int, ...]]]:
+    """(model name, shape of each tensor of its state), read from the checkpoint without building
+    the model: what two trials must share for their weights to be combined."""
+    state = load_checkpoint(ref.checkpoint)
+    return state["model"], {k: tuple(v.shape[1:]) for k, v in state["model_state"].items()}  # [0]: the members
 
 
 def model_of_trial(exp_dir: Path, trial_id: str) -> torch.nn.Module | None:

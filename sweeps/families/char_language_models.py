@@ -14,7 +14,11 @@ SAMPLE = MappingProxyType({"sample_prompt": "once upon a time", "sample_chars": 
 # What every language-model sweep declares alike: Sweep(**LM_SWEEP, name=..., ...).
 LM_SWEEP = MappingProxyType(dict(data=CORPUS, sample=SAMPLE,
                                  source=LM_SOURCE, metric="val_loss"))
-FALLBACK_DIFFERS = "source: tiny-shakespeare; offline runs train on the pydoc_data fallback (see the variant)"
+# The "differs" note of a reference, by the corpus a run actually read (its rows' variant).
+CORPUS_DIFFERS = MappingProxyType({
+    "pydoc-topics-fallback": "source: tiny-shakespeare; this run trained on the pydoc_data fallback (no input.txt found)",
+    "corpus:": "source: tiny-shakespeare; this run trained on {variant} (--set corpus)",
+})
 
 STATE, UNITS = 64, 64  # the small LSTM's state and gate-MLP units (the source gives only the ratios)
 LMS = {  # the `lm` axis: the vanilla RNN and the LSTM whose four gates are small MLPs, in four sizes

@@ -16,6 +16,8 @@ def main_for(sweep: Sweep, doc: str):
     """`main(argv=None)` for a sweep module; returns the process exit code."""
 
     def main(argv: list[str] | None = None) -> int:
+        if argv is None and not {"-h", "--help"} & set(sys.argv[1:]):  # a command line: say something at once
+            print(f"{sweep.prog}: starting (importing torch and Ray, reading the data) ...", flush=True)
         with interrupt.armed(ignore_after=argv is None):  # argv None: the process ends with main()
             try:
                 from sweeps.runner.run import run

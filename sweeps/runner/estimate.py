@@ -5,7 +5,9 @@ Timing, and the trials are packed onto the slots Ray will have (longest first). 
 Timing (Probe) times a few steps of the costliest and of the cheapest configuration on the device
 the trials will use and puts the rest on a straight line through the two by FLOPs (per-step
 overhead plus time per FLOP); the catalogue's (Calibrated) prices them from the machine's cached
-calibration (sweeps.runner.calibration), on the datasets' peeks, nothing loaded or trained.
+calibration (sweeps.runner.calibration), on the datasets' peeks, nothing loaded or trained. Around
+the trials, both add the same fixed phases, measured by this machine's earlier runs
+(calibration.PhaseTimes): start-up, Ray's start, each trial's start, the results phase, the exit.
 
     estimate = estimate_plan(plan, data, cpus_per_trial=1.0, gpus_per_trial=0.0)
     print("\\n".join(estimate.lines()))
@@ -14,25 +16,22 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
 import torch
 
 from data_modules import DataBundle
 from data_modules.collection import Datasets, peek_datasets
-from sweeps.runner.calibration import Calibration, calibration
+from sweeps.runner.calibration import EXIT_S, Calibration, PhaseTimes, calibration, machine_key, phase_times
 from sweeps.runner.catalog import all_sweeps
 from sweeps.runner.cli import build_parser
-from sweeps.runner.plan import Plan, make_plan, point_label
+from sweeps.runner.phase_clock import results_key
+from sweeps.runner.plan import Plan, make_plan, point_label, trials_text
 from sweeps.runner.spec import Sweep
+from trainables.loop import OBJECTIVES  # with the sequence families' objectives registered
 from trainables.point import TrialPoint
 
-# Measured on this project's 2-core reference machine (BENCHMARKS.md, cost preview): ray.init
-# with warm workers, a trial's start in a warm worker, and tables + plots + report at the end.
-RAY_START_S = 4.5
-TRIAL_START_S = 0.4
-FINISH_S = 2.0
 TIMING_BUDGET_S = 1.0  # per timed configuration: the preview must stay a small part of a run
 
 
@@ -47,7 +46,12 @@ class Job:
     """Evaluations of the validation and test sets it makes."""
     flops: float
     """Floating-point operations of one training step (forward and backward, every member)."""
+    held_out: int
+    """Examples one evaluation scores (validation and test sets; a language model's fixed windows)."""
     seconds: float = math.nan
+    """Its estimated wall time: its start and its training."""
+    training: float = math.nan
+    """Its estimated steps and evaluations alone (what the phase clock compares with the run's)."""
 
     @property
     def points(self) -> list[dict[str, Any]]:
@@ -56,11 +60,6 @@ class Job:
     @property
     def batch_size(self) -> int:
         return self.trials[0].cfg.batch_size
-
-    @property
-    def held_out(self) -> int:
-        """Examples of one evaluation (validation and test sets)."""
-        return self.trials[0].sizes.held_out
 
 
 @dataclass
@@ -73,22 +72,38 @@ class Estimate:
     """What was measured, e.g. "width=800: 2.1 ms/step"."""
     upper_bound: str = ""
     """Why the real run may be shorter (ASHA or min-delta stopping), or empty."""
+    phases: dict[str, float] = field(default_factory=dict)
+    """The wall time's parts: "start-up", "Ray start", "trials", "results", "exit" (seconds)."""
+    unmeasured: tuple[str, ...] = ()
+    """The sweep's post-hoc studies when no run here has measured its results phase yet."""
+    scale: float = 1.0
+    """The factor the trials' timed seconds were scaled by (Probe.factor)."""
+
+    def paid(self, startup: float) -> Estimate:
+        """This estimate with the start-up this run has already paid instead of the cached one."""
+        phases = {**self.phases, "start-up": startup}
+        return replace(self, phases=phases, wall_s=self.wall_s - self.phases.get("start-up", 0.0) + startup)
 
     def lines(self) -> list[str]:
         total_steps = sum(j.steps for j in self.jobs)
-        out = [f"plan: {len(self.jobs)} trial(s), {total_steps:,} training steps in all, on {self.device}, "
+        parts = " + ".join(f"{name} {fmt_seconds(s)}" for name, s in self.phases.items())
+        out = [f"plan: {trials_text([len(j.trials) for j in self.jobs])}, {total_steps:,} training steps in all, on {self.device}, "
                f"{self.slots} at a time",
                f"estimated wall time: {fmt_seconds(self.wall_s)}"
-               + (f" at most ({self.upper_bound})" if self.upper_bound else "")
-               + f"  (Ray start {RAY_START_S:g} s + trials + results {FINISH_S:g} s)"]
+               + (f" at most ({self.upper_bound})" if self.upper_bound else "") + (f"  ({parts})" if parts else "")]
         if self.timed:
             out.append("timed on this machine: " + "; ".join(self.timed))
+        if self.unmeasured:  # they can outlast training (100 minimal-ratio runs: minutes after 17 s of training)
+            out.append("not in the estimate: the post-hoc studies after training (" + ", ".join(self.unmeasured)
+                       + "); a finished run measures them for the next estimate")
         return out
 
 
 def fmt_seconds(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
+    if seconds < 600:
+        return f"{seconds / 60:.1f} min"
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
@@ -97,17 +112,17 @@ def fmt_seconds(seconds: float) -> str:
 def jobs_of(plan: Plan, data: Datasets | DataBundle) -> list[Job]:
     """The plan's trials with their length and work (Optuna: the search space's corners stand in
     for trials not proposed yet, averaged). `data`: the loaded datasets, or their peeks."""
-    jobs = []
+    jobs, scored = [], OBJECTIVES[plan.sweep.objective].scored
     for group in plan.trials(data):
-        cfg, n_train = group[0].cfg, group[0].sizes.train
-        per_epoch = n_train // cfg.batch_size if cfg.drop_last else -(-n_train // cfg.batch_size)
+        cfg, sizes = group[0].cfg, group[0].sizes
+        per_epoch = sizes.train // cfg.batch_size if cfg.drop_last else -(-sizes.train // cfg.batch_size)
         steps = cfg.max_steps or per_epoch * cfg.max_epochs
         rows = -(-cfg.length // (cfg.eval_every * cfg.holdout_every)) + cfg.eval_at_start  # held-out evaluations
-        jobs.append(Job(group, steps, rows, group[0].step_flops * len(group)))
+        jobs.append(Job(group, steps, rows, group[0].step_flops * len(group), scored(sizes.val) + scored(sizes.test)))
     if plan.search == "optuna":  # num_samples trials drawn from the space: its mean cost each
         mean = Job(jobs[0].trials, round(sum(j.steps for j in jobs) / len(jobs)), jobs[0].rows,
-                   sum(j.flops for j in jobs) / len(jobs))
-        return [Job(mean.trials, mean.steps, mean.rows, mean.flops) for _ in range(plan.num_samples)]
+                   sum(j.flops for j in jobs) / len(jobs), jobs[0].held_out)
+        return [Job(mean.trials, mean.steps, mean.rows, mean.flops, mean.held_out) for _ in range(plan.num_samples)]
     return jobs * plan.num_samples
 
 
@@ -143,11 +158,14 @@ class Calibrated:
 @dataclass
 class Probe:
     """This plan's own timings on this machine (--dry-run): of each kind of model (overhead_kind),
-    the costliest and the cheapest job timed; the others on a straight line through them by FLOPs."""
+    the costliest and the cheapest job timed; the others on a straight line through them by FLOPs;
+    all scaled by `factor`, what earlier runs here trained in against their probe's timings (the
+    probe times while Ray starts beside it: on 2 cores, 2-3x slower than the trials then train)."""
 
     plan: Plan
     threads: int
     budget: float = TIMING_BUDGET_S
+    factor: float = 1.0
     timed: list[str] = field(default_factory=list)
     lines: dict[str, tuple[Callable[[float], float], Callable[[float], float]]] = field(default_factory=dict)
 
@@ -168,7 +186,7 @@ class Probe:
 
     def seconds(self, job: Job) -> tuple[float, float]:
         step_at, eval_at = self.lines[overhead_kind(job)]
-        return step_at(job.flops), eval_at(job.flops)
+        return self.factor * step_at(job.flops), self.factor * eval_at(job.flops)
 
 
 def time_job(plan: Plan, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
@@ -207,34 +225,49 @@ def makespan(durations: list[float], slots: int) -> float:
     return max(load)
 
 
-def plan_cost(plan: Plan, data: Datasets | DataBundle, timing: Timing, slots: int, device: str = "cpu") -> Estimate:
+def plan_cost(plan: Plan, data: Datasets | DataBundle, timing: Timing, slots: int, phases: PhaseTimes,
+              device: str = "cpu") -> Estimate:
     """The plan's cost, the one model of it for the catalogue and --dry-run: its trials' steps and
     held-out evaluations (jobs_of), each trial priced by `timing` plus its start, packed onto at
-    most `slots` at a time between Ray's start and the results."""
+    most `slots` at a time, between the fixed phases this machine has measured (`phases`): start-up
+    (to the printed estimate), Ray's start (from there to the first trial's first row), and the
+    results phase and exit."""
     jobs = jobs_of(plan, data)
     timing.fit(jobs)
     for job in jobs:
         step_s, eval_s = timing.seconds(job)
-        job.seconds = TRIAL_START_S + job.steps * step_s + job.rows * eval_s
+        job.training = job.steps * step_s + job.rows * eval_s
+        job.seconds = phases.trial_start_s + job.training
     slots = max(1, min(slots, len(jobs)))
     stopping = "ASHA may stop trials early" if plan.scheduler == "asha" else (
         "min-delta stopping may end trials early" if plan.min_delta is not None else "")
-    wall = RAY_START_S + makespan([j.seconds for j in jobs], slots) + FINISH_S
-    return Estimate(jobs, slots, device, wall, list(timing.timed), stopping)
+    key = results_key(plan)
+    parts = {"start-up": phases.startup(plan.sweep.dataset),
+             "Ray start": phases.ray_start_s, "trials": makespan([j.seconds for j in jobs], slots),
+             "results": phases.results(key), "exit": EXIT_S}
+    unmeasured = () if key in phases.results_s else tuple(step.name for step in plan.sweep.posthoc)
+    return Estimate(jobs, slots, device, sum(parts.values()), list(timing.timed), stopping, parts, unmeasured)
 
 
 def estimate_plan(plan: Plan, data: Datasets | DataBundle, cpus_per_trial: float, gpus_per_trial: float,
                   cpus: int | None = None, gpus: int | None = None, budget: float = TIMING_BUDGET_S,
-                  calibrated: Calibration | None = None) -> Estimate:
+                  calibrated: Calibration | None = None, phases: PhaseTimes | None = None) -> Estimate:
     """The dry run's estimate: plan_cost with the plan's own timings on this machine (Probe), or
-    with `calibrated`, a machine calibration, as the catalogue prices it."""
+    with `calibrated`, a machine calibration, as the catalogue prices it; the fixed phases from
+    `phases` (default: this machine's cache)."""
     on_gpu = gpus_per_trial > 0 and torch.cuda.is_available()
     device = torch.cuda.get_device_name(0) if on_gpu else "cpu"
     cpus = cpus or os.cpu_count() or 1
     slots = int((gpus or torch.cuda.device_count()) / gpus_per_trial) if on_gpu else max(1, int(cpus / max(cpus_per_trial, 1e-9)))
     threads = max(1, int(cpus_per_trial))
-    timing = Calibrated(calibrated) if calibrated is not None else Probe(plan, threads, budget)
-    return plan_cost(plan, data, timing, slots, device)
+    phases = phases or phase_times()
+    factor = phases.probe_factor(results_key(plan))
+    timing = Calibrated(calibrated) if calibrated is not None else Probe(plan, threads, budget, factor)
+    estimate = plan_cost(plan, data, timing, slots, phases, device)
+    if isinstance(timing, Probe) and factor != 1.0:
+        estimate.scale = factor
+        estimate.timed.append(f"its last runs here trained at {factor:.2f}x these timings")
+    return estimate
 
 
 def _line(points: list[tuple[float, float]]):
@@ -262,16 +295,19 @@ class Entry:
     """The estimate behind `seconds` (plan_cost)."""
 
 
-def catalogue(data_dir=None, calibrated: Calibration | None = None) -> list[Entry]:
-    """Every sweep with its default plan's size and an estimate from the cached calibration:
-    FLOPs counted on the meta device, data sizes peeked, nothing trained."""
+def catalogue(data_dir=None, calibrated: Calibration | None = None, phases: PhaseTimes | None = None) -> list[Entry]:
+    """Every sweep with its default plan's size and an estimate from the cached calibration and
+    phase times: FLOPs counted on the meta device, data sizes peeked, nothing trained."""
     calibrated = calibrated or calibration()
-    return [entry_of(name, sweep, data_dir, calibrated) for name, sweep in all_sweeps().items()]
+    phases = phases or phase_times(machine_key())
+    return [entry_of(name, sweep, data_dir, calibrated, phases=phases) for name, sweep in all_sweeps().items()]
 
 
-def entry_of(name: str, sweep: Sweep, data_dir, calibrated: Calibration, argv: list[str] | None = None) -> Entry:
+def entry_of(name: str, sweep: Sweep, data_dir, calibrated: Calibration, argv: list[str] | None = None,
+             phases: PhaseTimes | None = None) -> Entry:
     """The catalogue's line of a sweep: its plan (at its defaults, or with `argv`'s flags) priced by
-    plan_cost from the calibration, on the datasets' peeks, one trial per CPU."""
+    plan_cost from the calibration and phase times (default: this machine's cache), on the
+    datasets' peeks, one trial per CPU."""
     plan = make_plan(sweep, build_parser(name, "").parse_args(argv or []), gpu_available=False)
     points = plan.points()
     epochs = sorted({plan.epochs_of(p) for p in points})
@@ -281,5 +317,5 @@ def entry_of(name: str, sweep: Sweep, data_dir, calibrated: Calibration, argv: l
     missing = next((peek for peek in map(peeks.for_config, points) if not peek.available), None)
     if missing is not None:
         return Entry(name, sweep, plan.trial_count, length, None, missing.why)
-    estimate = plan_cost(plan, peeks, Calibrated(calibrated), os.cpu_count() or 1)
+    estimate = plan_cost(plan, peeks, Calibrated(calibrated), os.cpu_count() or 1, phases or phase_times())
     return Entry(name, sweep, plan.trial_count, length, estimate.wall_s, estimate=estimate)

@@ -31,7 +31,7 @@ def sweep_meta(plan: Plan, run_facts: dict) -> SweepMeta:
         sweep=s.name, title=s.title, description=s.description, axes=plan.axes,
         x=s.x or (plan.axes[0] if plan.axes else None), metric=s.metric, mode=s.mode,
         headline=s.headline, log_axes=log_axes, notes=plan.notes,
-        unit="step" if plan.fixed.get("max_steps") else "epoch", family=s.objective,
+        unit="step" if plan.fixed.get("max_steps") else "epoch", full_length=s.full_length, family=s.objective,
         source=s.source, references=s.references, data_axes=s.data_axes, posthoc=s.posthoc, **run_facts,
     )
 
@@ -103,8 +103,13 @@ def write_boundaries(plan: Plan, data: Datasets, trials: pd.DataFrame, exp_dir: 
 
 
 def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir: Path, shown) -> None:
-    counts = trials["status"].value_counts().to_dict() if len(trials) else {}
-    print(f"\n{plan.sweep.name}: {len(trials)} trials ({', '.join(f'{v} {k.lower()}' for k, v in counts.items())})")
+    counts = {k.lower(): v for k, v in trials["status"].value_counts().items()} if len(trials) else {}
+    missing = not_started(plan, trials)
+    if missing:
+        counts["not started"] = len(missing)
+    print(f"\n{plan.sweep.name}: {len(trials) + len(missing)} trials ({', '.join(f'{v} {k}' for k, v in counts.items())})")
+    if any(missing):
+        print(f"  not started: {', '.join(label for label in missing if label)}")
     metrics = [m for m in dict.fromkeys([plan.sweep.metric, M.VAL_ACC, M.TEST_ACC, plan.sweep.headline]) if m in trials]
     length = ("steps", M.STEP) if plan.fixed.get("max_steps") else ("epochs", "epochs")
     for rank, (_, row) in enumerate(best.iterrows(), 1):
@@ -114,6 +119,20 @@ def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir:
     print_failures(plan, trials, exp_dir, shown)
     print(f"results: {shown('results.parquet')}\n         {shown('trials.parquet')}")
     print(f"plots:   {shown('plots')}\nreport:  {shown('report.md')}")
+
+
+def not_started(plan: Plan, trials: pd.DataFrame) -> list[str]:
+    """The labels of the planned trials the table lacks (a Ctrl-C came before they started);
+    empty labels where nothing is swept, or for Optuna's trials, which exist only once proposed."""
+    planned = sum(plan.run_sizes)
+    if plan.search != "grid":
+        return [""] * max(0, planned - len(trials))
+    left = [config_label(plan, p) for p in plan.points()] * plan.num_samples
+    for _, row in trials.iterrows():
+        label = config_label(plan, row)
+        if label in left:
+            left.remove(label)
+    return left[: max(0, planned - len(trials))]
 
 
 def print_failures(plan: Plan, trials: pd.DataFrame, exp_dir: Path, shown) -> None:

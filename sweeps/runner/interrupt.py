@@ -10,7 +10,10 @@ ray.shutdown()) or be swallowed by the library. A second Ctrl-C is raised at onc
 Inside `tune_fit()` Tune takes over: once Tune's loop runs, its own handler ends the run after
 saving the experiment state; a Ctrl-C during Tune's set-up, before that handler is installed,
 is handed to it at the loop's first step (`forward_to_tune()`) through SIGUSR1, which Tune
-handles alike. `shielded()` blocks (stopping Ray) hold even a second Ctrl-C until they end.
+handles alike. Tune's handler says nothing we can see (its log line is silenced), so at the
+loop's first step `forward_to_tune()` wraps it in one that first says so: the person who
+pressed Ctrl-C learns at once that it was heard, not 4 s later at the exit. `shielded()` blocks
+(stopping Ray) hold even a second Ctrl-C until they end.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import threading
 
 NOTHING_TO_RESUME = "interrupted before any trial started; nothing to resume"
 NOTED = b"\nsweeplab: Ctrl-C: stopping at the next safe point (press it again to stop at once)\n"
+NOTED_IN_TUNE = b"\nsweeplab: Ctrl-C: stopping the trials and saving their state (press it again to stop at once)\n"
 
 
 class _State:
@@ -35,6 +39,8 @@ class _State:
 def _handler(signum, frame) -> None:
     if _State.in_tune and not _State.shielding:
         if not _State.tune_looping:
+            if not _State.held_for_tune:
+                os.write(2, NOTED_IN_TUNE)
             _State.held_for_tune = True  # Tune's loop takes it over (forward_to_tune)
             return
         raise KeyboardInterrupt  # Tune's handler had the first one and gave ours back: a second
@@ -95,11 +101,30 @@ def forward_to_tune() -> None:
     held during Tune's set-up to Tune (its SIGUSR1 handler is its SIGINT one), or, should Tune
     have none, raise it."""
     first_step, _State.tune_looping = not _State.tune_looping, True
-    if not (first_step and _State.held_for_tune):
+    if not first_step:
+        return
+    announce_tunes_handler()
+    if not _State.held_for_tune:
         return
     if signal.getsignal(signal.SIGUSR1) in (signal.SIG_DFL, signal.SIG_IGN, None):
         raise KeyboardInterrupt
     os.kill(os.getpid(), signal.SIGUSR1)
+
+
+def announce_tunes_handler() -> None:
+    """Put a handler that writes NOTED_IN_TUNE in front of Tune's SIGINT handler. Tune's handler,
+    once called, puts ours back (tune_fit reads that as "Tune caught it"): the wrapper goes with it."""
+    if not (_State.in_tune and _main_thread()):
+        return
+    tunes = signal.getsignal(signal.SIGINT)
+    if not callable(tunes) or tunes is _handler:
+        return
+
+    def announcing(signum, frame):
+        os.write(2, NOTED_IN_TUNE)  # not print(): the main thread may be inside a print
+        tunes(signum, frame)
+
+    signal.signal(signal.SIGINT, announcing)
 
 
 def tune_fit(tuner):

@@ -5,6 +5,7 @@ report are made. For a local folder (or shared mount) that is the run folder its
 from __future__ import annotations
 
 import hashlib
+import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,46 @@ class RunPlace:
     def shown(self, file: str = "") -> str:
         """Where the user finds the run (or one of its files)."""
         return f"{self.tune_path}/{file}" if file else self.tune_path
+
+
+def check_place(storage_path: str, name: str | None) -> None:
+    """Refuse, before data or Ray start, a --name that leaves the results root and a local
+    --storage-path where no folder can be written (a file, under a file, /proc, /sys, read-only):
+    Tune found those only once the sweep had started, with a traceback. A URI is checked by its
+    store when the run opens it. Nothing is left behind: the run folder is made when the run starts."""
+    if name is not None:
+        check_name(name, storage_path)
+    if not storage.is_uri(storage_path):
+        check_writable(storage_path)
+
+
+def check_name(name: str, storage_path: str) -> None:
+    """--name is one folder inside --storage-path: no separator, no '..', not absolute. The
+    refusal gives the flags that name the place meant (a local one)."""
+    if name not in ("", ".", "..") and "/" not in name and "\\" not in name:
+        return
+    hint = ""
+    if name.strip("/\\.") and not storage.is_uri(storage_path):  # a path: the flags that name it
+        meant = (Path(storage_path).expanduser().absolute() / name.replace("\\", "/")).resolve()
+        hint = f"; for {meant}: --storage-path {meant.parent} --name {meant.name}"
+    raise UsageError(f"--name {name!r} is not allowed: the run's folder must stay inside --storage-path; allowed: "
+                     f"one folder name without '/' or '..'{hint}")
+
+
+def check_writable(storage_path: str) -> None:
+    """The folder exists and takes a new folder, or its nearest existing parent does."""
+    path = Path(storage_path).expanduser().absolute()
+    allowed = ("allowed: a folder this user can write (made when missing), or a URI: "
+               + ", ".join(f"{s}://" for s in storage.SCHEMES))
+    try:
+        existing = next(p for p in (path, *path.parents) if os.path.lexists(p))
+        if not existing.is_dir():
+            where = "is a file" if existing == path else f"is under {existing}, a file"
+            raise UsageError(f"--storage-path {storage_path} {where}, not a folder; {allowed}")
+        os.rmdir(tempfile.mkdtemp(prefix=".sweeplab-write-test-", dir=existing))
+    except OSError as e:
+        raise UsageError(f"--storage-path {storage_path}: no folder can be made in {existing} "
+                         f"({e.strerror or e}); {allowed}") from None
 
 
 def root_of(storage_path: str) -> tuple[str, Store | None]:

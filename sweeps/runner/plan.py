@@ -12,7 +12,7 @@ from analysis.results.stats import trial_label
 from data_modules import DATASETS, DataBundle
 from data_modules.collection import Datasets
 from models.registry import MODELS, Plugin
-from sweeps.runner.cli import parse_value
+from sweeps.runner.cli import TRIAL_EVERY_S, parse_value
 from sweeps.runner.spec import Sweep
 from trainables.config import ConfigError, TrainConfig, expand_presets
 from trainables.loop import OBJECTIVES  # with the sequence families' objectives registered
@@ -48,6 +48,8 @@ class Plan:
     """--smoke-test: the post-hoc studies take their smoke options too."""
     sample: dict[str, Any] = field(default_factory=dict)
     """What trained language models write into the report (Sweep.sample, with any --set of it)."""
+    progress_every: float = TRIAL_EVERY_S
+    """--progress-every: seconds between a trial's progress lines (0: every row)."""
     resolved: dict[tuple, TrialPoint] = field(default_factory=dict, repr=False, compare=False)
     """(id of its data, point) -> the point resolved against that data, once (trial_point)."""
     shared_sizes: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -74,6 +76,17 @@ class Plan:
             return self.num_samples
         configs = len(self.populations) if self.populations else math.prod(len(v) for v in self.grid.values())
         return configs * self.num_samples
+
+    @property
+    def run_sizes(self) -> list[int]:
+        """Trials in each Tune trial the plan runs: a fused population's members, else 1."""
+        if self.populations and self.search != "optuna":
+            return [len(p) for p in self.populations] * self.num_samples
+        return [1] * self.trial_count
+
+    def trials_text(self) -> str:
+        """What will run, said the same way by the run's header, the cost preview and the fusion note."""
+        return trials_text(self.run_sizes)
 
     def points(self) -> list[dict[str, Any]]:
         """Every grid point as a flat config (Optuna's continuous axes at both ends of their range)."""
@@ -103,6 +116,20 @@ class Plan:
         return [[t] for t in self.trial_points(data)]
 
 
+def trials_text(sizes: list[int]) -> str:
+    """"4 trials as 3 runs (1 fused population of 2, 2 alone)", or "4 trial(s)" when nothing is
+    fused, from the trials each Tune trial (a run) stands for. A trial is one configuration and
+    seed, as the user counts them; a fused population is one run of several."""
+    fused = [n for n in sizes if n > 1]
+    if not fused:
+        return f"{sum(sizes)} trial(s)"
+    alone = len(sizes) - len(fused)
+    of = "/".join(str(n) for n in sorted(set(fused)))
+    runs = f"{len(sizes)} run" + ("s" if len(sizes) > 1 else "")
+    return (f"{sum(sizes)} trials as {runs} ({len(fused)} fused population(s) of {of}"
+            + (f", {alone} alone)" if alone else ")"))
+
+
 def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Plan:
     fixed = sweep.settings
     grid = {k: list(v) for k, v in sweep.grid.items()}
@@ -116,7 +143,7 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         for key, value in sweep.smoke.items():
             (grid if key in grid else fixed)[key] = list(value) if key in grid else value
     if args.base_from:
-        fixed.update({k: v for k, v in best_settings(args.base_from).items() if k not in grid})
+        fixed.update({k: v for k, v in base_settings(sweep, args.base_from).items() if k not in grid})
     for key, text in args.set:
         if key in grid:
             grid[key] = [parse_value(v) for v in _split_top_level(text)]
@@ -149,7 +176,7 @@ def make_plan(sweep: Sweep, args: argparse.Namespace, gpu_available: bool) -> Pl
         min_delta=sweep.min_delta if args.min_delta is None else args.min_delta,
         patience=args.patience or sweep.patience, notes=notes, gpu_available=gpu_available, data=data,
         smoke_test=bool(args.smoke_test),
-        sample=check_sample(sample),
+        sample=check_sample(sample), progress_every=args.progress_every,
     )
 
 
@@ -182,11 +209,33 @@ def optuna_refusal(sweep: Sweep) -> str:
             f"{', '.join(searchable) or 'a sweep with Optuna ranges'}")
 
 
-def best_settings(results_dir: str) -> dict[str, Any]:
+def base_settings(sweep: Sweep, results_dir: str) -> dict[str, Any]:
+    """best_settings of the sweep in `results_dir`, refused in one line when they set what `sweep`
+    does not take (another sweep's data axis or model), which the config check would only call
+    an unknown key, without saying where it came from."""
+    from sweeps.runner.settings_help import accepted_keys
+
+    settings, source = best_settings(results_dir)
+    keys = accepted_keys(sweep)
+    foreign = [f"{k}={v}" for k, v in settings.items()
+               if k not in keys or (k == "model" and v not in sweep.models_chosen())]
+    if foreign:
+        origin = f"the sweep {source or 'that ran there'}" + (", a different sweep with different settings"
+                                                              if source != sweep.name else "")
+        raise UsageError(f"--base-from {results_dir}: its best configuration comes from {origin} "
+                         f"({', '.join(foreign)}: not {'a setting' if len(foreign) == 1 else 'settings'} of {sweep.name}); "
+                         f"allowed: the results folder of a finished {sweep.name} run, or of a sweep whose swept "
+                         f"settings {sweep.name} also takes (--help lists them)")
+    return settings
+
+
+def best_settings(results_dir: str) -> tuple[dict[str, Any], str]:
     """The swept values of the best configuration of a finished sweep (ranked by its own metric
-    at the last epoch, averaged over seeds), e.g. cifar_channels' best (c1, c2)."""
+    at the last epoch, averaged over seeds, ties broken by analysis.results.stats.ranked), e.g.
+    cifar_channels' best (c1, c2), and that sweep's name."""
     from pathlib import Path
 
+    from analysis.results.stats import ranked
     from analysis.results.tables import TRIALS_FILE, read_parquet
 
     path = Path(results_dir).expanduser() / TRIALS_FILE
@@ -198,10 +247,8 @@ def best_settings(results_dir: str) -> dict[str, Any]:
     done = trials[(trials.get("status") != "ERROR") & trials[metric].notna()] if metric in trials else trials.head(0)
     if not axes or done.empty:
         raise UsageError(f"--base-from {results_dir}: no finished trial with swept values and a {metric} to rank by")
-    means = done.groupby(axes)[metric].mean()
-    best = means.idxmin() if mode == "min" else means.idxmax()
-    best = best if isinstance(best, tuple) else (best,)
-    return {a: v.item() if hasattr(v, "item") else v for a, v in zip(axes, best)}
+    best = ranked(done, metric, mode, by=axes).iloc[0]  # the tie-break of the report's ranking
+    return {a: best[a].item() if hasattr(best[a], "item") else best[a] for a in axes}, meta.sweep
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -261,7 +308,7 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
     elif max(len(g) for g in groups.values()) < 2:
         reason = "no two trials share all tensor shapes"
     measure = speedup or (lambda flats, bundle: fusion_speedup(flats, bundle, plan.sweep.objective, threads=threads))
-    populations, refused = [], None
+    populations, refused = [], []  # refused: (the group, why it trains one by one)
     for group in groups.values() if reason is None else ():
         expanded = [t.flat for t in group]
         bundle = group[0].bundle
@@ -271,26 +318,38 @@ def decide_fusion(plan: Plan, data: Datasets | DataBundle, mode: str, population
             if ratio < FUSION_MARGIN:
                 why = (f"a fused step of {len(expanded[:3])} {expanded[0].get('model', 'mlp')} models measured {ratio:.2f}x "
                        "the speed of their steps one by one on this device (--fuse on fuses them anyway)")
-        refused = refused or why
+        points = [t.point for t in group]  # members keep their preset labels and data keys; the trainable resolves them
+        if why:
+            refused.append((points, why))
         k = 1 if why else -(-len(group) // population_size)  # populations, each at most population_size members
         size = 1 if why else -(-len(group) // k)
-        points = [t.point for t in group]  # members keep their preset labels and data keys; the trainable resolves them
         populations += [points[i : i + size] for i in range(0, len(points), size)]
     if reason is None and not any(len(p) > 1 for p in populations):
-        reason = refused
-    if reason is not None or refused:
-        if mode == "on":
-            raise UsageError(f"--fuse on is not possible here: {reason or refused}; allowed: --fuse auto or off")
-        if refused:  # a model that cannot (or should not) fuse is worth a word; the other reasons are routine
-            plan.notes.append(f"not fused: {refused}; those trials run one by one")
-        if reason is not None:
-            return
-    plan.populations = populations
-    fused = [p for p in populations if len(p) > 1]
-    plan.notes.append(
-        f"fused {sum(map(len, fused))} of {len(trials)} trials into {len(fused)} population(s) of same-shape models "
-        "trained with stacked weights (--fuse off runs them one by one)"
-    )
+        reason = refused[0][1]
+    if mode == "on" and (reason is not None or refused):
+        raise UsageError(f"--fuse on is not possible here: {reason or refused[0][1]}; allowed: --fuse auto or off")
+    if reason is None:
+        plan.populations = populations
+    plan.notes.extend(fusion_notes(plan, [p for p in populations if len(p) > 1] if reason is None else [], refused))
+
+
+def fusion_notes(plan: Plan, fused: list[list[dict[str, Any]]], refused: list[tuple[list[dict[str, Any]], str]]) -> list[str]:
+    """The fusion notes, made from what will run (plan.trials_text) and the groups fused or
+    not, named by their shared values: they cannot disagree with the header or the preview.
+    Routine reasons for fusing nothing (Optuna, ASHA, no two alike) go unsaid."""
+    notes = []
+    if fused:
+        notes.append(f"fused {', '.join(group_label(plan, p) for p in fused)}, so {plan.trials_text()}: same-shape "
+                     "models trained as one with stacked weights (--fuse off runs them one by one)")
+    notes += [f"not fused: {group_label(plan, points)}: {why}; they run one by one" for points, why in refused]
+    return notes
+
+
+def group_label(plan: Plan, points: list[dict[str, Any]]) -> str:
+    """"width=400 (2 trials)": the swept values a group's points share."""
+    swept = plan.axes + ([SEED] if SEED in plan.grid else [])
+    keys = [k for k in swept if k in points[0] and all(p.get(k) == points[0][k] for p in points)]
+    return f"{trial_label(points[0], keys, empty='all')} ({len(points)} trial{'s' if len(points) > 1 else ''})"
 
 
 def order_by_cost(plan: Plan, data: Datasets | DataBundle) -> None:

@@ -17,9 +17,9 @@ from analysis.results.collect import tune_statuses
 from data_modules.collection import Datasets, load_datasets
 from data_modules.download import default_data_dir
 from models.errors import UserError
-from sweeps.runner import interrupt, ray_session
+from sweeps.runner import interrupt, phase_clock, ray_session
 from sweeps.runner.cli import build_parser
-from sweeps.runner.locations import RECORD, RunPlace, new_place, resumable, resume_place
+from sweeps.runner.locations import RECORD, RunPlace, check_place, new_place, resumable, resume_place
 from sweeps.runner.plan import Plan, decide_fusion, make_plan, order_by_cost, plugins, validate_plan
 from sweeps.runner.resources import check_memory, check_resources
 from sweeps.runner.run_record import read_record, resume_command, resumed_args, write_record
@@ -28,8 +28,6 @@ from sweeps.runner.spec import Sweep
 from trainables import metrics as M
 from trainables.provenance import git_commit
 
-# Ray stops in about 1.5 s; after a Ctrl-C, wait at most this long (the driver's exit ends Ray anyway).
-STOP_TIMEOUT_S = 30
 MAX_DATA_NOTES = 3  # "data: read ..." lines before "... and N more dataset(s)"
 # Tune's legacy reporter is silent at verbose=0; the new one still prints banners. Our
 # ProgressLine callback is the display. Usage stats would prompt on first run.
@@ -50,7 +48,6 @@ class Run:
     new_dir: bool = False  # exp_dir was made by this run: removed again if it holds nothing to resume
     ray_started: bool = False
     previewing: Background | None = None  # the cost preview, computed while Ray starts
-    stopping: threading.Thread | None = None  # Ray stopping in the background while finish() writes
 
 
 def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
@@ -69,8 +66,10 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
 
 def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     """Flags -> plan validated against the data -> resources checked -> Ray -> Tune -> finish."""
+    phase_clock.start_run()
     parser = build_parser(state.prog, doc or sweep.title, epilog=set_keys_help(sweep))
     args = parser.parse_args(argv)
+    check_place(args.storage_path, args.name)  # seconds before the data and Ray, not a traceback after
     sweep.check_declared_model()
     record = None
     if args.resume:
@@ -113,7 +112,9 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     # a driver connected from another thread loses its object store connection.
     if not args.resume:
         state.previewing = Background(lambda: preview(plan, data, args, local_cpus))
-    state.ray_started |= start_ray(args, plan)
+    if start_ray(args, plan):
+        state.ray_started = True
+        phase_clock.mark("ray_started")
     if state.previewing is not None:
         state.previewing.result()
         state.previewing = None
@@ -126,9 +127,14 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
             storage.push(state.exp_dir, state.place.store, state.place.name, RECORD)
     command = " ".join([state.prog, *(record["argv"] if record else argv)])
     tune_interrupted = fit(plan, data, args, state.place)
+    phase_clock.mark("trials")
     trials = finish_run(plan, data, state, {"command": command, **location})
+    phase_clock.mark("results")
     ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
-    return exit_code(trials, state, tune_interrupted or interrupt.pending(), all_ended=len(ended) >= plan.trial_count)
+    code = exit_code(trials, state, tune_interrupted or interrupt.pending(), all_ended=len(ended) >= plan.trial_count)
+    if code == 0 and not args.resume and not args.address:  # a whole local run: what the next estimate starts from
+        phase_clock.record(plan)
+    return code
 
 
 class Background:
@@ -169,11 +175,11 @@ def preview(plan: Plan, data: Datasets, args, cpus: int) -> None:
         gpus = default_gpu_share(plan, data)
     budget = 0.2 if args.smoke_test else 1.0  # seconds of timing per timed configuration
     estimate = estimate_plan(plan, data, args.cpus_per_trial, gpus or 0.0, cpus=cpus, budget=budget)
+    phase_clock.mark("estimate")  # the start-up ends here: what is left of Ray's start runs from now
+    phase_clock.expect_training(sum(j.training for j in estimate.jobs) / estimate.scale)
+    estimate = estimate.paid(phase_clock.startup_seconds())
     for line in estimate.lines():
         print(line, flush=True)
-    if plan.sweep.posthoc:  # they can outlast training (100 minimal-ratio runs: minutes after 17 s of training)
-        print("not in the estimate: the post-hoc studies after training ("
-              + ", ".join(step.name for step in plan.sweep.posthoc) + ")", flush=True)
 
 
 def data_location(sweep: Sweep, args, plan: Plan, data: Datasets) -> dict:
@@ -185,38 +191,30 @@ def data_location(sweep: Sweep, args, plan: Plan, data: Datasets) -> dict:
 
 
 def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
-    """Tables, plots and report, while Ray stops in the background; returns the trials table."""
+    """Stop Ray, then tables, plots and report; returns the trials table. Ray stops first, not in
+    the background: a shutdown overlapping the results phase could end the driver (exit 1, no
+    summary) after a resume from a killed driver."""
     from sweeps.runner.finish import finish
 
-    if state.ray_started:
-        state.stopping, state.ray_started = ray_session.stop_ray_in_background(), False
+    stop_started_ray(state)
     place = state.place
     if place.store is not None:  # collection reads a local copy; the products go back up
         storage.pull(place.store, place.name, state.exp_dir)
     trials = finish(plan, data, state.exp_dir, run_facts, shown=place.shown)
     if place.store is not None:
         storage.push(state.exp_dir, place.store, place.name)
-    with interrupt.shielded(raise_after=False):  # the results are written: a Ctrl-C now only ends the run
-        join_stopping(state)
     return trials
 
 
 def stop_started_ray(state: Run) -> None:
-    """Stop the Ray this run started (or wait for it to stop), holding Ctrl-C meanwhile."""
+    """Stop the Ray this run started, holding Ctrl-C meanwhile."""
     with interrupt.shielded(raise_after=False):
         if state.previewing is not None:  # Ctrl-C or an error while Ray started: let the preview end first
             state.previewing.settle()
             state.previewing = None
-        join_stopping(state, timeout=STOP_TIMEOUT_S)
         if state.ray_started:
             ray_session.stop_ray()
             state.ray_started = False
-
-
-def join_stopping(state: Run, timeout: float | None = None) -> None:
-    if state.stopping is not None:
-        state.stopping.join(timeout)
-        state.stopping = None
 
 
 def interrupted(state: Run) -> int:
@@ -285,9 +283,7 @@ def fit(plan: Plan, data: Datasets, args, place: RunPlace) -> bool:
 
 def describe(plan: Plan) -> str:
     axes = ", ".join(f"{k} in {v}" for k, v in plan.grid.items()) or "one configuration"
-    if plan.populations:  # every trial a population; those of one member train alone
-        fused = sum(len(p) > 1 for p in plan.populations)
-        axes += f" as {len(plan.populations)} trial(s), {fused} of them fused population(s)"
+    axes += f": {plan.trials_text()}"  # the same words as the preview's and the fusion note's
     opt = f", optuna over {', '.join(plan.sweep.optuna)} x {plan.num_samples}" if plan.search == "optuna" else ""
     sched = ", ASHA" if plan.scheduler == "asha" else ""
     stop = f", min-delta {plan.min_delta:g} (patience {plan.patience})" if plan.min_delta is not None else ""

@@ -7,6 +7,7 @@ import textwrap
 from dataclasses import fields
 from typing import Any
 
+from data_modules.base import OPTION_HELP
 from models import list_models, model_arguments
 from sweeps.runner.spec import Sweep
 from trainables.config import DATA_DERIVED_MODEL_ARGS, TrainConfig
@@ -20,8 +21,10 @@ def _value(v: Any) -> str:
 
 
 def _line(title: str, items: dict[str, Any]) -> str:
+    """Wrapped between KEY=VALUE items and at spaces only: never inside a value (lstm_large) or at its hyphens."""
     text = " ".join(f"{k}={_value(v)}" for k, v in sorted(items.items()))
-    return textwrap.fill(text, WIDTH, initial_indent=f"  {title}: ", subsequent_indent=" " * 4)
+    return textwrap.fill(text, WIDTH, initial_indent=f"  {title}: ", subsequent_indent=" " * 4,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def _models(sweep: Sweep) -> list[str]:
@@ -29,6 +32,15 @@ def _models(sweep: Sweep) -> list[str]:
     names = list(sweep.grid.get("model", [sweep.fixed["model"]] if "model" in sweep.fixed else []))
     names += [s["model"] for table in sweep.presets.values() for s in table.values() if "model" in s]
     return [n for n in dict.fromkeys(names or [TrainConfig.model]) if n in list_models()]
+
+
+def accepted_keys(sweep: Sweep) -> set[str]:
+    """Every key this sweep's trials take: its axes, the training settings, its models' arguments,
+    its data and sampling settings (what --set and --base-from may set)."""
+    keys = {*sweep.grid, *(f.name for f in fields(TrainConfig)), *sweep.data, *sweep.data_axes, *sweep.sample}
+    for name in _models(sweep):
+        keys |= {k for k in model_arguments(name) if k not in DATA_DERIVED_MODEL_ARGS}
+    return keys
 
 
 def set_keys_help(sweep: Sweep) -> str:
@@ -52,6 +64,10 @@ def set_keys_help(sweep: Sweep) -> str:
     data = {**sweep.data, **{k: fixed[k] for k in sweep.data_axes if k in fixed and k not in sweep.grid}}
     if data:
         lines.append(_line("data", data))
+        for key, text in OPTION_HELP.get(sweep.dataset, {}).items():  # how a left-out option is chosen
+            if key in data:
+                lines.append(textwrap.fill(f"{key}: {text}", WIDTH, initial_indent=" " * 4, subsequent_indent=" " * 6,
+                                           break_long_words=False, break_on_hyphens=False))
     if sweep.sample:
         lines.append(_line("sampled text in the report", sweep.sample))
     return "\n".join(lines)

@@ -81,6 +81,18 @@ class Sweep:
         """The run defaults with this sweep's fixed settings over them."""
         return {**RUN_DEFAULTS, **self.fixed}
 
+    @property
+    def full_length(self) -> tuple[tuple[dict[str, Any], int], ...]:
+        """Its training length as declared, before a smoke test or --max-epochs cuts it: one
+        (where, length) rule per preset that sets its own, then the fixed length (none when the
+        length is swept: each trial's own is its full one). SweepMeta.full_length stores it."""
+        key = "max_steps" if self.settings.get("max_steps") else "max_epochs"
+        if key in self.grid:
+            return ()
+        presets = [({axis: name}, int(preset[key])) for axis, table in self.presets.items()
+                   for name, preset in table.items() if preset.get(key)]
+        return (*presets, ({}, int(self.settings[key])))
+
     def models_chosen(self) -> list[str]:
         """The models the grid's points build: a `model` axis, the presets of a preset axis, or
         the fixed model (TrainConfig's default when none is fixed)."""

@@ -15,6 +15,7 @@ from sweeps.runner import interrupt
 from sweeps.runner.plan import Plan, plugins
 from sweeps.runner.progress import ProgressLine
 from sweeps.runner.resources import largest_trial, trial_bundle
+from sweeps.runner.trial_clock import TrialClock
 from trainables import metrics as M
 from trainables.cost import gpu_share
 from trainables.families import trainable_for
@@ -139,8 +140,8 @@ def run_settings(plan: Plan) -> RunSettings:
     min_delta = None
     if plan.min_delta is not None:
         min_delta = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
-    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, plan.trial_count,
-                            plan.fixed.get("max_steps"), plan.sweep.presets)
+    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, sum(plan.run_sizes),
+                            plan.fixed.get("max_steps"), plan.sweep.presets, every=plan.progress_every)
     tune_config = TuneConfig(
         metric=plan.sweep.metric, mode=plan.sweep.mode, num_samples=plan.num_samples,
         search_alg=search_algorithm(plan), scheduler=scheduler(plan), trial_dirname_creator=trial_name,
@@ -174,7 +175,7 @@ def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dic
         tune_config=settings.tune_config,
         run_config=RunConfig(
             name=name, storage_path=storage_path, stop=stop, verbose=0,
-            callbacks=[settings.progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback()],
+            callbacks=[settings.progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback(), TrialClock()],
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             # A trial whose worker or node dies restarts from its latest checkpoint, up to this often.
             failure_config=FailureConfig(max_failures=args.max_failures),
