@@ -15,7 +15,9 @@ from data_modules.mnist import write_mnist_dir
 
 # Tests never touch the network or a developer's data cache.
 os.environ["SWEEPLAB_OFFLINE"] = "1"
-os.environ.setdefault("SWEEPLAB_DATA_DIR", tempfile.mkdtemp(prefix="sweeplab-test-data-"))
+# The data dir's parent holds the machine caches (calibration.json, phases.json): a fresh folder per
+# session, so no earlier run on this machine (the shared /tmp) changes what the tests see.
+os.environ.setdefault("SWEEPLAB_DATA_DIR", str(Path(tempfile.mkdtemp(prefix="sweeplab-test-")) / "data"))
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # Every Ray the suite starts, in this process or a sweep's subprocess, keeps its session here (short:
 # Ray's socket paths are limited), so a test that starts Ray without the `ray` mark is caught.
