@@ -21,14 +21,14 @@ ERROR_FILE = "error.txt"  # Tune's record of a trial's failures, one traceback p
 ERROR_COLUMN = "error_file"  # trials.parquet: that file, relative to the run folder (None if it never failed)
 
 # Tune bookkeeping we drop from the tidy table (the loop's own metrics say it better).
-_TUNE_COLUMNS = {
+TUNE_COLUMNS = {
     "config", "date", "timestamp", "pid", "hostname", "node_ip", "time_since_restore",
     "iterations_since_restore", "time_this_iter_s", "done", "training_iteration", "checkpoint_dir_name",
     "should_checkpoint", "experiment_tag",
 }
 
 
-def _cell(value: Any) -> Any:
+def cell(value: Any) -> Any:
     """Parquet-friendly config values: lists such as width [128, 64] become "128-64"."""
     if isinstance(value, (list, tuple)):
         return "-".join(map(str, value))
@@ -113,9 +113,9 @@ def collect_rows(exp_dir: Path) -> tuple[pd.DataFrame, dict[str, dict[str, Any]]
         status = trial_status(folder, statuses.get(tune_id), raw)
         for trial_id, config, rows in unpack(tune_id, params, raw):
             configs[trial_id] = {"config": config, "folder": folder, "status": status}
-            cells = {key: _cell(value) for key, value in config.items()}
+            cells = {key: cell(value) for key, value in config.items()}
             for r in rows:
-                record = {k: v for k, v in r.items() if k not in _TUNE_COLUMNS}
+                record = {k: v for k, v in r.items() if k not in TUNE_COLUMNS}
                 # a metric of the same name as a config key (e.g. device) says what really ran
                 records.append({**record, **{k: v for k, v in cells.items() if k not in record}, M.TRIAL_ID: trial_id})
     if not records:  # nothing reported yet (e.g. interrupted during start-up)
@@ -131,7 +131,7 @@ def summarize_trials(results: pd.DataFrame, configs: dict[str, dict[str, Any]]) 
     rows = []
     by_trial = dict(tuple(results.groupby(M.TRIAL_ID, sort=False))) if len(results) else {}
     for trial_id, info in configs.items():
-        row: dict[str, Any] = {M.TRIAL_ID: trial_id, **{k: _cell(v) for k, v in info["config"].items()}}
+        row: dict[str, Any] = {M.TRIAL_ID: trial_id, **{k: cell(v) for k, v in info["config"].items()}}
         row["status"] = info["status"]
         error = Path(info["folder"]) / ERROR_FILE
         row[ERROR_COLUMN] = f"{Path(info['folder']).name}/{ERROR_FILE}" if error.exists() else None

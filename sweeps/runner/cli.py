@@ -15,6 +15,7 @@ from analysis.results.arguments import (
     positive_float,
     positive_int,
 )
+from sweeps.runner.run_logs import parse_logs
 
 # A trial's result lines at most this often by default (its last one always; --progress-every):
 # the palindrome sweep reports 8,000 rows at its defaults, 84 in its smoke test, far more than a person reads.
@@ -102,6 +103,9 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
     p.add_argument("--progress-every", type=checked(non_negative_float), default=TRIAL_EVERY_S, metavar="SECONDS",
                    help="seconds between one trial's progress lines; its last line always shows (0: every row; "
                         "default: %(default)s)")
+    p.add_argument("--log", type=checked(parse_logs), default=(), metavar="BACKENDS",
+                   help="also log every trial, each member of a fused population apart, to tensorboard, mlflow "
+                        "and/or wandb, comma separated (default: none; README: Watching runs)")
     p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and its estimated wall time (a few steps timed on this machine), then exit "

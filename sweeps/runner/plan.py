@@ -60,6 +60,11 @@ class Plan:
         return [a for a in self.grid if a != SEED] + [k for k in self.sweep.optuna if self.search == "optuna" and k not in self.grid]
 
     @property
+    def label_keys(self) -> list[str]:
+        """The keys that name a trial: the swept axes, then the seed when seeds are swept."""
+        return self.axes + ([SEED] if SEED in self.grid else [])
+
+    @property
     def max_epochs(self) -> int:
         """The longest trial's epochs: a preset may set its own (text_models: CNNs 250, GRUs 100)."""
         return max(self.epochs_of(p) for p in self.points())

@@ -22,6 +22,7 @@ from sweeps.runner.cli import build_parser
 from sweeps.runner.locations import RECORD, RunPlace, check_place, new_place, resumable, resume_place
 from sweeps.runner.plan import Plan, decide_fusion, make_plan, order_by_cost, plugins, validate_plan
 from sweeps.runner.resources import check_memory, check_resources
+from sweeps.runner.run_logs import RunInfo, check_installed, finish_logs
 from sweeps.runner.run_record import read_record, resume_command, resumed_args, write_record
 from sweeps.runner.settings_help import set_keys_help
 from sweeps.runner.spec import Sweep
@@ -77,6 +78,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
         state.exp_dir = state.place.local
         record = read_record(state.exp_dir)
         args = resumed_args(parser, args, record, sweep.name, state.exp_dir)
+    check_installed(args.log)  # a missing backend package: one line before the data and Ray
     if args.dashboard and args.address:
         raise UsageError("--dashboard starts a local Ray's dashboard; with --address, reach the cluster's own "
                          "(`ray dashboard cluster.yaml`); allowed: one of --dashboard, --address")
@@ -128,7 +130,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     command = " ".join([state.prog, *(record["argv"] if record else argv)])
     tune_interrupted = fit(plan, data, args, state.place)
     phase_clock.mark("trials")
-    trials = finish_run(plan, data, state, {"command": command, **location})
+    trials = finish_run(plan, data, state, {"command": command, **location}, args.log)
     phase_clock.mark("results")
     ended = [s for s in tune_statuses(state.exp_dir).values() if s in ("TERMINATED", "ERROR")]
     code = exit_code(trials, state, tune_interrupted or interrupt.pending(), all_ended=len(ended) >= plan.trial_count)
@@ -190,10 +192,11 @@ def data_location(sweep: Sweep, args, plan: Plan, data: Datasets) -> dict:
             "plugins": [[p.module, p.file] for p in plugins(plan)]}
 
 
-def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
-    """Stop Ray, then tables, plots and report; returns the trials table. Ray stops first, not in
-    the background: a shutdown overlapping the results phase could end the driver (exit 1, no
-    summary) after a resume from a killed driver."""
+def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict, logs: tuple[str, ...] = ()):
+    """Stop Ray, then tables, plots and report, then the --log backends' last step (the report to
+    MLflow); returns the trials table. Ray stops first, not in the background: a shutdown
+    overlapping the results phase could end the driver (exit 1, no summary) after a resume from a
+    killed driver."""
     from sweeps.runner.finish import finish
 
     stop_started_ray(state)
@@ -201,6 +204,8 @@ def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict):
     if place.store is not None:  # collection reads a local copy; the products go back up
         storage.pull(place.store, place.name, state.exp_dir)
     trials = finish(plan, data, state.exp_dir, run_facts, shown=place.shown)
+    complete = len(trials) >= sum(plan.run_sizes) and "UNFINISHED" not in set(trials.get("status", []))
+    finish_logs(logs, run_info(plan, place), complete)
     if place.store is not None:
         storage.push(state.exp_dir, place.store, place.name)
     return trials
@@ -272,13 +277,21 @@ def start_ray(args, plan: Plan | None = None) -> bool:
 def fit(plan: Plan, data: Datasets, args, place: RunPlace) -> bool:
     """Run (or resume) the Tune experiment; True when Ctrl-C ended it (Tune then saves its
     state, which says which trials ended, and returns early)."""
+    from sweeps.runner.member_log import MemberLog
     from sweeps.runner.tune_setup import build_tuner
 
-    tuner = build_tuner(plan, data, args, place.tune_path, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()})
+    logs = (MemberLog(args.log, run_info(plan, place), plan.label_keys),) if args.log else ()
+    tuner = build_tuner(plan, data, args, place.tune_path, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()},
+                        logs=logs)
     print(f"{plan.sweep.name}: {describe(plan)} -> {place.shown()}", flush=True)
     for note in plan.notes:
         print(f"note: {note}", flush=True)
     return interrupt.tune_fit(tuner)[1]
+
+
+def run_info(plan: Plan, place: RunPlace) -> RunInfo:
+    """The run as the --log backends name it: where its files go locally, its sweep and its name."""
+    return RunInfo(place.local, plan.sweep.name, place.name)
 
 
 def describe(plan: Plan) -> str:

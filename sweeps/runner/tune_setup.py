@@ -140,7 +140,7 @@ def run_settings(plan: Plan) -> RunSettings:
     min_delta = None
     if plan.min_delta is not None:
         min_delta = MinDeltaStopper(plan.sweep.metric, plan.sweep.mode, plan.min_delta, plan.patience, plan.max_epochs)
-    progress = ProgressLine(plan.axes + (["seed"] if "seed" in plan.grid else []), plan.max_epochs, sum(plan.run_sizes),
+    progress = ProgressLine(plan.label_keys, plan.max_epochs, sum(plan.run_sizes),
                             plan.fixed.get("max_steps"), plan.sweep.presets, every=plan.progress_every)
     tune_config = TuneConfig(
         metric=plan.sweep.metric, mode=plan.sweep.mode, num_samples=plan.num_samples,
@@ -150,8 +150,10 @@ def run_settings(plan: Plan) -> RunSettings:
     return RunSettings(tune_config, min_delta, progress)
 
 
-def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dict[str, str]) -> Tuner:
-    """The Tuner of a new run, or of the run at `run_path` (a local folder or a URI) on --resume."""
+def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dict[str, str],
+                logs: tuple[Callback, ...] = ()) -> Tuner:
+    """The Tuner of a new run, or of the run at `run_path` (a local folder or a URI) on --resume
+    (which keeps the callbacks the run started with, `logs` among them)."""
     import ray
 
     quiet_state_sync_races()
@@ -175,7 +177,8 @@ def build_tuner(plan: Plan, data: Datasets, args, run_path: str, provenance: dic
         tune_config=settings.tune_config,
         run_config=RunConfig(
             name=name, storage_path=storage_path, stop=stop, verbose=0,
-            callbacks=[settings.progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback(), TrialClock()],
+            callbacks=[settings.progress, CtrlCToTune(), JsonLoggerCallback(), CSVLoggerCallback(), TrialClock(),
+                       *logs],
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             # A trial whose worker or node dies restarts from its latest checkpoint, up to this often.
             failure_config=FailureConfig(max_failures=args.max_failures),

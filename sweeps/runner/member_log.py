@@ -1,0 +1,94 @@
+"""The Tune callback behind `--log`: every trial, and every member of a fused population, as its
+own run in each backend (sweeps.runner.run_logs), with its config as parameters and one point
+per result row for every numeric metric, at the row's optimizer step."""
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from ray.tune import Callback
+
+from analysis.results.collect import TUNE_COLUMNS, cell
+from analysis.results.stats import trial_label
+from sweeps.runner.run_logs import MemberBackend, RunInfo, backend_class
+from trainables import metrics as M
+from trainables.population_rows import unpack
+
+# Numbers in a row that are not measurements: the step is the x-axis, the rest say which member
+# or when (wall-clock stamps would plot as a straight line).
+NOT_METRICS = set(TUNE_COLUMNS) | {M.STEP, M.MEMBER, M.FUSED_MEMBERS, M.STOPPED, M.REPORTED_AT, M.STARTED_AT}
+
+
+def numeric_metrics(row: dict[str, Any]) -> dict[str, float]:
+    """Every number of a row that is a measurement; NaN (a held-out metric not evaluated at that
+    row: holdout_every) is not a point."""
+    return {k: float(v) for k, v in row.items() if k not in NOT_METRICS and isinstance(v, (int, float))
+            and not isinstance(v, bool) and not math.isnan(v)}
+
+
+def params(config: dict[str, Any]) -> dict[str, Any]:
+    """A member's config as flat parameters: lists as "128-64", as in the results tables."""
+    return {k: "None" if v is None else cell(v) for k, v in config.items() if k != M.MEMBERS}
+
+
+class MemberLog(Callback):
+    """Hands each member's rows to every backend, each row once per backend, even across
+    `--resume` (a restored trial repeats the rows since its checkpoint): the backend's LogState
+    holds each member's last logged step.
+
+    Not Ray's TBXLoggerCallback, MLflowLoggerCallback or WandbLoggerCallback: they make one run per
+    Tune trial from `trial.config` and the trial's result, which for a fused population is one run
+    holding the best member's value of each metric; and they log again what a restored trial
+    repeats. Here a plain trial is a population of one, so one code path serves both."""
+
+    def __init__(self, names: tuple[str, ...], run: RunInfo, label_keys: list[str]):
+        self.names, self.run, self.label_keys = names, run, label_keys
+        self.backends: list[MemberBackend] = []
+
+    def __getstate__(self):
+        """Tune pickles its callbacks with the run (tuner.pkl) before they open anything; never
+        open writers or clients."""
+        return {**self.__dict__, "backends": []}
+
+    def setup(self, **info):
+        self.backends = [backend_class(name)(self.run) for name in self.names]
+        for backend in self.backends:
+            print(f"log: {backend.where()}", flush=True)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        if M.STEP not in result:  # Tune's own rows, not the loop's
+            return
+        for member, config, rows in unpack(trial.trial_id, trial.config, [result]):
+            for backend in self.backends:
+                self.log_rows(backend, member, config, rows)
+        for backend in self.backends:
+            backend.state.save()
+
+    def log_rows(self, backend: MemberBackend, member: str, config: dict[str, Any], rows: list[dict]) -> None:
+        for row in rows:
+            step = int(row[M.STEP])
+            if step <= backend.state.steps.get(member, -1):
+                continue
+            metrics = numeric_metrics(row)
+            if member not in backend.open:
+                title = f"{trial_label(config, self.label_keys)} {member}".strip()
+                backend.start(member, title, params(config), [m for m in M.MODES if m in metrics])
+            backend.log(member, step, metrics, float(row.get(M.REPORTED_AT) or time.time()))
+            backend.state.steps[member] = step
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self.end_members(trial, failed=False)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self.end_members(trial, failed=True)
+
+    def end_members(self, trial, failed: bool) -> None:
+        for member, _, _ in unpack(trial.trial_id, trial.config, []):
+            for backend in self.backends:
+                if member in backend.open:
+                    backend.end(member, failed)
+
+    def on_experiment_end(self, trials, **info):
+        for backend in self.backends:
+            backend.close()
