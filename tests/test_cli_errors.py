@@ -57,6 +57,8 @@ CASES = [
     (mnist_width, ["--progress-every", "-5"], "argument --progress-every: -5 is not allowed; use a number >= 0"),
     (mnist_width, ["--data-dir", "/nonexistent/data"],
      "argument --data-dir: /nonexistent/data does not exist; allowed: an existing folder (only the default"),
+    (mnist_width, ["--log", "tensorbord"],
+     "argument --log: unknown backend 'tensorbord'; allowed: tensorboard, mlflow, wandb (comma separated)"),
     (mnist_width, ["--search", "optuna"],
      "--search optuna is not allowed for mnist_width: it has no range for Optuna to sample, only a grid (width = 50, "
      "100, 200, 400, 800) that --search grid runs in full; allowed: --search grid, or --search optuna on mnist_lr "
@@ -73,6 +75,15 @@ def test_bad_input_is_one_line_and_exit_2(no_ray, capsys, module, argv, message)
     assert err[0].startswith(f"python -m sweeps.{module.SWEEP.name}: error: ")
     assert message in err[0]
     assert not (no_ray / "results").exists()
+
+
+def test_log_backend_not_installed_says_how_to_install_it(no_ray, monkeypatch, capsys):
+    """As when mlflow is not installed: Python finds no module of that name."""
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    forbid(monkeypatch, "load_datasets", "data was loaded before the --log check")
+    assert mnist_width.main(["--log", "tensorboard,mlflow", "--storage-path", str(no_ray / "results")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "python -m sweeps.mnist_width: error: --log mlflow needs the mlflow package: pip install 'sweeplab[mlflow]'"]
 
 
 def test_corrupt_mnist_dir_is_one_line(no_ray, capsys):
