@@ -190,3 +190,19 @@ def test_wandb_is_offline_without_a_login_and_logs_each_row_at_its_step(tmp_path
                for r in records if r.WhichOneof("record_type") == "history"]
     assert [(h["_step"], h[M.VAL_ACC], h[M.EPOCH]) for h in history] == [(0, 0.1, 0), (57, 0.8, 1), (114, 0.9, 2)]
     assert backend.state.ids["a1_00000_m01"] == run.run_id  # what --resume reopens
+
+
+def test_a_failing_backend_is_dropped_in_one_line_and_the_others_go_on(tmp_path, monkeypatch, capsys):
+    from ray.tune.experiment import Trial
+
+    from sweeps.runner.member_log import MemberLog
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchstore://nowhere")
+    log = MemberLog(("mlflow", "tensorboard"), RunInfo(tmp_path, "mnist_width", "mnist_width"), ["width"])
+    log.setup()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("sweeplab: warning: --log mlflow stopped: "), err
+    trial = Trial("run_trial", config={"width": 50}, trial_id="a1_00000", stub=True)
+    log.on_trial_result(0, [], trial, {M.EPOCH: 1, M.STEP: 57, M.VAL_ACC: 0.5, M.TRIAL_ID: "a1_00000"})
+    log.on_experiment_end([])
+    assert tensorboard_points(tmp_path) == {"a1_00000": {M.EPOCH: [(57, 1.0)], M.VAL_ACC: [(57, 0.5)]}}

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Callable
 
 from ray.tune import Callback
 
 from analysis.results.collect import TUNE_COLUMNS, cell
 from analysis.results.stats import trial_label
-from sweeps.runner.run_logs import MemberBackend, RunInfo, backend_class
+from sweeps.runner.run_logs import MemberBackend, RunInfo, backend_class, stopped
 from trainables import metrics as M
 from trainables.population_rows import unpack
 
@@ -52,18 +52,31 @@ class MemberLog(Callback):
         return {**self.__dict__, "backends": []}
 
     def setup(self, **info):
-        self.backends = [backend_class(name)(self.run) for name in self.names]
+        for name in self.names:
+            self.guarded(name, lambda: self.backends.append(backend_class(name)(self.run)))
         for backend in self.backends:
             print(f"log: {backend.where()}", flush=True)
+
+    def guarded(self, name: str, work: Callable[[], Any]) -> None:
+        """Run one backend's step; if it fails (a tracking server gone), say so in one line and
+        log no more to it: the sweep itself goes on."""
+        try:
+            work()
+        except Exception as e:  # noqa: BLE001 - logging must never end the training
+            stopped(name, e)
+            self.backends = [b for b in self.backends if b.name != name]
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
         if M.STEP not in result:  # Tune's own rows, not the loop's
             return
-        for member, config, rows in unpack(trial.trial_id, trial.config, [result]):
-            for backend in self.backends:
-                self.log_rows(backend, member, config, rows)
-        for backend in self.backends:
-            backend.state.save()
+        members = list(unpack(trial.trial_id, trial.config, [result]))
+        for backend in list(self.backends):
+            self.guarded(backend.name, lambda: self.log_result(backend, members))
+
+    def log_result(self, backend: MemberBackend, members: list[tuple[str, dict, list[dict]]]) -> None:
+        for member, config, rows in members:
+            self.log_rows(backend, member, config, rows)
+        backend.state.save()
 
     def log_rows(self, backend: MemberBackend, member: str, config: dict[str, Any], rows: list[dict]) -> None:
         for row in rows:
@@ -85,10 +98,10 @@ class MemberLog(Callback):
 
     def end_members(self, trial, failed: bool) -> None:
         for member, _, _ in unpack(trial.trial_id, trial.config, []):
-            for backend in self.backends:
+            for backend in list(self.backends):
                 if member in backend.open:
-                    backend.end(member, failed)
+                    self.guarded(backend.name, lambda: backend.end(member, failed))
 
     def on_experiment_end(self, trials, **info):
-        for backend in self.backends:
-            backend.close()
+        for backend in list(self.backends):
+            self.guarded(backend.name, backend.close)

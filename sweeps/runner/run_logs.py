@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,4 +134,13 @@ class MemberBackend:
 
 def finish_logs(names: tuple[str, ...], run: RunInfo, complete: bool) -> None:
     for name in names:
-        backend_class(name).finish(run, complete)
+        try:
+            backend_class(name).finish(run, complete)
+        except Exception as e:  # noqa: BLE001 - the results are written; a logging failure must not fail the run
+            stopped(name, e)
+
+
+def stopped(name: str, error: Exception) -> None:
+    """One line for a backend that failed (a tracking server gone): the sweep goes on without it."""
+    first = str(error).splitlines()[0] if str(error) else ""
+    print(f"sweeplab: warning: --log {name} stopped: {type(error).__name__}: {first}", file=sys.stderr, flush=True)
