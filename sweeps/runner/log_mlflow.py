@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
-from sweeps.runner.run_logs import LogState, MemberBackend, RunInfo
+from sweeps.runner.run_logs import FINISHED, KILLED, LogState, MemberBackend, RunInfo
 
 PARENT = "parent"  # LogState.ids key of the parent run
 DB_FILE, ARTIFACTS = "mlflow.db", "mlartifacts"
@@ -78,8 +78,8 @@ class MLflowLog(MemberBackend):
         for i in range(0, len(points), BATCH):
             self.client.log_batch(self.open[member], metrics=points[i:i + BATCH])
 
-    def end(self, member: str, failed: bool = False) -> None:
-        self.client.set_terminated(self.open.pop(member), "FAILED" if failed else "FINISHED")
+    def end(self, member: str, status: str = FINISHED) -> None:
+        self.client.set_terminated(self.open.pop(member), status)
 
     @classmethod
     def finish(cls, run: RunInfo, complete: bool) -> None:
@@ -93,4 +93,4 @@ class MLflowLog(MemberBackend):
             client.log_artifact(parent, str(run.exp_dir / REPORT))
         for png in sorted((run.exp_dir / PLOTS).glob("*.png")):
             client.log_artifact(parent, str(png), artifact_path=PLOTS)
-        client.set_terminated(parent, "FINISHED" if complete else "KILLED")
+        client.set_terminated(parent, FINISHED if complete else KILLED)

@@ -10,7 +10,7 @@ from typing import Any
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import hparams
 
-from sweeps.runner.run_logs import MemberBackend
+from sweeps.runner.run_logs import FINISHED, MemberBackend
 
 FOLDER = "tensorboard"
 
@@ -37,5 +37,5 @@ class TensorBoardLog(MemberBackend):
             writer.add_scalar(key, value, global_step=step, walltime=when)
         writer.flush()  # watched live: a row shows as soon as it is logged
 
-    def end(self, member: str, failed: bool = False) -> None:
+    def end(self, member: str, status: str = FINISHED) -> None:
         self.open.pop(member).close()

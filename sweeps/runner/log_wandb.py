@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import wandb
 
-from sweeps.runner.run_logs import MemberBackend, RunInfo
+from sweeps.runner.run_logs import FINISHED, MemberBackend, RunInfo
 
 PROJECT = "sweeplab"  # unless $WANDB_PROJECT says otherwise
 
@@ -56,5 +56,5 @@ class WandbLog(MemberBackend):
     def log(self, member: str, step: int, metrics: dict[str, float], when: float) -> None:
         self.open[member].log(metrics, step=step)
 
-    def end(self, member: str, failed: bool = False) -> None:
-        self.open.pop(member).finish(exit_code=1 if failed else 0)
+    def end(self, member: str, status: str = FINISHED) -> None:
+        self.open.pop(member).finish(exit_code=0 if status == FINISHED else 1)

@@ -11,7 +11,7 @@ from ray.tune import Callback
 
 from analysis.results.collect import TUNE_COLUMNS, cell
 from analysis.results.stats import trial_label
-from sweeps.runner.run_logs import MemberBackend, RunInfo, backend_class, stopped
+from sweeps.runner.run_logs import FAILED, FINISHED, MemberBackend, RunInfo, backend_class, stopped
 from trainables import metrics as M
 from trainables.population_rows import unpack
 
@@ -91,16 +91,16 @@ class MemberLog(Callback):
             backend.state.steps[member] = step
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        self.end_members(trial, failed=False)
+        self.end_members(trial, FINISHED)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.end_members(trial, failed=True)
+        self.end_members(trial, FAILED)
 
-    def end_members(self, trial, failed: bool) -> None:
+    def end_members(self, trial, status: str) -> None:
         for member, _, _ in unpack(trial.trial_id, trial.config, []):
             for backend in list(self.backends):
                 if member in backend.open:
-                    self.guarded(backend.name, lambda: backend.end(member, failed))
+                    self.guarded(backend.name, lambda: backend.end(member, status))
 
     def on_experiment_end(self, trials, **info):
         for backend in list(self.backends):

@@ -22,6 +22,7 @@ from analysis.results.arguments import UsageError
 from data_modules.atomic import write_text_atomically
 
 LOGGED_DIR = "logged"  # results/NAME/logged/<backend>.json: LogState
+FINISHED, FAILED, KILLED = "FINISHED", "FAILED", "KILLED"  # how a run ends, in MLflow's words
 
 
 @dataclass(frozen=True)
@@ -119,13 +120,13 @@ class MemberBackend:
     def log(self, member: str, step: int, metrics: dict[str, float], when: float) -> None:
         raise NotImplementedError
 
-    def end(self, member: str, failed: bool = False) -> None:
+    def end(self, member: str, status: str = FINISHED) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
-        """Tune has ended: end the runs still open (a Ctrl-C leaves them unfinished)."""
+        """Tune has ended: the runs still open were cut short (Ctrl-C); --resume reopens them."""
         for member in list(self.open):
-            self.end(member)
+            self.end(member, KILLED)
 
     @classmethod
     def finish(cls, run: RunInfo, complete: bool) -> None:
