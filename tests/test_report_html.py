@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from analysis.results.claims import Reference
 from analysis.results.curriculum_index import write_index
 from analysis.results.html_page import write_html
 from analysis.results.report_md import build_report
+from tests import browser_page
 from tests.browser_page import open_page
 from trainables import metrics as M
 
@@ -28,6 +30,12 @@ def write_png(path: Path) -> Path:
     fig.add_subplot().plot([0, 1, 2], [0.2, 0.6, 0.7])
     fig.savefig(path)
     return path
+
+
+def page_of(folder: Path, markdown: str, name: str = "report.md") -> str:
+    """The page write_html makes of `markdown` written to folder/name."""
+    (folder / name).write_text(markdown)
+    return write_html(folder / name).read_text()
 
 
 def cells_with_class(page: str) -> dict[str, str]:
@@ -45,11 +53,8 @@ def markdown_headings(text: str) -> list[str]:
 
 def test_images_are_embedded_and_a_missing_one_keeps_its_link(tmp_path):
     png = write_png(tmp_path / "plots" / "accuracy vs width.png")
-    md = tmp_path / "report.md"
-    md.write_text("# A sweep\n\n![Accuracy](plots/accuracy%20vs%20width.png)\n\n![Gone](plots/gone.png)\n")
-    page = write_html(md)
-    assert page == tmp_path / "report.html"
-    text = page.read_text()
+    text = page_of(tmp_path, "# A sweep\n\n![Accuracy](plots/accuracy%20vs%20width.png)\n\n![Gone](plots/gone.png)\n")
+    assert (tmp_path / "report.html").read_text() == text  # beside the markdown, same name
     data = re.search(r'<img alt="Accuracy" src="data:image/png;base64,([^"]+)"', text).group(1)
     assert base64.b64decode(data) == png.read_bytes() and png.read_bytes().startswith(PNG_MAGIC)
     assert '<img alt="Gone" src="plots/gone.png"' in text
@@ -57,22 +62,18 @@ def test_images_are_embedded_and_a_missing_one_keeps_its_link(tmp_path):
 
 
 def test_raw_html_in_the_markdown_is_shown_as_text(tmp_path):
-    md = tmp_path / "report.md"
-    md.write_text("# Run\n\n- **Notes:** <script>alert(1)</script> & <b>bold</b>\n\n"
-                  "| config | verdict |\n|---|---|\n| <img src=x onerror=alert(2)> | reproduced |\n\n"
-                  "[click](javascript:alert(3))\n")
-    text = write_html(md).read_text()
+    text = page_of(tmp_path, "# Run\n\n- **Notes:** <script>alert(1)</script> & <b>bold</b>\n\n"
+                   "| config | verdict |\n|---|---|\n| <img src=x onerror=alert(2)> | reproduced |\n\n"
+                   "[click](javascript:alert(3))\n")
     assert "<script>alert" not in text and "<img src=x" not in text and "<b>bold" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x onerror=alert(2)&gt;" in text
     assert "javascript:" not in text and ">click</a>" in text
 
 
 def test_verdict_cells_get_their_verdicts_class_in_verdict_columns_only(tmp_path):
-    md = tmp_path / "report.md"
-    md.write_text("# Run\n\n| claim | verdict |\n|---|---|\n| a | reproduced |\n| b | not reproduced |\n"
-                  "| c | not checked (run stopped at epoch 2; the source's value is at epoch 5) |\n| d | no data |\n\n"
-                  "| sweep | reproduced |\n|---|---|\n| e | 2 of 3 |\n")
-    text = write_html(md).read_text()
+    text = page_of(tmp_path, "# Run\n\n| claim | verdict |\n|---|---|\n| a | reproduced |\n| b | not reproduced |\n"
+                   "| c | not checked (run stopped at epoch 2; the source's value is at epoch 5) |\n| d | no data |\n\n"
+                   "| sweep | reproduced |\n|---|---|\n| e | 2 of 3 |\n")
     assert cells_with_class(text) == {
         "reproduced": "reproduced", "not reproduced": "not-reproduced", "no data": "other",
         "not checked (run stopped at epoch 2; the source's value is at epoch 5)": "not-checked",
@@ -84,10 +85,8 @@ def test_verdict_cells_get_their_verdicts_class_in_verdict_columns_only(tmp_path
 def test_links_to_markdown_point_at_pages_that_exist(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "report.html").write_text("<html></html>")
-    md = tmp_path / "index.md"
-    md.write_text("# Curriculum\n\n| sweep | report |\n|---|---|\n| a | [report](a/report.md) |\n"
-                  "| b | [report](b/report.md) |\n\n[elsewhere](https://example.org/notes.md)\n")
-    text = write_html(md).read_text()
+    text = page_of(tmp_path, "# Curriculum\n\n| sweep | report |\n|---|---|\n| a | [report](a/report.md) |\n"
+                   "| b | [report](b/report.md) |\n\n[elsewhere](https://example.org/notes.md)\n", "index.md")
     assert 'href="a/report.html"' in text  # its page exists: linked
     assert 'href="b/report.md"' in text  # a report made before pages were: its markdown stays the link
     assert 'href="https://example.org/notes.md"' in text
@@ -126,8 +125,10 @@ def assert_verdicts_coloured(facts) -> None:
 
 
 def test_report_page_in_chromium(sweep_folder, tmp_path):
-    page = sweep_folder / "report.html"
-    assert page.is_file()
+    """Opened alone in another folder: every plot loads from the page itself."""
+    page = tmp_path / "alone" / "report.html"
+    page.parent.mkdir()
+    shutil.copy(sweep_folder / "report.html", page)
     facts = open_page(page, tmp_path / "report.png")
     assert (tmp_path / "report.png").read_bytes().startswith(PNG_MAGIC)
     plots = sorted((sweep_folder / "plots").glob("*.png"))
@@ -153,3 +154,12 @@ def test_curriculum_index_page_in_chromium(sweep_folder, tmp_path):
     assert facts.heading_texts("h1", "h3") == ["Curriculum", "mnist_width"]
     assert_verdicts_coloured(facts)
     assert (sweep_folder / "report.html").as_uri() in facts.links  # the report's page, not its markdown
+
+
+@pytest.mark.parametrize("ci", ["", "1"])
+def test_without_chromium_the_browser_tests_skip_except_in_ci(monkeypatch, tmp_path, ci):
+    monkeypatch.setattr(browser_page, "chromium_path", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    outcome = pytest.fail.Exception if ci else pytest.skip.Exception
+    with pytest.raises(outcome, match="chromium"):
+        open_page(tmp_path / "page.html", tmp_path / "shot.png")
