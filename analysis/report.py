@@ -1,7 +1,7 @@
-"""Rebuild report.md and plots/ of a finished sweep from its Parquet files alone (after a study
-ran, after editing the references, or on another machine).
+"""Rebuild report.md, report.html and plots/ of a finished sweep from its Parquet files alone (after
+a study ran, after editing the references, or on another machine).
 
-    python -m analysis.report RESULTS_DIR      # prints the path of RESULTS_DIR/report.md
+    python -m analysis.report RESULTS_DIR      # prints the paths of RESULTS_DIR/report.md and report.html
 """
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from models.errors import UserError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m analysis.report", description="Write RESULTS_DIR/report.md and plots/ from the sweep's Parquet files.")
+    parser = OneLineParser(prog="python -m analysis.report", description="Write RESULTS_DIR/report.md, report.html and plots/ from the sweep's Parquet files.")
     parser.add_argument("results_dir", type=Path, help=f"folder holding {RESULTS_FILE} (written by analysis.results.collect)")
     try:
         path = build_report(parser.parse_args(argv).results_dir)
     except UserError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
-    print(path)
+    print(f"{path}\n{path.with_suffix('.html')}")
     return 0
 
 

@@ -1,6 +1,6 @@
-"""results/curriculum/index.md: every sweep of a curriculum with its status, wall time, headline
-result, report, and the source's results checked against it, under one scorecard. Read from each
-sweep's Parquet files (nothing is recomputed but the reference checks).
+"""results/curriculum/index.md (and index.html, its page): every sweep of a curriculum with its
+status, wall time, headline result, report, and the source's results checked against it, under one
+scorecard. Read from each sweep's Parquet files (nothing is recomputed but the reference checks).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from analysis.results.html_page import write_html
 from analysis.results.markdown import to_markdown
 from analysis.results.numbers import fmt_number
 from analysis.results.references import check_sweep, scorecard
@@ -69,4 +70,5 @@ def write_index(root: Path, state: Mapping[str, Mapping[str, Any]], sweeps: Mapp
         parts += ["## Reference vs this run, per sweep", *filter(None, sections)]
     path = root / "index.md"
     write_text_atomically(path, "\n\n".join(parts) + "\n")
+    write_html(path)
     return path
