@@ -1,0 +1,36 @@
+"""Compare two runs of the same sweep (before and after a change, on CPU and on GPU): for every
+configuration both ran, the headline metrics with B - A and its 95% interval (Welch's test where
+both have seeds), time per epoch, the references that changed verdict, and one plot.
+
+    python -m analysis.compare RUN_A RUN_B              # writes compare-A-vs-B/compare.md beside RUN_B
+    python -m analysis.compare RUN_A RUN_B --out DIR    # writes DIR/compare.md
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from analysis.results.arguments import OneLineParser
+from models.errors import UserError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="python -m analysis.compare", description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("run_a", type=Path, help="the first run's results folder (A, the baseline)")
+    parser.add_argument("run_b", type=Path, help="the second run's results folder (B; differences are B - A)")
+    parser.add_argument("--out", type=Path, help="folder for compare.md and compare.png (default: "
+                                                 "compare-A-vs-B beside RUN_B)")
+    try:
+        args = parser.parse_args(argv)
+        from analysis.results.run_compare import compare_runs  # pandas and matplotlib after the flags parse
+
+        path = compare_runs(args.run_a, args.run_b, args.out)
+    except UserError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
