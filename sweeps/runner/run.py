@@ -133,7 +133,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if not args.resume:
         state.new_dir = not state.exp_dir.exists()
         write_record(state.exp_dir, sweep.name, argv, location)
-    state.session = start_session(state.exp_dir)  # python -m sweeps --runs: running, until it ends
+    state.session = start_session(state.exp_dir, phase_clock.run_start())  # python -m sweeps --runs: running until it ends
     if state.place.store is not None:
         storage.push(state.exp_dir, state.place.store, state.place.name, RECORD)
     command = " ".join([state.prog, *(record["argv"] if record else argv)])

@@ -58,13 +58,13 @@ def _rewrite(exp_dir: Path, record: dict[str, Any]) -> None:
     write_atomically(Path(exp_dir) / RECORD_FILE, lambda out: out.write(text.encode()))
 
 
-def start_session(exp_dir: Path) -> bool:
-    """Add this process's session (start time, pid, host) to the run's record; False when the run
-    has no record (started before records were kept)."""
+def start_session(exp_dir: Path, started: float) -> bool:
+    """Add this process's session (`started`: Unix time, pid, host) to the run's record; False when
+    the run has no record (started before records were kept)."""
     record = read_record(exp_dir)
     if record is None:
         return False
-    session = {"started": time.time(), "pid": os.getpid(), "host": socket.gethostname()}
+    session = {"started": started, "pid": os.getpid(), "host": socket.gethostname()}
     _rewrite(exp_dir, {**record, "sessions": [*record.get("sessions", []), session]})
     return True
 
