@@ -7,29 +7,27 @@ both have seeds), time per epoch, the references that changed verdict, and one p
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
-from analysis.results.arguments import OneLineParser
-from models.errors import UserError
+from analysis.results.arguments import OneLineParser, run_command
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m analysis.compare", description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = OneLineParser(prog="python -m analysis.compare", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", type=Path, help="the first run's results folder (A, the baseline)")
     parser.add_argument("run_b", type=Path, help="the second run's results folder (B; differences are B - A)")
     parser.add_argument("--out", type=Path, help="folder for compare.md and compare.png (default: "
                                                  "compare-A-vs-B beside RUN_B)")
-    try:
-        args = parser.parse_args(argv)
-        from analysis.results.run_compare import compare_runs  # pandas and matplotlib after the flags parse
+    return run_command(parser, lambda args: compare(args.run_a, args.run_b, args.out), argv)
 
-        path = compare_runs(args.run_a, args.run_b, args.out)
-    except UserError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    print(path)
-    return 0
+
+def compare(run_a: Path, run_b: Path, out: Path | None) -> Path:
+    from analysis.results.run_compare import compare_runs  # pandas and matplotlib once the flags parse
+
+    return compare_runs(run_a, run_b, out)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,16 @@ the trials table and every post-hoc study's table, one file each.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Callable
 
 import pandas as pd
 
-from analysis.results.arguments import OneLineParser, UsageError
+from analysis.results.arguments import OneLineParser, UsageError, run_command
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
 from data_modules.atomic import write_text_atomically
-from models.errors import UserError
 from models.registry import Registry
 
 POSTHOC_DIR = "posthoc"  # where the studies keep their tables (analysis.results.study_tables)
@@ -46,17 +46,11 @@ def export(results_dir: Path, fmt: str) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m analysis.export", description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser = OneLineParser(prog="python -m analysis.export", description=__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results_dir", type=Path, help=f"folder holding {RESULTS_FILE}")
     parser.add_argument("--format", default="csv", help=f"one of {', '.join(FORMATS)} (default: csv)")
-    try:
-        args = parser.parse_args(argv)
-        for path in export(args.results_dir, args.format):
-            print(path)
-    except UserError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(parser, lambda args: export(args.results_dir, args.format), argv)
 
 
 if __name__ == "__main__":
