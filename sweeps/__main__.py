@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         if args.runs:
-            return print_runs(args.storage_path or RESULTS_ROOT)
+            return print_runs(args.storage_path)
         if args.storage_path:
             raise UsageError("--storage-path goes with --runs here; allowed: python -m sweeps --runs --storage-path "
                              "ROOT, or python -m sweeps NAME --storage-path ROOT")
@@ -62,9 +62,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_runs(root: str) -> int:
+def print_runs(root: str | None) -> int:
+    """The runs under `root` (None: the default results root, which need not exist yet)."""
+    from pathlib import Path
+
     from sweeps.runner.past_runs import list_runs, runs_text
 
+    if root is None and not Path(RESULTS_ROOT).exists():
+        print(f"no runs under {RESULTS_ROOT}/ yet: sweeps write there unless given --storage-path")
+        return 0
+    root = root or RESULTS_ROOT
     print(runs_text(list_runs(root), root))
     return 0
 

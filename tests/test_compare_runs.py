@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 import pytest
 from scipy import stats
 
@@ -30,6 +31,7 @@ from trainables import metrics as M
 ACC_A = {50: [0.80, 0.82, 0.81], 200: [0.90, 0.91, 0.89]}
 ACC_B = {200: [0.85, 0.84], 400: [0.95, 0.96]}
 EPOCH_S = {"a": 0.40, "b": 0.10}  # B trains 4x faster per epoch
+STARTED = psutil.Process().create_time()  # this process's start, as a sweep records its session's start
 NEAR_200 = Reference("test accuracy of width 200", M.TEST_ACC, 0.90, where={"width": 200}, tolerance=0.02)
 
 
@@ -191,7 +193,7 @@ def test_runs_lists_each_runs_status_from_its_record(tmp_path, capsys):
                                                    "status": "finished"})
     record(root / "stopped", {"started": now - 30, "pid": 1, "host": host, "ended": now - 25, "status": "interrupted"})
     record(root / "killed", {"started": now - 20, "pid": int(gone.stdout), "host": host})
-    record(root / "live", {"started": now - 10, "pid": os.getpid(), "host": host})
+    record(root / "live", {"started": STARTED, "pid": os.getpid(), "host": host})
     write_run(root / "old", ACC_B, 0.2)  # written before sessions were kept: its trials all ended
     assert main(["--runs", "--storage-path", str(root)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -204,9 +206,31 @@ def test_runs_lists_each_runs_status_from_its_record(tmp_path, capsys):
     assert " 6 " in runs["done"] and " 60 s " in runs["done"]  # 6 trials; one session of 60 s
 
 
-def test_runs_refuses_a_uri_in_one_line(capsys):
+def test_runs_refuses_a_uri_or_a_missing_root_in_one_line(tmp_path, monkeypatch, capsys):
     from sweeps.__main__ import main
 
     assert main(["--runs", "--storage-path", "s3://bucket/sweeps"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a URI" in err[0] and "allowed: a local folder" in err[0]
+    assert main(["--runs", "--storage-path", str(tmp_path / "typo")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "typo is not a folder; allowed: a results root" in err[0]
+    monkeypatch.chdir(tmp_path)  # the default root, before any sweep ran here: nothing to list, no error
+    assert main(["--runs"]) == 0
+    assert capsys.readouterr().out.startswith("no runs under results/ yet")
+
+
+def test_a_session_opens_as_running_and_closes_with_its_status(tmp_path):
+    from sweeps.runner.past_runs import past_run
+    from sweeps.runner.run_record import end_session, read_record, start_session, write_record
+
+    assert not start_session(tmp_path / "no_record", started=time.time())  # a run from before records
+    run = tmp_path / "run"
+    write_record(run, "mnist_width", ["--repeats", "2"], {})
+    assert start_session(run, started=STARTED)
+    assert past_run(run, tmp_path).status == "running"  # this process: alive
+    end_session(run, "interrupted")
+    record = read_record(run)
+    assert record["argv"] == ["--repeats", "2"] and len(record["sessions"]) == 1
+    assert record["sessions"][0]["pid"] == os.getpid() and record["sessions"][0]["status"] == "interrupted"
+    assert past_run(run, tmp_path).status == "interrupted"
