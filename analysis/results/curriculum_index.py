@@ -13,7 +13,7 @@ import pandas as pd
 from analysis.results.html_page import write_html
 from analysis.results.markdown import to_markdown
 from analysis.results.numbers import fmt_number
-from analysis.results.references import check_sweep, scorecard
+from analysis.results.references import check_sweep, score_text, scorecard
 from analysis.results.report_md import REPORT_FILE
 from analysis.results.stats import best_trials, trial_label
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -49,8 +49,7 @@ def write_index(root: Path, state: Mapping[str, Mapping[str, Any]], sweeps: Mapp
         if table is not None and len(table):
             score = scorecard(table)
             totals = [t + n for t, n in zip(totals, score)]
-            verdicts = f"{score.reproduced} of {score.checked}" + (f" ({score.not_checked} not checked)"
-                                                                   if score.not_checked else "")
+            verdicts = score_text(score)
             sections += [f"### {name}", f"Source: {sweeps[name].source}." if name in sweeps else "", to_markdown(table)]
         report = f"[report]({name}/{REPORT_FILE})" if (root / name / REPORT_FILE).is_file() else ""
         status = ": ".join(filter(None, (entry.get("status", ""), DATA_PROBLEMS.get(entry.get("data", "")),
