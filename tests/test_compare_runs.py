@@ -91,8 +91,11 @@ def test_compare_writes_the_shared_configurations_against_a_hand_computation(two
 
     a, b = two_runs
     assert compare.main([str(a), str(b)]) == 0
-    path = Path(capsys.readouterr().out.strip())
-    assert path == b.parent / "compare-a-vs-b" / "compare.md"
+    path, page = map(Path, capsys.readouterr().out.split())
+    assert path == b.parent / "compare-a-vs-b" / "compare.md" and page == path.with_suffix(".html")
+    html = page.read_text()
+    assert '<td class="reproduced">' in html and '<td class="not-reproduced">' in html  # verdict A, verdict B
+    assert "data:image/png;base64," in html  # the plot travels inside the page
     text = path.read_text()
     rows = table_rows(text, "width")
     assert {r["width"] for r in rows} == {"200"}  # 50 only in A, 400 only in B

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.results.difference import Difference, difference
+from analysis.results.html_page import write_html
 from analysis.results.markdown import TIME_PER_UNIT, UNIT_TIME, to_markdown, with_time_per_unit
 from analysis.results.numbers import fmt_number
 from analysis.results.references import check_sweep, mean_text
@@ -230,5 +231,5 @@ def compare_runs(run_a: Path, run_b: Path, out: Path | None = None) -> Path:
     ]
     path = folder / COMPARE_FILE
     write_text_atomically(path, "\n\n".join(parts) + "\n")
-    # compare.html: analysis.results.html_page.write_html(path) is called here once that module is merged.
+    write_html(path)  # compare.html beside it: the plot embedded, the verdict A / B cells coloured
     return path
