@@ -45,10 +45,8 @@ def run(selection, image: int = 0, target: int | None = None, eps: float = 0.1, 
     rows, pictures = [], []
     for ref in selection.trials:
         trial = selection.load(ref)
+        _, x, y = trial.classifier_inputs("test")
         classes = trial.meta.classes
-        if not classes:
-            raise StudyInputError(f"trial {ref.trial_id} is a regression model; allowed: classifiers")
-        x, y = trial.inputs("test")
         if not 0 <= image < len(y):
             raise StudyInputError(f"--image {image} is not allowed; allowed: 0..{len(y) - 1} (test images of this trial)")
         goal = (int(y[image]) + 1) % len(classes) if target is None else index(target)

@@ -63,10 +63,7 @@ def run(selection, eps=DEFAULT_EPSILONS, images: int | None = None, steps: int |
     rows, examples, shown = [], [], selection.best()
     for ref in selection.trials:
         trial = selection.load(ref)
-        if not trial.meta.is_classification:
-            raise StudyInputError(f"trial {ref.trial_id} is a regression model; allowed: classifiers")
-        model = trial.pixel_model()
-        x, y = trial.inputs("test", images)
+        model, x, y = trial.classifier_inputs("test", images)
         accuracy = (fgsm_accuracy(model, x, y, eps_values) if not steps else
                     iterative_accuracy(model, x, y, eps_values, positive_int(steps), random_start))
         rows += [{**ref.columns, "attack": attack, "eps": e, M.FGSM_ACC: a, "images": len(y)} for e, a in accuracy.items()]

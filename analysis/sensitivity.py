@@ -14,7 +14,7 @@ from analysis.maths.input_sensitivity import input_sensitivity
 from analysis.results.arguments import checked, positive_int
 from analysis.results.figures import axis_label, finish_figure, is_numeric, legend_outside, log_axis, set_log_x, study_x
 from analysis.results.markdown import to_markdown
-from analysis.results.sections import Study, StudyInputError, register
+from analysis.results.sections import Study, register
 from analysis.results.study_command import study_main
 from trainables import metrics as M
 
@@ -22,11 +22,7 @@ from trainables import metrics as M
 def run(selection, images: int | None = None) -> dict[str, pd.DataFrame]:
     rows = []
     for ref in selection.trials:
-        trial = selection.load(ref)
-        if not trial.meta.is_classification:
-            raise StudyInputError(f"trial {ref.trial_id} is a regression model; allowed: classifiers (a softmax output)")
-        model = trial.pixel_model()
-        x, y = trial.inputs("test", images)
+        model, x, y = selection.load(ref).classifier_inputs("test", images)
         loss, accuracy = loss_and_accuracy(model, x, y)
         rows.append({**ref.columns, M.SENSITIVITY: input_sensitivity(model, x), M.TEST_LOSS: loss, M.TEST_ACC: accuracy,
                      "images": len(y)})

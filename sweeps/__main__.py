@@ -4,6 +4,7 @@ machine (from a cached calibration: FLOPs counted, data sizes peeked, nothing tr
     python -m sweeps                   # the catalogue
     python -m sweeps --markdown        # the README's table of sweeps
     python -m sweeps --recalibrate     # measure this machine again, then the catalogue
+    python -m sweeps --runs            # the runs under ./results (--storage-path ROOT: under ROOT)
     python -m sweeps NAME [flags]      # run one: the same as python -m sweeps.NAME [flags]
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import textwrap
 
 from analysis.results.arguments import OneLineParser, UsageError
-from sweeps.runner.cli import summary
+from sweeps.runner.cli import RESULTS_ROOT, summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,8 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print the README's table of sweeps and exit")
     parser.add_argument("--recalibrate", action="store_true", help="measure this machine's speed again (about 5 s)")
     parser.add_argument("--data-dir", help="dataset folder to look in (default: $SWEEPLAB_DATA_DIR or ~/.cache/sweeplab/data)")
+    parser.add_argument("--runs", action="store_true", help="list the runs under the results root: status, trials, "
+                        "wall time, headline, references reproduced")
+    parser.add_argument("--storage-path", help=f"the results root --runs lists (default: {RESULTS_ROOT})")
     try:
         args = parser.parse_args(argv)
+        if args.runs:
+            return print_runs(args.storage_path)
+        if args.storage_path:
+            raise UsageError("--storage-path goes with --runs here; allowed: python -m sweeps --runs --storage-path "
+                             "ROOT, or python -m sweeps NAME --storage-path ROOT")
     except UsageError as e:
         print(f"{parser.prog}: error: {e}", file=sys.stderr)
         return 2
@@ -50,6 +59,20 @@ def main(argv: list[str] | None = None) -> int:
     missing = [e for e in entries if e.seconds is None]
     for e in missing:
         print(f"{e.name}: {e.why.splitlines()[0] if e.why else 'data not here'}", file=sys.stderr)
+    return 0
+
+
+def print_runs(root: str | None) -> int:
+    """The runs under `root` (None: the default results root, which need not exist yet)."""
+    from pathlib import Path
+
+    from sweeps.runner.past_runs import list_runs, runs_text
+
+    if root is None and not Path(RESULTS_ROOT).exists():
+        print(f"no runs under {RESULTS_ROOT}/ yet: sweeps write there unless given --storage-path")
+        return 0
+    root = root or RESULTS_ROOT
+    print(runs_text(list_runs(root), root))
     return 0
 
 

@@ -8,7 +8,7 @@ index of them all with the source's results checked ("N of M reference values re
     python -m sweeps.curriculum --resume --record REPRODUCTION.md   # and write the reproduction record
 
 Results: results/curriculum/<sweep>/ (as `python -m sweeps.<sweep>` writes them) and
-results/curriculum/index.md; state.json there says which sweeps finished.
+results/curriculum/index.md with its page index.html; state.json there says which sweeps finished.
 """
 from __future__ import annotations
 
@@ -230,7 +230,7 @@ def run(argv: list[str] | None) -> int:
     from analysis.results.curriculum_index import write_index
 
     index = write_index(root, state, sweeps)
-    print(f"\ncurriculum: {index}")
+    print(f"\ncurriculum: {index}\n            {index.with_suffix('.html')}")
     if args.record:
         from analysis.results.reproduction import write_record
 

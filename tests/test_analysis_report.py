@@ -221,11 +221,12 @@ def test_cli_tables_it_cannot_use_are_one_line_naming_the_command(tmp_path, caps
     assert f"cannot read {tmp_path / 'posthoc' / 'fgsm.parquet'}" in err and "python -m analysis.fgsm again" in err
 
 
-def test_cli_success_prints_report_path(tmp_path, capsys):
+def test_cli_success_prints_report_paths(tmp_path, capsys):
     results, trials = make_sweep({"width": [100, 400]}, seeds=1, epochs=2)
     write_sweep(tmp_path, results, trials, ["width"], "width")
     assert R.main([str(tmp_path)]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "report.md")
+    assert capsys.readouterr().out.split() == [str(tmp_path / "report.md"), str(tmp_path / "report.html")]
+    assert (tmp_path / "report.html").is_file()
 
 
 def test_speedup_table_per_model_size():

@@ -38,6 +38,7 @@ def test_smoke_curriculum_then_resume_keeps_what_finished(ray_session, tmp_path,
     index = (root / "index.md").read_text()
     assert "| mnist_width | finished |" in index and "| toy2d | finished |" in index
     assert "reference values reproduced" in index and "### toy2d" in index
+    assert 'href="toy2d/report.html"' in (root / "index.html").read_text()  # the index as a page, linking pages
 
     text = record.read_text()  # the reproduction record: one row per sweep run, totals that add up
     totals = read_record(text)

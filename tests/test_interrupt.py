@@ -3,6 +3,7 @@ of a real `python -m sweeps.mnist_width` run: exit 130, no traceback, no process
 left, and the printed resume command works when pasted."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from analysis.results.tables import read_parquet
+from sweeps.runner.run_record import RECORD_FILE
 from trainables import metrics as M
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -138,6 +140,7 @@ def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_pat
     assert hint, sweep.output
     partial, _ = read_parquet(storage / "mnist_width" / "results.parquet")
     assert partial[M.EPOCH].max() < 60  # interrupted before the end, and collected anyway
+    assert run_statuses(storage, capsys) == {"mnist_width": "interrupted"}  # python -m sweeps --runs
 
     command = shlex.split(hint.group(1))
     assert command[:3] == ["python", "-m", "sweeps.mnist_width"]
@@ -156,6 +159,9 @@ def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_pat
     for f in (storage / "mnist_width").glob("trial_*/result.json"):
         raw += [int(m) for m in re.findall(r'"epoch": (\d+)', f.read_text())]
     assert raw.count(0) == 2, "a trial restarted from scratch instead of its checkpoint"
+    assert run_statuses(storage, capsys) == {"mnist_width": "finished"}
+    sessions = json.loads((storage / "mnist_width" / RECORD_FILE).read_text())["sessions"]
+    assert [s["status"] for s in sessions] == ["interrupted", "finished"] and sessions[1]["pid"] == resumed.proc.pid
 
     from sweeps import mnist_width  # a resume that would change the run, or finds nothing, says what is there
 
@@ -164,6 +170,15 @@ def test_interrupted_sweep_resumes_from_checkpoints_with_the_pasted_hint(tmp_pat
     assert "--max-epochs cannot change on --resume" in capsys.readouterr().err
     assert mnist_width.main(["--resume", "--storage-path", str(storage), "--name", "mnist_widht"]) == 2
     assert capsys.readouterr().err.strip().endswith(f"sweeps that can be resumed in {storage}: mnist_width")
+
+
+def run_statuses(storage: Path, capsys) -> dict[str, str]:
+    """Run name -> status, as `python -m sweeps --runs --storage-path STORAGE` lists them."""
+    from sweeps.__main__ import main
+
+    capsys.readouterr()
+    assert main(["--runs", "--storage-path", str(storage)]) == 0
+    return {line.split()[1]: line.split()[2] for line in capsys.readouterr().out.strip().splitlines()[1:]}
 
 
 # --- the pieces, without a sweep ---------------------------------------------------------------

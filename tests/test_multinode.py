@@ -113,4 +113,4 @@ def test_sweep_on_three_nodes_survives_losing_a_worker_node(cluster, tmp_path, m
           f"{results[M.NODE_ID].str[:8].value_counts().to_dict()} ({after} from the killed node before it died); "
           f"{raw_rows(exp_dir)} rows delivered, {len(results)} rows in results.parquet; restarts went on from "
           f"epochs {sorted(restarts(exp_dir))} (0: from scratch; restarts that repeated no epoch are not listed)")
-    assert os.path.exists(exp_dir / "report.md")  # made in staging, uploaded through pyarrow.fs
+    assert os.path.exists(exp_dir / "report.md") and os.path.exists(exp_dir / "report.html")  # made in staging, uploaded through pyarrow.fs

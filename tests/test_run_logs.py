@@ -118,7 +118,7 @@ def test_fused_members_are_runs_of_their_own_and_resume_logs_no_row_twice(ray_se
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     artifacts |= {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
     pngs = {f"plots/{p.name}" for p in (run_dir / "plots").glob("*.png")}
-    assert len(pngs) >= 3 and artifacts == {"report.md", "plots"} | pngs
+    assert len(pngs) >= 3 and artifacts == {"report.md", "report.html", "plots"} | pngs
     assert set(children) == set(rows)
     for trial_id, (child, history) in children.items():
         mine = rows[trial_id]

@@ -46,8 +46,9 @@ def test_collection_tables_and_report_go_through_the_filesystem(bucket, tmp_path
     (staging / "plots").mkdir()
     (staging / "plots" / "accuracy.png").write_bytes(b"png")
     (staging / "report.md").write_text("# report")
+    (staging / "report.html").write_text("<h1>report</h1>")
     sent = push(staging, bucket, "toy2d")
-    assert set(sent) == {"results.parquet", "trials.parquet", "report.md", "plots/accuracy.png"}
+    assert set(sent) == {"results.parquet", "trials.parquet", "report.md", "report.html", "plots/accuracy.png"}
 
     remote, meta = read_parquet(bucket.path("toy2d", "results.parquet"), filesystem=bucket.fs)
     assert meta == SweepMeta(sweep="toy2d") and remote[[M.TRIAL_ID, M.EPOCH]].values.tolist() == \

@@ -217,6 +217,14 @@ def test_bad_input_is_one_line_naming_the_value_and_what_is_allowed(mnist_result
     assert len(proc.stderr.strip().splitlines()) == 1 and expected.format(results=mnist_results) in proc.stderr
 
 
+@pytest.mark.parametrize("study", ["fgsm", "sensitivity", "adversarial"])
+def test_studies_of_class_predictions_refuse_a_regression_sweep_in_one_line(function_results, study, capsys):
+    module = importlib.import_module(f"analysis.{study}")
+    assert module.main([str(function_results), "--trials", "c", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("trial c is a regression model; allowed: classifiers (a softmax output)") and "\n" not in err
+
+
 def test_ctrl_c_during_a_study_command_is_exit_130_without_a_traceback(function_results, monkeypatch, capsys):
     from analysis import minimal_ratio
     from analysis.results import study_command

@@ -105,6 +105,8 @@ def test_width_smoke_details(ray_session, tmp_path, capsys):
 
     assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
     out = capsys.readouterr().out
+    page = tmp_path / "mnist_width" / "report.html"  # the report as one page, named in the summary
+    assert page.is_file() and f"         {page}\n" in out and "data:image/png;base64," in page.read_text()
     results, meta = read_parquet(tmp_path / "mnist_width" / "results.parquet")
     grid = results.groupby(["width", "seed"])[M.EPOCH].max()
     assert grid.to_dict() == {(50, 0): 2, (50, 1): 2, (200, 0): 2, (200, 1): 2}

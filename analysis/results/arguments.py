@@ -8,7 +8,9 @@ whose one line names it and what is allowed, never argparse's usage block.
 from __future__ import annotations
 
 import argparse
-from typing import Callable
+import sys
+from pathlib import Path
+from typing import Callable, Iterable
 
 from models.errors import UserError
 
@@ -26,6 +28,20 @@ class OneLineParser(argparse.ArgumentParser):
             flags = sorted(o for a in self._actions for o in a.option_strings if o.startswith("--"))
             message += f"; allowed flags: {' '.join(flags)}"
         raise UsageError(message)
+
+
+def run_command(parser: argparse.ArgumentParser, work: Callable[[argparse.Namespace], Path | Iterable[Path]],
+                argv: list[str] | None) -> int:
+    """The body of a `python -m analysis.NAME` command that writes files: parse `argv`, run `work`
+    on the flags and print each path it returns (exit 0); a UserError is one line, exit 2."""
+    try:
+        written = work(parser.parse_args(argv))
+    except UserError as e:
+        print(f"{parser.prog}: error: {e}", file=sys.stderr)
+        return 2
+    for path in [written] if isinstance(written, (str, Path)) else written:
+        print(path)
+    return 0
 
 
 def checked(check: Callable) -> Callable:

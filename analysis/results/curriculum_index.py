@@ -1,6 +1,6 @@
-"""results/curriculum/index.md: every sweep of a curriculum with its status, wall time, headline
-result, report, and the source's results checked against it, under one scorecard. Read from each
-sweep's Parquet files (nothing is recomputed but the reference checks).
+"""results/curriculum/index.md (and index.html, its page): every sweep of a curriculum with its
+status, wall time, headline result, report, and the source's results checked against it, under one
+scorecard. Read from each sweep's Parquet files (nothing is recomputed but the reference checks).
 """
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from analysis.results.html_page import write_html
 from analysis.results.markdown import to_markdown
 from analysis.results.numbers import fmt_number
-from analysis.results.references import check_sweep, scorecard
+from analysis.results.references import check_sweep, score_text, scorecard
 from analysis.results.report_md import REPORT_FILE
 from analysis.results.stats import best_trials, trial_label
 from analysis.results.tables import RESULTS_FILE, TRIALS_FILE, read_parquet
@@ -48,8 +49,7 @@ def write_index(root: Path, state: Mapping[str, Mapping[str, Any]], sweeps: Mapp
         if table is not None and len(table):
             score = scorecard(table)
             totals = [t + n for t, n in zip(totals, score)]
-            verdicts = f"{score.reproduced} of {score.checked}" + (f" ({score.not_checked} not checked)"
-                                                                   if score.not_checked else "")
+            verdicts = score_text(score)
             sections += [f"### {name}", f"Source: {sweeps[name].source}." if name in sweeps else "", to_markdown(table)]
         report = f"[report]({name}/{REPORT_FILE})" if (root / name / REPORT_FILE).is_file() else ""
         status = ": ".join(filter(None, (entry.get("status", ""), DATA_PROBLEMS.get(entry.get("data", "")),
@@ -69,4 +69,5 @@ def write_index(root: Path, state: Mapping[str, Mapping[str, Any]], sweeps: Mapp
         parts += ["## Reference vs this run, per sweep", *filter(None, sections)]
     path = root / "index.md"
     write_text_atomically(path, "\n\n".join(parts) + "\n")
+    write_html(path)
     return path

@@ -55,7 +55,8 @@ def per_trial(rows: pd.DataFrame, metric: str, epoch: int | None) -> pd.Series:
     return pd.to_numeric(last[metric], errors="coerce").dropna()
 
 
-def _summary(values: pd.Series) -> tuple[float, str]:
+def mean_text(values: pd.Series) -> tuple[float, str]:
+    """(mean, "0.912 ± 0.004 (n=2)") of per-trial values; (NaN, "no matching trials") when empty."""
     mean, half, n = mean_ci(values)
     if n == 0:
         return math.nan, "no matching trials"
@@ -64,7 +65,7 @@ def _summary(values: pd.Series) -> tuple[float, str]:
 
 
 def _value(ref: Reference, results: pd.DataFrame, test: Callable[[float], bool]):
-    mean, text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
+    mean, text = mean_text(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
     if math.isnan(mean):
         return text, "", None
     return text, fmt_number(mean - ref.value, sign=True), test(mean)
@@ -139,8 +140,8 @@ def _compare(sign: int):
     """Ours at `where` against ours at `than`; an "epoch" in `than` compares with that epoch
     (e.g. the last epoch against epoch 150: still rising at the end)."""
     def check(ref, results):
-        mine, mine_text = _summary(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
-        other, other_text = _summary(per_trial(_other_rows(ref, results), ref.metric, ref.than.get(M.EPOCH, ref.epoch)))
+        mine, mine_text = mean_text(per_trial(matching(results, ref.where), ref.metric, ref.epoch))
+        other, other_text = mean_text(per_trial(_other_rows(ref, results), ref.metric, ref.than.get(M.EPOCH, ref.epoch)))
         if math.isnan(mine) or math.isnan(other):
             return "no matching trials", "", None
         return f"{mine_text} vs {other_text}", fmt_number(mine - other, sign=True), (mine - other) * sign > 0
@@ -298,6 +299,11 @@ def scorecard(table: pd.DataFrame) -> Score:
     verdicts = table["verdict"]
     checked = verdicts.isin((REPRODUCED, NOT_REPRODUCED))
     return Score(int((verdicts == REPRODUCED).sum()), int(checked.sum()), int((~checked).sum()))
+
+
+def score_text(score: Score) -> str:
+    """"3 of 4 (1 not checked)": how the curriculum index and the list of runs print a scorecard."""
+    return f"{score.reproduced} of {score.checked}" + (f" ({score.not_checked} not checked)" if score.not_checked else "")
 
 
 def check_declaration(references: Sequence[Reference]) -> list[str]:

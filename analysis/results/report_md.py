@@ -1,8 +1,9 @@
 """report.md of a sweep, rebuilt from its Parquet files alone (results, trials, predictions):
-what ran and where, the best configurations, the plots, accuracy per epoch and training cost.
-The command is analysis.report.
+what ran and where, the best configurations, the plots, accuracy per epoch and training cost;
+report.html beside it is the same as one page (analysis.results.html_page). The command is
+analysis.report.
 
-    build_report(results_dir)      # -> RESULTS_DIR/report.md, with plots/ redrawn
+    build_report(results_dir)      # -> RESULTS_DIR/report.md (and report.html), with plots/ redrawn
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analysis.results.grid_plots import grid_markdown_frame, headline_label
+from analysis.results.html_page import write_html
 from analysis.results.markdown import TIME_PER_UNIT, best_table, epoch_table, speedup_table, time_table, to_markdown
 from analysis.results.plots import make_all_plots
 from analysis.results.references import check_sweep, scorecard
@@ -46,7 +48,7 @@ class ReportInputError(UserError):
 
 
 def build_report(results_dir: str | Path) -> Path:
-    """Write the plots and RESULTS_DIR/report.md (atomically); return the report's path."""
+    """Write the plots, RESULTS_DIR/report.md and report.html (each atomically); return report.md's path."""
     results_dir = Path(results_dir)
     results, meta = _read(results_dir / RESULTS_FILE, required=True)
     missing = [c for c in REQUIRED_COLUMNS if c not in results]
@@ -62,6 +64,7 @@ def build_report(results_dir: str | Path) -> Path:
         text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies,
                       trial_metrics(results_dir), samples)
         write_atomically(path, lambda out: out.write(text.encode("utf-8")))  # a reader never sees half a report
+        write_html(path)
     except OSError as exc:  # a read-only or full results folder
         raise ReportInputError(f"cannot write the report in {results_dir}: {exc.strerror or exc}; allowed: a "
                                "writable results folder") from None

@@ -25,7 +25,7 @@ from models.errors import UserError
 SCHEMES = ("file", "s3", "gs", "gcs", "hdfs", "abfs", "abfss")
 # What collection, the summary and the report read from a run folder (trial files by name).
 PULLED = ("params.json", "result.json", "error.txt", "sweeplab_run.json", "experiment_state-*.json")
-PRODUCTS = ("*.parquet", "report.md", "plots/*")  # what finishing a run writes, uploaded by push
+PRODUCTS = ("*.parquet", "report.md", "report.html", "plots/*")  # what finishing a run writes, uploaded by push
 
 
 class StorageError(UserError):

@@ -93,6 +93,13 @@ class TrialModel:
         """The model taking [0, 1] pixels (or raw features), its normalisation inside."""
         return pixel_model(self.model, self.meta)
 
+    def classifier_inputs(self, split: str, limit: int | None = None) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
+        """(pixel_model, inputs, targets) for a study of class predictions (an attack, a
+        sensitivity); a regression trial is refused in one line."""
+        if not self.meta.is_classification:
+            raise TrialSelectionError(f"trial {self.ref.trial_id} is a regression model; allowed: classifiers (a softmax output)")
+        return (self.pixel_model(), *self.inputs(split, limit))
+
     def inputs(self, split: str, limit: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(inputs for pixel_model, targets) of the trial's "train", "val" or "test" split; with
         `limit`, that many examples drawn at random (seeded: the same for every trial of a split

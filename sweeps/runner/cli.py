@@ -20,6 +20,7 @@ from sweeps.runner.run_logs import parse_logs
 # A trial's result lines at most this often by default (its last one always; --progress-every):
 # the palindrome sweep reports 8,000 rows at its defaults, 84 in its smoke test, far more than a person reads.
 TRIAL_EVERY_S = 5.0
+RESULTS_ROOT = "results"  # --storage-path's default: where runs go, and where python -m sweeps --runs looks
 
 
 def summary(doc: str) -> str:
@@ -84,7 +85,7 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
     p.add_argument("--gpus-per-trial", type=checked(non_negative_float),
                    help="GPUs per trial, fractions allowed (default: when Ray has a GPU, the share that packs "
                         "trials by their estimated memory, else 0)")
-    p.add_argument("--storage-path", type=_storage, default="results",
+    p.add_argument("--storage-path", type=_storage, default=RESULTS_ROOT,
                    help="where results go, one folder per sweep run: a local folder or shared mount, or "
                         "s3://bucket/path, gs://bucket/path (a cluster's nodes must all reach it)")
     p.add_argument("--max-failures", type=checked(non_negative_int), default=3,

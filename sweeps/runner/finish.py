@@ -118,7 +118,7 @@ def print_summary(plan: Plan, trials: pd.DataFrame, best: pd.DataFrame, exp_dir:
         print(f"  best {rank}: {label:<30} {scores}  {length[0]} {row.get(length[1])}")
     print_failures(plan, trials, exp_dir, shown)
     print(f"results: {shown('results.parquet')}\n         {shown('trials.parquet')}")
-    print(f"plots:   {shown('plots')}\nreport:  {shown('report.md')}")
+    print(f"plots:   {shown('plots')}\nreport:  {shown('report.md')}\n         {shown('report.html')}")
 
 
 def not_started(plan: Plan, trials: pd.DataFrame) -> list[str]:

@@ -1,6 +1,6 @@
 """`--log mlflow`: the run as a parent MLflow run in the experiment named after the sweep, each
 member a nested child run (params = its config, metrics per step); the finish phase attaches
-report.md and the plots to the parent and ends it. The tracking URI is $MLFLOW_TRACKING_URI, else
+the report (.md and .html) and the plots to the parent and ends it. The tracking URI is $MLFLOW_TRACKING_URI, else
 a SQLite store in the run folder (MLflow 3 refuses its file store unless told otherwise):
 
     mlflow ui --backend-store-uri sqlite:///results/NAME/mlflow.db
@@ -20,7 +20,7 @@ from sweeps.runner.run_logs import FINISHED, KILLED, LogState, MemberBackend, Ru
 
 PARENT = "parent"  # LogState.ids key of the parent run
 DB_FILE, ARTIFACTS = "mlflow.db", "mlartifacts"
-REPORT, PLOTS = "report.md", "plots"
+REPORTS, PLOTS = ("report.md", "report.html"), "plots"  # the page links plots/ beside it, as attached
 BATCH = 1000  # MLflow takes at most 1000 metrics in one log_batch
 
 
@@ -83,14 +83,15 @@ class MLflowLog(MemberBackend):
 
     @classmethod
     def finish(cls, run: RunInfo, complete: bool) -> None:
-        """Attach report.md and the plots to the parent run; FINISHED, or KILLED when trials are
+        """Attach report.md, report.html and the plots to the parent run; FINISHED, or KILLED when trials are
         left for --resume (which reopens it)."""
         parent = LogState.load(run.exp_dir, cls.name).ids.get(PARENT)
         if parent is None:  # interrupted before Tune started
             return
         client = client_for(run.exp_dir)
-        if (run.exp_dir / REPORT).is_file():
-            client.log_artifact(parent, str(run.exp_dir / REPORT))
+        for report in REPORTS:
+            if (run.exp_dir / report).is_file():
+                client.log_artifact(parent, str(run.exp_dir / report))
         for png in sorted((run.exp_dir / PLOTS).glob("*.png")):
             client.log_artifact(parent, str(png), artifact_path=PLOTS)
         client.set_terminated(parent, FINISHED if complete else KILLED)

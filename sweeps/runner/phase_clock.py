@@ -54,8 +54,12 @@ def startup_seconds() -> float:
     """Seconds from the start to the estimate (to now, before it): from the process's start for its
     first run, from the run's own start for a later one (the curriculum runs many sweeps in one
     process, and only the first pays the interpreter and the imports)."""
-    start = process_start() if _RUNS[0] <= 1 else _MARKS.get("run", time.time())
-    return _MARKS.get("estimate", time.time()) - start
+    return _MARKS.get("estimate", time.time()) - run_start()
+
+
+def run_start() -> float:
+    """Unix time this run began: its process's start for the process's first run, else start_run()."""
+    return process_start() if _RUNS[0] <= 1 else _MARKS.get("run", time.time())
 
 
 def measured() -> dict[str, float | None]:

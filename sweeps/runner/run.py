@@ -23,7 +23,14 @@ from sweeps.runner.locations import RECORD, RunPlace, check_place, new_place, re
 from sweeps.runner.plan import Plan, decide_fusion, make_plan, order_by_cost, plugins, validate_plan
 from sweeps.runner.resources import check_memory, check_resources
 from sweeps.runner.run_logs import RunInfo, check_installed, finish_logs
-from sweeps.runner.run_record import read_record, resume_command, resumed_args, write_record
+from sweeps.runner.run_record import (
+    end_session,
+    read_record,
+    resume_command,
+    resumed_args,
+    start_session,
+    write_record,
+)
 from sweeps.runner.settings_help import set_keys_help
 from sweeps.runner.spec import Sweep
 from trainables import metrics as M
@@ -49,6 +56,7 @@ class Run:
     new_dir: bool = False  # exp_dir was made by this run: removed again if it holds nothing to resume
     ray_started: bool = False
     previewing: Background | None = None  # the cost preview, computed while Ray starts
+    session: bool = False  # this process's session is open in the run's record (run_record.start_session)
 
 
 def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
@@ -56,13 +64,15 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     2 bad input, 130 interrupted (Ctrl-C, at any moment)."""
     state = Run(prog=sweep.prog)
     try:
-        return run_sweep(sweep, sys.argv[1:] if argv is None else list(argv), doc, state)
+        code = run_sweep(sweep, sys.argv[1:] if argv is None else list(argv), doc, state)
     except UserError as e:
         stop_started_ray(state)
         print(f"{state.prog}: error: {e}", file=sys.stderr)
-        return 2
+        code = 2
     except KeyboardInterrupt:
-        return interrupted(state)
+        code = interrupted(state)
+    close_session(state, code)
+    return code
 
 
 def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
@@ -125,8 +135,9 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if not args.resume:
         state.new_dir = not state.exp_dir.exists()
         write_record(state.exp_dir, sweep.name, argv, location)
-        if state.place.store is not None:
-            storage.push(state.exp_dir, state.place.store, state.place.name, RECORD)
+    state.session = start_session(state.exp_dir, phase_clock.run_start())  # python -m sweeps --runs: running until it ends
+    if state.place.store is not None:
+        storage.push(state.exp_dir, state.place.store, state.place.name, RECORD)
     command = " ".join([state.prog, *(record["argv"] if record else argv)])
     tune_interrupted = fit(plan, data, args, state.place)
     phase_clock.mark("trials")
@@ -232,6 +243,17 @@ def interrupted(state: Run) -> int:
             shutil.rmtree(state.exp_dir, ignore_errors=True)  # made by this run, and nothing in it to resume
         print(f"{state.prog}: {interrupt.NOTHING_TO_RESUME}", file=sys.stderr)
     return 130
+
+
+def close_session(state: Run, code: int) -> None:
+    """End this process's session in the run's record: finished (every trial ended, some may have
+    failed) or interrupted. Nothing when the run's folder was removed (nothing to resume)."""
+    if not state.session or not state.exp_dir.is_dir():
+        return
+    with interrupt.shielded(raise_after=False):
+        end_session(state.exp_dir, "finished" if code in (0, 1) else "interrupted")
+        if state.place.store is not None:
+            storage.push(state.exp_dir, state.place.store, state.place.name, RECORD)
 
 
 def print_resume_hint(state: Run) -> None:

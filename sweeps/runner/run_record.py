@@ -1,11 +1,16 @@
 """What a run was started with, kept in its results folder (sweeplab_run.json), so that `--resume`
 continues the same plan (epochs, grid, --set values, data folder, cluster) whatever the resume
-command repeats, and the pasted resume hint needs only where the run is."""
+command repeats, and the pasted resume hint needs only where the run is. Its `sessions` (one per
+start or resume: when, which process on which host, and how it ended) tell `python -m sweeps --runs`
+whether the run finished, was interrupted or is running."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +51,33 @@ def read_record(exp_dir: Path) -> dict[str, Any] | None:
         return json.loads((Path(exp_dir) / RECORD_FILE).read_text())
     except (OSError, ValueError):
         return None
+
+
+def _rewrite(exp_dir: Path, record: dict[str, Any]) -> None:
+    text = json.dumps(record, indent=1)
+    write_atomically(Path(exp_dir) / RECORD_FILE, lambda out: out.write(text.encode()))
+
+
+def start_session(exp_dir: Path, started: float) -> bool:
+    """Add this process's session (`started`: Unix time, pid, host) to the run's record; False when
+    the run has no record (started before records were kept)."""
+    record = read_record(exp_dir)
+    if record is None:
+        return False
+    session = {"started": started, "pid": os.getpid(), "host": socket.gethostname()}
+    _rewrite(exp_dir, {**record, "sessions": [*record.get("sessions", []), session]})
+    return True
+
+
+def end_session(exp_dir: Path, status: str) -> None:
+    """Close this process's open session with `status` (finished or interrupted)."""
+    record = read_record(exp_dir)
+    if record is None or not record.get("sessions"):
+        return
+    last = record["sessions"][-1]
+    if last.get("pid") == os.getpid() and "ended" not in last:
+        last.update(ended=time.time(), status=status)
+        _rewrite(exp_dir, record)
 
 
 def resumed_args(parser: argparse.ArgumentParser, given: argparse.Namespace, record: dict[str, Any] | None,
