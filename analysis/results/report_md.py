@@ -8,6 +8,7 @@ analysis.report.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import pyarrow as pa
@@ -47,8 +48,9 @@ class ReportInputError(UserError):
     """The results folder or its Parquet files are missing or unreadable."""
 
 
-def build_report(results_dir: str | Path) -> Path:
-    """Write the plots, RESULTS_DIR/report.md and report.html (each atomically); return report.md's path."""
+def build_report(results_dir: str | Path, mark: Callable[[str], None] = lambda phase: None) -> Path:
+    """Write the plots, RESULTS_DIR/report.md and report.html (each atomically); return report.md's path.
+    `mark("plots")` and `mark("report")` are called as those are done (a run's --profile)."""
     results_dir = Path(results_dir)
     results, meta = _read(results_dir / RESULTS_FILE, required=True)
     missing = [c for c in REQUIRED_COLUMNS if c not in results]
@@ -60,11 +62,13 @@ def build_report(results_dir: str | Path) -> Path:
     path = results_dir / REPORT_FILE
     try:
         plots = make_all_plots(results_dir)
+        mark("plots")
         studies = report_parts(results_dir, meta)
         text = render(results, trials, meta, [p.relative_to(results_dir) for p in plots], studies,
                       trial_metrics(results_dir), samples)
         write_atomically(path, lambda out: out.write(text.encode("utf-8")))  # a reader never sees half a report
         write_html(path)
+        mark("report")
     except OSError as exc:  # a read-only or full results folder
         raise ReportInputError(f"cannot write the report in {results_dir}: {exc.strerror or exc}; allowed: a "
                                "writable results folder") from None

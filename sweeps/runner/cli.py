@@ -108,6 +108,9 @@ def build_parser(prog: str, description: str, epilog: str | None = None) -> argp
                    help="also log every trial, each member of a fused population apart, to tensorboard, mlflow "
                         "and/or wandb, comma separated (default: none; README: Watching runs)")
     p.add_argument("--smoke-test", action="store_true", help="tiny and fast: a few trials, few epochs")
+    p.add_argument("--profile", action="store_true",
+                   help="print the wall time of each phase at the end: imports, plan and checks, Ray start, "
+                        "training, Ray stop, collection, post-hoc studies, plots, report")
     p.add_argument("--dry-run", action="store_true",
                    help="print the plan and its estimated wall time (a few steps timed on this machine), then exit "
                         "without starting Ray or training")

@@ -16,7 +16,7 @@ from analysis.results.sweep_meta import SweepMeta
 from analysis.results.tables import PREDICTIONS_FILE, write_parquet
 from analysis.results.trial_models import model_of_trial
 from data_modules.collection import Datasets
-from sweeps.runner import interrupt
+from sweeps.runner import interrupt, phase_clock
 from sweeps.runner.plan import Plan
 from sweeps.runner.progress import fmt_metric
 from trainables import metrics as M
@@ -62,8 +62,11 @@ def finish(plan: Plan, data: Datasets, exp_dir: Path, run_facts: dict, shown=Non
         write_samples(exp_dir, trials, plan.sample, lambda row: data.for_config(row).meta.classes,
                       lambda row: config_label(plan, row))
     interrupt.checkpoint()
-    run_posthoc(plan, exp_dir)
-    build_report(exp_dir)
+    phase_clock.mark("collected")
+    if plan.sweep.posthoc:
+        run_posthoc(plan, exp_dir)
+        phase_clock.mark("posthoc")
+    build_report(exp_dir, mark=phase_clock.mark)
     print_summary(plan, trials, best, exp_dir, shown)
     return trials
 

@@ -45,6 +45,40 @@ def mark(name: str) -> None:
     _MARKS[name] = time.time()
 
 
+# --profile: the main thread's marks in the order a run passes them, each ending the phase named
+# beside it (a phase a run skips, such as post-hoc studies for a sweep without any, is left out).
+PROFILE = (("run", "imports (interpreter, torch, pandas, our modules)"),
+           ("checked", "plan and checks (data read, plan validated, resources)"),
+           ("ray_started", "Ray start (the cost preview runs beside it)"),
+           ("previewed", "waiting for the cost preview"),
+           ("trials", "training (Tuner built, trials run)"),
+           ("ray_stopped", "Ray stop"),
+           ("collected", "collection (Parquet tables, predictions)"),
+           ("posthoc", "post-hoc studies"),
+           ("plots", "plots"),
+           ("report", "report (report.md, report.html)"),
+           ("results", "summary and --log backends"))
+
+
+def profile_lines() -> list[str]:
+    """This run's wall time per phase (PROFILE), from the process's start to now; the exit that
+    follows (the interpreter's and Ray's atexit work) is only visible from outside the process."""
+    rows, before = [], run_start()
+    for name, label in PROFILE:
+        if name in _MARKS:
+            rows.append((label, _MARKS[name] - before))
+            before = _MARKS[name]
+    total = time.time() - run_start()
+    rows.append(("the rest (resume hints, session record)", max(time.time() - before, 0.0)))
+    width = max(len(label) for label, _ in rows)
+    lines = ["profile: wall time per phase of this run"]
+    lines += [f"  {label:<{width}}  {seconds:6.2f} s  {100 * seconds / total:4.0f}%" for label, seconds in rows]
+    lines.append(f"  {'total, process start to now':<{width}}  {total:6.2f} s")
+    if "estimate" in _MARKS and "ray_started" in _MARKS and "checked" in _MARKS:
+        lines.append(f"  (the cost preview took {_MARKS['estimate'] - _MARKS['checked']:.2f} s of Ray's start, in a thread)")
+    return lines
+
+
 def expect_training(seconds: float) -> None:
     """The preview's timings' seconds of all the trials' steps and evaluations (unscaled)."""
     _EXPECTED["training"] = seconds

@@ -57,6 +57,7 @@ class Run:
     ray_started: bool = False
     previewing: Background | None = None  # the cost preview, computed while Ray starts
     session: bool = False  # this process's session is open in the run's record (run_record.start_session)
+    profile: bool = False  # --profile: print the wall time of each phase at the end
 
 
 def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
@@ -72,6 +73,8 @@ def run(sweep: Sweep, argv: list[str] | None = None, doc: str = "") -> int:
     except KeyboardInterrupt:
         code = interrupted(state)
     close_session(state, code)
+    if state.profile:
+        print("\n".join(phase_clock.profile_lines()), flush=True)
     return code
 
 
@@ -80,6 +83,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     phase_clock.start_run()
     parser = build_parser(state.prog, doc or sweep.title, epilog=set_keys_help(sweep))
     args = parser.parse_args(argv)
+    state.profile = args.profile
     check_place(args.storage_path, args.name)  # seconds before the data and Ray, not a traceback after
     sweep.check_declared_model()
     record = None
@@ -112,6 +116,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
         print(f"data: {note}")
     if len(notes) > MAX_DATA_NOTES:
         print(f"data: ... and {len(notes) - MAX_DATA_NOTES} more dataset(s)")
+    phase_clock.mark("checked")
     if args.dry_run:
         if not args.resume:
             preview(plan, data, args, local_cpus)
@@ -130,6 +135,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if state.previewing is not None:
         state.previewing.result()
         state.previewing = None
+        phase_clock.mark("previewed")
     interrupt.checkpoint()
     location = data_location(sweep, args, plan, data)
     if not args.resume:
@@ -208,9 +214,10 @@ def finish_run(plan: Plan, data: Datasets, state: Run, run_facts: dict, logs: tu
     MLflow); returns the trials table. Ray stops first, not in the background: a shutdown
     overlapping the results phase could end the driver (exit 1, no summary) after a resume from a
     killed driver."""
-    from sweeps.runner.finish import finish
-
     stop_started_ray(state)
+    phase_clock.mark("ray_stopped")
+    from sweeps.runner.finish import finish  # matplotlib and the report's modules: part of collection
+
     place = state.place
     if place.store is not None:  # collection reads a local copy; the products go back up
         storage.pull(place.store, place.name, state.exp_dir)

@@ -19,7 +19,7 @@ from analysis.results.storage import is_uri, write_atomically
 
 RECORD_FILE = "sweeplab_run.json"
 # Flags that say where and with what a run goes on, not what it computes: --resume may change them.
-RESUME_MAY_CHANGE = ("resume", "storage_path", "name", "data_dir", "cpus_per_trial", "gpus_per_trial", "address")
+RESUME_MAY_CHANGE = ("resume", "storage_path", "name", "data_dir", "cpus_per_trial", "gpus_per_trial", "address", "profile")
 PATH_FLAGS = ("--data-dir", "--base-from", "--storage-path")  # recorded absolute: a resume may run from elsewhere
 
 
