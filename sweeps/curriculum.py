@@ -21,7 +21,7 @@ from pathlib import Path
 
 from data_modules.atomic import write_text_atomically
 from sweeps.runner import interrupt
-from sweeps.runner.entry import INTERRUPTED, exit_interrupted
+from sweeps.runner.entry import INTERRUPTED, end_process
 
 PROG = "python -m sweeps.curriculum"
 FOLDER = "curriculum"
@@ -168,8 +168,8 @@ def load_state(root: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     with interrupt.armed(ignore_after=argv is None):
         code = run(argv)
-    if argv is None and code == INTERRUPTED:
-        exit_interrupted()
+    if argv is None:  # the whole process: end it now
+        end_process(code)
     return code
 
 

@@ -10,6 +10,7 @@ so a test (or a person) checks a whole results folder without decoding images:
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -192,19 +193,51 @@ def problems(fig: Figure) -> list[str]:
     return [p for check in CHECKS for p in check(fig, renderer)]
 
 
+# Entries held back instead of written (deferred): figures drawn in forked processes hand theirs to
+# the parent, which writes plots.json once, so no two processes rewrite it at the same time.
+_HELD: list[dict[Path, list[str]]] = []
+
+
 def record(fig: Figure, path: Path) -> list[str]:
     """Write `path`'s problems into the plots.json beside it (replacing that file's entry)."""
     found = problems(fig)
-    manifest = path.parent / MANIFEST
+    if _HELD:
+        _HELD[-1][Path(path)] = found
+        return found
+    write_entries({Path(path): found})
+    return found
+
+
+@contextlib.contextmanager
+def deferred():
+    """Hold back the entries record() would write meanwhile; yields them ({PNG path: problems})."""
+    held: dict[Path, list[str]] = {}
+    _HELD.append(held)
+    try:
+        yield held
+    finally:
+        _HELD.pop()
+
+
+def write_entries(found: dict[Path, list[str]]) -> None:
+    """Put these PNGs' problems into the plots.json of their folders (replacing their entries)."""
+    by_folder: dict[Path, dict[str, list[str]]] = {}
+    for path, listed in found.items():
+        by_folder.setdefault(path.parent, {})[path.name] = listed
+    for folder, listed in by_folder.items():
+        _write_manifest(folder, listed)
+
+
+def _write_manifest(folder: Path, listed: dict[str, list[str]]) -> None:
+    manifest = folder / MANIFEST
     try:
         entries = json.loads(manifest.read_text()) if manifest.is_file() else {}
     except (OSError, ValueError):
         entries = {}
-    entries[path.name] = {"problems": found}
+    entries.update({name: {"problems": found} for name, found in listed.items()})
     tmp = manifest.with_name(f".{MANIFEST}.{os.getpid()}")
     tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=1))
     tmp.replace(manifest)
-    return found
 
 
 def check(folder: str | Path) -> dict[str, list[str]]:

@@ -1,7 +1,8 @@
 """This machine's speed, cached: in two numbers measured once, the seconds every training step
 pays whatever its size (kernel launches, Python), and the seconds per floating-point operation
 of a matmul-bound step; and the fixed costs of a run around its training (PhaseTimes: start-up,
-Ray's start, a trial's start, the results phase), which every finished run measures and records.
+Ray's start, a trial's start, the results phase), which every finished run measures and records;
+and the dry run's timings of each job shape it has timed (probe_timings), timed once per machine.
 The catalogue (`python -m sweeps`) and `--dry-run` turn a sweep's steps and FLOPs into a wall-time
 estimate with them (sweeps.runner.estimate.plan_cost), without timing the sweep itself.
 
@@ -70,6 +71,8 @@ def calibration(remeasure: bool = False) -> Calibration:
         except (OSError, ValueError, TypeError):
             pass
     measured = measure(key)
+    if remeasure:
+        forget_probe_timings()  # the job shapes' own timings are measured again too
     try:
         write_text_atomically(path, json.dumps(asdict(measured)))
     except OSError:
@@ -101,6 +104,41 @@ def measure(key: str) -> Calibration:
     (f0, t0), (f1, t1) = timings
     per_flop = max((t1 - t0) / (f1 - f0), 1e-15)
     return Calibration(key, max(t0 - f0 * per_flop, 0.0), per_flop)
+
+
+def probes_path() -> Path:
+    return default_data_dir().parent / "probes.json"
+
+
+PROBES_KEPT = 400  # timed job shapes kept in the cache, the latest
+
+
+def probe_timings() -> dict[str, tuple[float, float]]:
+    """The dry run's timings of job shapes on this machine (sweeps.runner.estimate.timed_job):
+    key -> (seconds per step, seconds per evaluation); empty when none or unreadable."""
+    try:
+        raw = json.loads(probes_path().read_text())
+        return {k: (float(v[0]), float(v[1])) for k, v in raw.items()}
+    except (OSError, ValueError, TypeError, IndexError, AttributeError):
+        return {}
+
+
+def save_probe_timing(key: str, step_s: float, eval_s: float) -> None:
+    timings = probe_timings()
+    timings.pop(key, None)
+    timings[key] = (step_s, eval_s)
+    kept = dict(list(timings.items())[-PROBES_KEPT:])
+    try:
+        write_text_atomically(probes_path(), json.dumps(kept, indent=0))
+    except OSError:
+        pass  # a read-only home times them again next time
+
+
+def forget_probe_timings() -> None:
+    try:
+        probes_path().unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def describe(c: Calibration) -> str:

@@ -23,7 +23,16 @@ import torch
 
 from data_modules import DataBundle
 from data_modules.collection import Datasets, peek_datasets
-from sweeps.runner.calibration import EXIT_S, Calibration, PhaseTimes, calibration, machine_key, phase_times
+from sweeps.runner.calibration import (
+    EXIT_S,
+    Calibration,
+    PhaseTimes,
+    calibration,
+    machine_key,
+    phase_times,
+    probe_timings,
+    save_probe_timing,
+)
 from sweeps.runner.catalog import all_sweeps
 from sweeps.runner.cli import build_parser
 from sweeps.runner.phase_clock import results_key
@@ -178,7 +187,7 @@ class Probe:
             for kind, group in by_model.items():
                 ends = sorted(group, key=lambda j: j.flops)
                 ends = [ends[-1]] if ends[0].flops == ends[-1].flops else [ends[-1], ends[0]]
-                timings = [(j.flops, *time_job(self.plan, j, self.threads, self.budget)) for j in ends]
+                timings = [(j.flops, *timed_job(self.plan, j, self.threads, self.budget)) for j in ends]
                 self.lines[kind] = (_line([(f, s) for f, s, _, _ in timings]), _line([(f, e) for f, _, e, _ in timings]))
                 self.timed += [t[3] for t in timings]
         finally:
@@ -187,6 +196,36 @@ class Probe:
     def seconds(self, job: Job) -> tuple[float, float]:
         step_at, eval_at = self.lines[overhead_kind(job)]
         return self.factor * step_at(job.flops), self.factor * eval_at(job.flops)
+
+
+def timed_job(plan: Plan, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
+    """time_job's figures for this job's shape, timed once per machine and then read from its
+    cache (sweeps.runner.calibration.probe_timings): a later run of it skips the timing (about
+    2.5 s of a laptop core, beside Ray's start), and the probe factor its runs recorded keeps
+    scaling those same figures. `python -m sweeps --recalibrate` times them afresh."""
+    key = probe_key(plan, job, threads, budget)
+    cached = probe_timings().get(key)
+    if cached is not None:
+        step_s, eval_s = cached
+        return step_s, eval_s, f"{job_label(plan, job)}: {1000 * step_s:.3g} ms/step (timed here before)"
+    step_s, eval_s, label = time_job(plan, job, threads, budget)
+    save_probe_timing(key, step_s, eval_s)
+    return step_s, eval_s, label
+
+
+def probe_key(plan: Plan, job: Job, threads: int, budget: float) -> str:
+    """What a job's step and evaluation times depend on: the machine (its cores and torch), the
+    device, the model's shape (its structure and sizes, trainables.population.shape_key), the
+    population size, batch size, held-out examples, threads and the timing budget."""
+    first = job.trials[0]
+    device = torch.cuda.get_device_name(0) if first.flat.get("device") != "cpu" and torch.cuda.is_available() else "cpu"
+    return " | ".join([machine_key(), device, plan.sweep.objective, first.shape, f"x{len(job.trials)}",
+                       f"batch {job.batch_size}", f"held-out {job.held_out}", f"{threads} threads", f"budget {budget:g}"])
+
+
+def job_label(plan: Plan, job: Job) -> str:
+    size = f" x {len(job.points)} fused" if len(job.points) > 1 else ""
+    return f"{point_label(plan, job.points[0])}{size}"
 
 
 def time_job(plan: Plan, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
@@ -200,9 +239,7 @@ def time_job(plan: Plan, job: Job, threads: int, budget: float) -> tuple[float, 
     steps = max(1, min(20, int(budget / max(first, 1e-6))))
     step_s = trainer.time_steps(steps, warmup=0) if steps > 1 else first
     eval_s = trainer.time_evaluation()
-    label = point_label(plan, job.points[0])
-    size = f" x {len(job.points)} fused" if len(job.points) > 1 else ""
-    return step_s, eval_s, f"{label}{size}: {1000 * step_s:.3g} ms/step"
+    return step_s, eval_s, f"{job_label(plan, job)}: {1000 * step_s:.3g} ms/step"
 
 
 # Settings that change a model's per-step overhead, not only its FLOPs: a GRU over 100 tokens
