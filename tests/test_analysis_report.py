@@ -155,6 +155,26 @@ def test_numeric_width_report(tmp_path):
     assert best[1][:2] == ["1", str(final.idxmin())] and len(best) == 1 + 3
 
 
+def test_plots_drawn_in_forked_processes_are_the_ones_drawn_one_by_one(tmp_path):
+    """make_all_plots draws in one process per core: the same files, in report order, and the
+    same plot checks in plots.json as drawing them here one after the other."""
+    import json
+
+    from analysis.results.plots import make_all_plots
+
+    results, trials = make_sweep({"width": [100, 400, 1600]}, fixed={"depth": 1, "lr": 0.1})
+    folders = {workers: tmp_path / f"w{workers}" for workers in (1, 3)}
+    drawn = {}
+    for workers, folder in folders.items():
+        write_sweep(folder, results, trials, ["width"], "width")
+        write_predictions(folder)
+        drawn[workers] = [p.relative_to(folder) for p in make_all_plots(folder, workers=workers)]
+    assert drawn[3] == drawn[1] and len(drawn[1]) == 6
+    manifests = [json.loads((folder / "plots" / "plots.json").read_text()) for folder in folders.values()]
+    assert manifests[0] == manifests[1] and set(manifests[0]) == {p.name for p in drawn[1]}
+    assert_real_pngs(folders[3], {p.name for p in drawn[3]})
+
+
 def test_categorical_x_and_errored_trial(tmp_path):
     results, trials = make_sweep({"activation": ["relu", "tanh", "sigmoid"]}, errored=(0,))
     write_sweep(tmp_path, results, trials, ["activation"], "activation")

@@ -227,3 +227,53 @@ def test_drop_last_drops_the_partial_batch(mnist_sample):
     kept, dropped = (jobs_of(plan_for(mnist_width, "--set", "batch_size=96", "--set", f"drop_last={drop}", "--max-epochs", "2"),
                              mnist_sample)[0] for drop in ("false", "true"))
     assert kept.steps == -(-3600 // 96) * 2 and dropped.steps == 3600 // 96 * 2
+
+
+def test_a_job_shape_is_timed_once_per_machine_then_read_from_the_cache(mnist_sample, monkeypatch, tmp_path):
+    """The preview's timings of a job shape are kept per machine: the next run of that shape reads
+    them (and says so) instead of timing again, and prices its jobs exactly as before."""
+    from sweeps import mnist_width
+    from sweeps.runner.calibration import forget_probe_timings, probe_timings
+
+    monkeypatch.setenv("SWEEPLAB_DATA_DIR", str(tmp_path / "data"))
+    plan = plan_for(mnist_width, "--max-epochs", "1", "--set", "train_size=200")
+    first, again = (estimate_plan(plan, mnist_sample, 1.0, 0.0, cpus=2, budget=0.05, phases=PHASES) for _ in range(2))
+    assert not any("timed here before" in t for t in first.timed)
+    assert [t for t in again.timed] == [t.replace(" ms/step", " ms/step (timed here before)") for t in first.timed]
+    assert [j.training for j in again.jobs] == [j.training for j in first.jobs]
+    assert len(probe_timings()) == 2  # widths 800 and 50: the costliest and the cheapest job
+    other = plan_for(mnist_width, "--max-epochs", "1", "--set", "train_size=200", "--set", "batch_size=32")
+    assert not any("timed here before" in t for t in estimate_plan(other, mnist_sample, 1.0, 0.0, cpus=2, budget=0.05,
+                                                                  phases=PHASES).timed)  # another batch: timed anew
+    forget_probe_timings()  # what --recalibrate does besides the calibration
+    assert probe_timings() == {}
+
+
+def test_step_flops_are_counted_once_per_model_shape(monkeypatch, tmp_path):
+    """Counting FLOPs on the meta device costs a process its torch._dynamo import (about a second):
+    a model shape counted once is read back from DATA_DIR/../flops.json, and any other shape is counted."""
+    import json
+
+    from trainables import cost
+    from trainables.config import split_config
+
+    monkeypatch.setenv("SWEEPLAB_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(cost, "FLOPS_CACHE", cost.FlopsCache())
+    data_args = {"input_shape": (1, 28, 28), "num_classes": 10}
+
+    def flops(width: int) -> float:
+        cfg, kwargs = split_config({"depth": 2, "width": width, "batch_size": 64})
+        return cost.step_flops_of(cfg, kwargs, data_args)
+
+    def matmuls(width: int) -> int:  # forward and weight gradients of all three layers, input gradients of the last two
+        weights = [784 * width, width * width, width * 10]
+        return 2 * 64 * (2 * sum(weights) + sum(weights[1:]))
+
+    counted = flops(400)
+    assert counted == matmuls(400)
+    cache = tmp_path / "flops.json"
+    assert list(json.loads(cache.read_text()).values()) == [counted]
+    cache.write_text(json.dumps({key: 123.0 for key in json.loads(cache.read_text())}))  # what a later process reads
+    monkeypatch.setattr(cost, "FLOPS_CACHE", cost.FlopsCache())
+    assert flops(400) == 123.0  # read back, not counted
+    assert flops(200) == matmuls(200)  # another shape: counted

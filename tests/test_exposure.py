@@ -112,7 +112,7 @@ def test_a_laptop_sweep_listens_where_we_say_and_asks_for_the_token(tmp_path, da
         assert url.group(1).startswith("http://127.0.0.1:")
         assert [(name, ip) for name, ip, p in sockets if p == port] == [("ray dashboard.py", "127.0.0.1")], sockets
         assert statuses == {"no token": 401, "token": 200}
-    else:  # the dashboard process still runs, for its metrics port (44227), but serves no page
+    else:  # no API server at all without --dashboard (ray_session.lean_head): no page, no port
         assert url is None and DASHBOARD_PORT not in {port for _, _, port in sockets}, sockets
 
 

@@ -1,6 +1,7 @@
 """A Ray started by sweeps.runner.ray_session runs Tune trials in the workers it prestarted, with torch
-and the trainables already imported: the mechanism behind a small sweep's short start-up,
-which a Ray upgrade could silently undo."""
+and the trainables already imported, starts no process a laptop sweep does not use, and ends all
+of them: the mechanisms behind a small sweep's short start-up and stop, which a Ray upgrade could
+silently undo."""
 from __future__ import annotations
 
 import json
@@ -36,8 +37,17 @@ prestarted = ray_workers()
 def probe(config):  # defined in __main__: shipped by value, importing nothing of ours
     tune.report({"pid": os.getpid(), "warm": "trainables.families" in sys.modules and "torch" in sys.modules})
 
-result = tune.Tuner(probe, run_config=tune.RunConfig(storage_path=sys.argv[1], verbose=0)).fit()[0]
-print(json.dumps({"prestarted": result.metrics["pid"] in prestarted, "warm": result.metrics["warm"]}))
+import psutil
+from sweeps.runner.ray_session import stop_ray
+ray_processes = [" ".join(c.cmdline()) for c in psutil.Process().children(recursive=True)]
+lean = not any(name in line for line in ray_processes for name in ("dashboard/dashboard.py", "autoscaler/_private/monitor.py"))
+run_config = tune.RunConfig(storage_path=sys.argv[1], verbose=0, callbacks=[tune.Callback()])
+result = tune.Tuner(probe, run_config=run_config).fit()[0]
+census = any(m.startswith(("ray.air.integrations.mlflow", "ray.air.integrations.wandb")) for m in sys.modules)
+stop_ray()
+left = [c for c in psutil.Process().children(recursive=True) if c.status() != psutil.STATUS_ZOMBIE]
+print(json.dumps({"prestarted": result.metrics["pid"] in prestarted, "warm": result.metrics["warm"], "lean": lean,
+                  "census": census, "left": len(left)}))
 """
 
 
@@ -47,4 +57,7 @@ def test_trials_run_in_prestarted_workers_with_torch_imported(tmp_path):
     out = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     facts = json.loads(out.stdout.strip().splitlines()[-1])
-    assert facts == {"prestarted": True, "warm": True}
+    # and: no API server or autoscaler monitor without --dashboard (lean_head); Tune did not import its
+    # MLflow and W&B integrations to count our callbacks for usage stats that are off; nothing is
+    # left running once stop_ray() returns
+    assert facts == {"prestarted": True, "warm": True, "lean": True, "census": False, "left": 0}

@@ -119,8 +119,15 @@ def test_width_smoke_details(ray_session, tmp_path, capsys):
                         best.group(0)), best.group(0)
     assert meta.data_dir == os.environ["SWEEPLAB_DATA_DIR"]  # where the data came from, for later tools
     # the same seed gives the same CPU metrics whatever trial runs it: rerun into a new folder
-    assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path)]) == 0
+    assert mnist_width.main(["--smoke-test", "--repeats", "2", "--storage-path", str(tmp_path), "--profile"]) == 0
     again, _ = read_parquet(tmp_path / "mnist_width-2" / "results.parquet")
+    profile = capsys.readouterr().out.split("profile: wall time per phase of this run\n", 1)[1]  # --profile: every phase, in order
+    phases = re.findall(r"^  (.+?) {2,}(\d+\.\d\d) s +\d+%$", profile, re.M)
+    assert [name.split(" (")[0] for name, _ in phases] == [
+        "imports", "plan and checks", "Ray start", "waiting for the cost preview", "training", "Ray stop", "collection",
+        "plots", "report", "summary and --log backends", "the rest"], profile
+    total = float(re.search(r"total, process start to now +(\d+\.\d\d) s", profile)[1])
+    assert all(float(s) >= 0 for _, s in phases) and sum(float(s) for _, s in phases) == pytest.approx(total, abs=0.05)
     cols = ["width", "seed", M.EPOCH, M.TRAIN_LOSS, M.TEST_ACC]
     pd.testing.assert_frame_equal(
         results[cols].sort_values(cols[:3]).reset_index(drop=True),

@@ -74,6 +74,10 @@ def profile_lines() -> list[str]:
     lines = ["profile: wall time per phase of this run"]
     lines += [f"  {label:<{width}}  {seconds:6.2f} s  {100 * seconds / total:4.0f}%" for label, seconds in rows]
     lines.append(f"  {'total, process start to now':<{width}}  {total:6.2f} s")
+    first = min((t["first"] for t in TRIALS.values() if "first" in t), default=None)
+    if first is not None and "trials" in _MARKS and "previewed" in _MARKS:
+        lines.append(f"  (training: its first {first - _MARKS['previewed']:.2f} s came before the first trial's first "
+                     "row: the Tuner, Ray's workers importing torch, the first trial's data and model)")
     if "estimate" in _MARKS and "ray_started" in _MARKS and "checked" in _MARKS:
         lines.append(f"  (the cost preview took {_MARKS['estimate'] - _MARKS['checked']:.2f} s of Ray's start, in a thread)")
     return lines
