@@ -315,7 +315,23 @@ def fit(plan: Plan, data: Datasets, args, place: RunPlace) -> bool:
     print(f"{plan.sweep.name}: {describe(plan)} -> {place.shown()}", flush=True)
     for note in plan.notes:
         print(f"note: {note}", flush=True)
+    threading.Thread(target=import_results_phase, name="sweeplab-results-imports", daemon=True).start()
     return interrupt.tune_fit(tuner)[1]
+
+
+RESULTS_IMPORT_AFTER_S = 60.0  # the longest wait for a first row before importing anyway
+
+
+def import_results_phase() -> None:
+    """Import what the results phase draws and writes with (matplotlib, the report's modules:
+    0.5-0.8 s of a core) while the trials train, once the first trial has reported: until then
+    the driver would only slow down the workers' own imports, which the first trials wait for."""
+    import time
+
+    deadline = time.monotonic() + RESULTS_IMPORT_AFTER_S
+    while not any("first" in t for t in list(phase_clock.TRIALS.values())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    import sweeps.runner.finish  # noqa: F401
 
 
 def run_info(plan: Plan, place: RunPlace) -> RunInfo:
