@@ -143,6 +143,8 @@ def test_dry_run_prints_plan_and_estimate_and_starts_nothing(monkeypatch, tmp_pa
     assert "plan: 5 trial(s)" in out and "estimated wall time" in out and "timed on this machine: width=800" in out
     assert not (tmp_path / "results").exists()  # nothing written
     assert "post-hoc" not in out  # mnist_width declares none
+    code = mnist_width.main(["--dry-run", "--smoke-test", "--repeats", "2", "--fuse", "on", "--storage-path", str(tmp_path)])
+    assert code == 0 and "\nnote: fused width=200 (2 trials), width=50 (2 trials)" in capsys.readouterr().out  # as a run says it
 
 
 def test_dry_run_says_the_post_hoc_studies_are_not_estimated_until_a_run_measured_them(tmp_path, capsys, monkeypatch):

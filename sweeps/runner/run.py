@@ -120,6 +120,8 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if args.dry_run:
         if not args.resume:
             preview(plan, data, args, local_cpus)
+        for note in plan.notes:  # what fusion decided, and why: as the run would say it
+            print(f"note: {note}", flush=True)
         return 0
     if not args.resume:
         state.place = new_place(sweep, args)
