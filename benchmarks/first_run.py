@@ -3,7 +3,7 @@ sweeps.mnist_width` (5 widths x 5 epochs) as a user runs it, and the Ray Tune qu
 the same widths and epochs with a torchvision DataLoader (benchmarks/sweep_vs_docs_idiom.py), each a
 fresh process that starts and stops its own Ray, taking turns.
 
-    python benchmarks/first_run.py [--rounds 3] [--baseline CHECKOUT] [--json FILE]
+    python benchmarks/first_run.py [--rounds 3] [--baseline CHECKOUT] [--cold] [--settle 1.0] [--json FILE]
 
 Each round runs our command (with --profile, whose phase table is collected), the baseline's
 (another checkout of sweeplab, e.g. a git worktree of an earlier commit, run from its own folder)
@@ -32,8 +32,15 @@ EPOCHS = 5
 PHASE_LINE = re.compile(r"^  (.+?)\s+(\d+\.\d+) s\s+\d+%$")
 
 
-def timed(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, str, float]:
-    """Wall seconds, stdout, and the 1-minute load average just before it started."""
+SETTLE_WAIT_S = 180  # the longest wait for the load to settle before a run
+
+
+def timed(cmd: list[str], cwd: Path, env: dict | None = None, settle: float | None = None) -> tuple[float, str, float]:
+    """Wall seconds, stdout, and the 1-minute load average just before it started (after waiting,
+    up to SETTLE_WAIT_S, for it to fall below `settle`: the previous run's own load decays first)."""
+    deadline = time.monotonic() + SETTLE_WAIT_S
+    while settle is not None and os.getloadavg()[0] >= settle and time.monotonic() < deadline:
+        time.sleep(5)
     load = os.getloadavg()[0]
     t0 = time.perf_counter()
     done = subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True, text=True)
@@ -80,6 +87,8 @@ def main() -> None:
     p.add_argument("--baseline", metavar="CHECKOUT", help="also time this checkout's command, from its own folder")
     p.add_argument("--cold", action="store_true", help="first, one run of ours with empty per-machine caches")
     p.add_argument("--no-idiom", action="store_true", help="only sweeplab's command (and the baseline's)")
+    p.add_argument("--settle", type=float, metavar="LOAD",
+                   help="before each run, wait (up to 3 minutes) for the 1-minute load average to fall below LOAD")
     p.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     args = p.parse_args()
     out = Path(tempfile.mkdtemp(prefix="sweeplab-first-run-"))
@@ -91,14 +100,14 @@ def main() -> None:
     figures: dict = {"machine": f"{os.cpu_count()} cores", "widths": WIDTHS, "epochs": EPOCHS, "runs": []}
     print(f"mnist_width, {len(WIDTHS)} widths x {EPOCHS} epochs; each run a fresh process; {os.cpu_count()} cores")
     if args.cold:
-        wall, stdout, load = timed(ours, ROOT, cold_env())
+        wall, stdout, load = timed(ours, ROOT, cold_env(), args.settle)
         figures["cold"] = {"wall": wall, "load": load, "phases": phases(stdout)}
         print(f"  cold run (empty caches)            {wall:6.1f} s  (load {load:.2f})")
     contenders = [("sweeplab", ours, ROOT)] + ([("baseline", base, Path(args.baseline))] if args.baseline else [])
     contenders += [] if args.no_idiom else [("docs idiom", idiom, ROOT)]
     for round_ in range(1, args.rounds + 1):
         for name, cmd, cwd in contenders:
-            wall, stdout, load = timed(cmd, cwd)
+            wall, stdout, load = timed(cmd, cwd, settle=args.settle)
             figures["runs"].append({"round": round_, "who": name, "wall": wall, "load": load, "phases": phases(stdout)})
             print(f"  round {round_}  {name:<12} {wall:6.1f} s  (load {load:.2f})", flush=True)
     walls = {name: [r["wall"] for r in figures["runs"] if r["who"] == name] for name, _, _ in contenders}
