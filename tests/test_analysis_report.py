@@ -156,8 +156,8 @@ def test_numeric_width_report(tmp_path):
 
 
 def test_plots_drawn_in_forked_processes_are_the_ones_drawn_one_by_one(tmp_path):
-    """make_all_plots draws in one process per core: the same files, in report order, and the
-    same plot checks in plots.json as drawing them here one after the other."""
+    """make_all_plots draws in one process per core: the same files, byte for byte and in report
+    order, and the same plot checks in plots.json as drawing them here one after the other."""
     import json
 
     from analysis.results.plots import make_all_plots
@@ -173,6 +173,8 @@ def test_plots_drawn_in_forked_processes_are_the_ones_drawn_one_by_one(tmp_path)
     manifests = [json.loads((folder / "plots" / "plots.json").read_text()) for folder in folders.values()]
     assert manifests[0] == manifests[1] and set(manifests[0]) == {p.name for p in drawn[1]}
     assert_real_pngs(folders[3], {p.name for p in drawn[3]})
+    for png in drawn[1]:  # the very same images, byte for byte
+        assert (folders[3] / png).read_bytes() == (folders[1] / png).read_bytes(), png
 
 
 def test_categorical_x_and_errored_trial(tmp_path):

@@ -333,7 +333,10 @@ def import_results_phase() -> None:
     deadline = time.monotonic() + RESULTS_IMPORT_AFTER_S
     while not any("first" in t for t in list(phase_clock.TRIALS.values())) and time.monotonic() < deadline:
         time.sleep(0.05)
-    import sweeps.runner.finish  # noqa: F401
+    try:
+        import sweeps.runner.finish  # noqa: F401
+    except Exception:  # noqa: BLE001 - an early import only: the results phase imports it again, and says why it fails
+        pass
 
 
 def run_info(plan: Plan, place: RunPlace) -> RunInfo:
