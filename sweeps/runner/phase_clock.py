@@ -49,7 +49,7 @@ def mark(name: str) -> None:
 # beside it (a phase a run skips, such as post-hoc studies for a sweep without any, is left out).
 PROFILE = (("run", "imports (interpreter, torch, pandas, our modules)"),
            ("checked", "plan and checks (data read, plan validated, resources)"),
-           ("ray_started", "Ray start (the cost preview runs beside it)"),
+           ("ray_up", "Ray start (the cost preview runs beside it)"),
            ("previewed", "waiting for the cost preview"),
            ("trials", "training (Tuner built, trials run)"),
            ("ray_stopped", "Ray stop"),
@@ -78,7 +78,7 @@ def profile_lines() -> list[str]:
     if first is not None and "trials" in _MARKS and "previewed" in _MARKS:
         lines.append(f"  (training: its first {first - _MARKS['previewed']:.2f} s came before the first trial's first "
                      "row: the Tuner, Ray's workers importing torch, the first trial's data and model)")
-    if "estimate" in _MARKS and "ray_started" in _MARKS and "checked" in _MARKS:
+    if "estimate" in _MARKS and "ray_up" in _MARKS and "checked" in _MARKS:
         lines.append(f"  (the cost preview took {_MARKS['estimate'] - _MARKS['checked']:.2f} s of Ray's start, in a thread)")
     return lines
 

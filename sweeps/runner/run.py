@@ -133,7 +133,8 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
         state.previewing = Background(lambda: preview(plan, data, args, local_cpus))
     if start_ray(args, plan):
         state.ray_started = True
-        phase_clock.mark("ray_started")
+        phase_clock.mark("ray_started")  # what the next estimate's "Ray start" learns from
+    phase_clock.mark("ray_up")  # --profile: Ray is up, started now or before
     if state.previewing is not None:
         state.previewing.result()
         state.previewing = None
