@@ -93,3 +93,18 @@ def test_a_sweep_says_it_is_starting_before_its_heavy_imports(tmp_path):
                            str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2
     assert proc.stdout.splitlines()[0] == "python -m sweeps.mnist_width: starting (importing torch and Ray, reading the data) ..."
+
+
+def test_a_process_a_shell_execd_after_other_work_starts_its_clock_at_the_entry(monkeypatch):
+    """`bash -c "pip install -e . && python -m sweeps.mnist_width"` runs python in the shell's own
+    process: its start is the shell's, before pip. The run's start-up must not count pip's minutes
+    (they would go into the machine's phase cache and every later estimate)."""
+    import psutil
+
+    from sweeps.runner import entry, phase_clock
+
+    monkeypatch.setattr(entry, "IMPORTED_AT", 1_000_000.0)
+    monkeypatch.setattr(psutil.Process, "create_time", lambda self: 1_000_000.0 - 120)  # the shell ran pip for 2 min
+    assert phase_clock.process_start() == 1_000_000.0
+    monkeypatch.setattr(psutil.Process, "create_time", lambda self: 1_000_000.0 - 0.1)  # python started it
+    assert phase_clock.process_start() == 1_000_000.0 - 0.1

@@ -6,9 +6,12 @@ import atexit
 import logging
 import os
 import sys
+import time
 
 from sweeps.runner import interrupt
 from sweeps.runner.spec import Sweep
+
+IMPORTED_AT = time.time()  # a sweep module imports this first: when its run began (phase_clock.process_start)
 
 INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 

@@ -12,6 +12,7 @@ results phase (Ray's stop, tables, plots, post-hoc studies, report).
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -26,11 +27,20 @@ _EXPECTED: dict[str, float] = {}  # "training": the preview's unscaled seconds o
 _RUNS = [0]  # runs started in this process: only the first one pays the interpreter's start-up
 
 
+EXEC_GAP_S = 5.0  # interpreter start to the entry's import: 0.1 s, a few seconds from a cold disk
+
+
 def process_start() -> float:
-    """Unix time this process started (the interpreter's start included)."""
+    """Unix time this process started (the interpreter's start included). A shell that ran
+    something else first may exec python in its own process (`bash -c "pip install -e . && python
+    -m sweeps.mnist_width"`), whose start is then the shell's, minutes earlier: where the entry
+    (sweeps.runner.entry, imported by a sweep module first of all) came more than EXEC_GAP_S
+    after it, the run starts at the entry's import instead."""
     import psutil
 
-    return psutil.Process().create_time()
+    created = psutil.Process().create_time()
+    entry_imported = getattr(sys.modules.get("sweeps.runner.entry"), "IMPORTED_AT", None)
+    return entry_imported if entry_imported is not None and entry_imported - created > EXEC_GAP_S else created
 
 
 def start_run() -> None:
