@@ -12,6 +12,7 @@ import functools
 import math
 import multiprocessing
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
@@ -293,13 +294,23 @@ def draw_all(jobs: list[Callable[[], list[Path]]], workers: int | None = None,
     if workers <= 1 or not sys.platform.startswith("linux"):
         return [job() for job in jobs]
     _JOBS[:] = jobs
+    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_plain_sigterm)  # they never touch torch
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:  # the children draw, they never touch torch
-            drawn = dict(pool.imap_unordered(_draw, start_order or range(len(jobs))))
+        drawn = dict(pool.imap_unordered(_draw, start_order or range(len(jobs))))
+        pool.close()  # the children end on their own, not by SIGTERM
+    except BaseException:
+        pool.terminate()
+        raise
     finally:
+        pool.join()
         _JOBS.clear()
     write_entries({path: found for _, checks in drawn.values() for path, found in checks.items()})
     return [drawn[i][0] for i in range(len(jobs))]
+
+
+def _plain_sigterm() -> None:
+    """A forked child keeps the parent's signal handlers; a Ray driver's logs a stack trace on SIGTERM."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _draw(index: int) -> tuple[int, tuple[list[Path], dict[Path, list[str]]]]:
