@@ -61,3 +61,14 @@ def test_trials_run_in_prestarted_workers_with_torch_imported(tmp_path):
     # MLflow and W&B integrations to count our callbacks for usage stats that are off; nothing is
     # left running once stop_ray() returns
     assert facts == {"prestarted": True, "warm": True, "lean": True, "census": False, "left": 0}
+
+
+def test_the_environment_set_for_tunes_actors_is_tunes_own():
+    """Tune's trial actors would carry these variables in a runtime_env; a local Ray sets them in the
+    environment its prestarted workers inherit, before ray.init and without importing Tune. A Ray
+    upgrade that changes them fails here instead of leaving the workers without them."""
+    from ray.tune.execution import class_cache
+
+    from sweeps.runner.ray_session import TUNE_ACTOR_ENV
+
+    assert class_cache.DEFAULT_ENV_VARS == TUNE_ACTOR_ENV
