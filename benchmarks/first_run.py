@@ -53,18 +53,6 @@ def phases(stdout: str) -> dict[str, float]:
     return {m[1]: float(m[2]) for m in map(PHASE_LINE.match, lines) if m}
 
 
-def idiom_data() -> str:
-    """IDX files of the very images our command trains and tests on, for the idiom's MNIST."""
-    sys.path.insert(0, str(ROOT))
-    from data_modules import load_dataset, trial_splits
-    from data_modules.mnist import write_mnist_dir
-
-    split = trial_splits(load_dataset("mnist"))
-    folder = tempfile.mkdtemp(prefix="sweeplab-first-run-idiom-")
-    write_mnist_dir(folder, split.train, split.test)
-    return folder
-
-
 def cold_env() -> dict:
     """The environment of a machine without caches: a fresh SWEEPLAB_DATA_DIR whose entries link
     to the real data folder's, so the data is the same and every cache beside it is new."""
@@ -94,7 +82,10 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="sweeplab-first-run-"))
     ours = [sys.executable, "-m", "sweeps.mnist_width", "--profile", "--storage-path", str(out / "ours")]
     base = [sys.executable, "-m", "sweeps.mnist_width", "--profile", "--storage-path", str(out / "baseline")]
-    data = None if args.no_idiom else idiom_data()
+    sys.path[:0] = [str(ROOT), str(HERE)]
+    from sweep_vs_docs_idiom import idiom_data
+
+    data = None if args.no_idiom else idiom_data()[0]
     idiom = [sys.executable, str(HERE / "sweep_vs_docs_idiom.py"), "--idiom", str(data), "--epochs", str(EPOCHS),
              "--widths", ",".join(map(str, WIDTHS))]
     figures: dict = {"machine": f"{os.cpu_count()} cores", "widths": WIDTHS, "epochs": EPOCHS, "runs": []}

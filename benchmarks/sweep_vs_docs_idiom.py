@@ -64,6 +64,17 @@ def idiom(data_dir: str, gpus: float, epochs: int, widths: list[int]) -> None:
     tuner.fit()
 
 
+def idiom_data():
+    """(folder, split): IDX files of the very images sweeplab trains and tests on, for the idiom's MNIST."""
+    from data_modules import load_dataset, trial_splits
+    from data_modules.mnist import write_mnist_dir
+
+    split = trial_splits(load_dataset("mnist"))
+    folder = tempfile.mkdtemp(prefix="sweeplab-idiom-")
+    write_mnist_dir(folder, split.train, split.test)
+    return folder, split
+
+
 def timed(cmd: list[str]) -> float:
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -87,13 +98,7 @@ def main() -> None:
 
     import torch
 
-    from data_modules import load_dataset, trial_splits
-    from data_modules.mnist import write_mnist_dir
-
-    bundle = load_dataset("mnist")
-    split = trial_splits(bundle)
-    data_dir = tempfile.mkdtemp(prefix="sweeplab-idiom-")
-    write_mnist_dir(data_dir, split.train, split.test)  # the same images sweeplab trains and tests on
+    data_dir, split = idiom_data()
     gpu = torch.cuda.is_available()
     shares = args.shares or ([1.0, 0.125] if gpu else [0.0])
     figures = {"widths": args.widths, "epochs": args.epochs, "train_images": len(split.train),

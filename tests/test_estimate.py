@@ -235,7 +235,7 @@ def test_a_job_shape_is_timed_once_per_machine_then_read_from_the_cache(mnist_sa
     """The preview's timings of a job shape are kept per machine: the next run of that shape reads
     them (and says so) instead of timing again, and prices its jobs exactly as before."""
     from sweeps import mnist_width
-    from sweeps.runner.calibration import forget_probe_timings, probe_timings
+    from sweeps.runner.calibration import PROBES
 
     monkeypatch.setenv("SWEEPLAB_DATA_DIR", str(tmp_path / "data"))
     plan = plan_for(mnist_width, "--max-epochs", "1", "--set", "train_size=200")
@@ -243,12 +243,12 @@ def test_a_job_shape_is_timed_once_per_machine_then_read_from_the_cache(mnist_sa
     assert not any("timed here before" in t for t in first.timed)
     assert [t for t in again.timed] == [t.replace(" ms/step", " ms/step (timed here before)") for t in first.timed]
     assert [j.training for j in again.jobs] == [j.training for j in first.jobs]
-    assert len(probe_timings()) == 2  # widths 800 and 50: the costliest and the cheapest job
+    assert len(PROBES.entries()) == 2  # widths 800 and 50: the costliest and the cheapest job
     other = plan_for(mnist_width, "--max-epochs", "1", "--set", "train_size=200", "--set", "batch_size=32")
     assert not any("timed here before" in t for t in estimate_plan(other, mnist_sample, 1.0, 0.0, cpus=2, budget=0.05,
                                                                   phases=PHASES).timed)  # another batch: timed anew
-    forget_probe_timings()  # what --recalibrate does besides the calibration
-    assert probe_timings() == {}
+    PROBES.forget()  # what --recalibrate does besides the calibration
+    assert PROBES.entries() == {} and not PROBES.path().exists()
 
 
 def test_step_flops_are_counted_once_per_model_shape(monkeypatch, tmp_path):
@@ -256,11 +256,12 @@ def test_step_flops_are_counted_once_per_model_shape(monkeypatch, tmp_path):
     a model shape counted once is read back from DATA_DIR/../flops.json, and any other shape is counted."""
     import json
 
+    from data_modules.machine_cache import MachineCache
     from trainables import cost
     from trainables.config import split_config
 
     monkeypatch.setenv("SWEEPLAB_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(cost, "FLOPS_CACHE", cost.FlopsCache())
+    monkeypatch.setattr(cost, "FLOPS", MachineCache("flops", kept=10))
     data_args = {"input_shape": (1, 28, 28), "num_classes": 10}
 
     def flops(width: int) -> float:
@@ -276,6 +277,6 @@ def test_step_flops_are_counted_once_per_model_shape(monkeypatch, tmp_path):
     cache = tmp_path / "flops.json"
     assert list(json.loads(cache.read_text()).values()) == [counted]
     cache.write_text(json.dumps({key: 123.0 for key in json.loads(cache.read_text())}))  # what a later process reads
-    monkeypatch.setattr(cost, "FLOPS_CACHE", cost.FlopsCache())
+    monkeypatch.setattr(cost, "FLOPS", MachineCache("flops", kept=10))
     assert flops(400) == 123.0  # read back, not counted
     assert flops(200) == matmuls(200)  # another shape: counted

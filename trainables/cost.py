@@ -7,12 +7,14 @@ as float32; and the per-process CUDA context.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
 import torch
 
+from data_modules.machine_cache import MachineCache
 from models import param_count
 from trainables.config import TrainConfig, meta_model
 
@@ -37,75 +39,33 @@ def step_flops_of(cfg: TrainConfig, model_kwargs: dict, data_args: Mapping[str, 
                   model: torch.nn.Module | None = None) -> float:
     """FLOPs of one training step (forward and backward), counted on the meta device (on `model`,
     the meta model, when it is built already): no memory, no compute. Counted once per model
-    shape and remembered on disk (FlopsCache): torch's FlopCounterMode imports torch._dynamo,
+    shape and remembered on disk (FLOPS): torch's FlopCounterMode imports torch._dynamo,
     about a second of a laptop core, on every run's first count."""
     model = model if model is not None else meta_model(cfg, model_kwargs, data_args)
-    key = FLOPS_CACHE.key(model, model_kwargs, cfg.batch_size, data_args["input_shape"], tokens)
-    flops = FLOPS_CACHE.get(key)
-    if flops is None:
-        from torch.utils.flop_counter import FlopCounterMode
+    key = flops_key(model, model_kwargs, cfg.batch_size, data_args["input_shape"], tokens)
+    cached = FLOPS.get(key)
+    if isinstance(cached, (int, float)):
+        return float(cached)
+    from torch.utils.flop_counter import FlopCounterMode
 
-        x = torch.zeros((cfg.batch_size, *data_args["input_shape"]), device="meta", dtype=torch.long if tokens else torch.float32)
-        with FlopCounterMode(display=False) as counter:
-            model(x).float().sum().backward()
-        flops = float(counter.get_total_flops())
-        FLOPS_CACHE.put(key, flops)
+    x = torch.zeros((cfg.batch_size, *data_args["input_shape"]), device="meta", dtype=torch.long if tokens else torch.float32)
+    with FlopCounterMode(display=False) as counter:
+        model(x).float().sum().backward()
+    flops = float(counter.get_total_flops())
+    FLOPS.put(key, flops)
     return flops
 
 
-class FlopsCache:
-    """Step FLOPs by model shape, in DATA_DIR/../flops.json beside the machine's other caches:
-    the key is the model's printed structure, its arguments, the batch and input shape and
-    torch's version, so any change to what a step computes counts afresh."""
-
-    KEPT = 2000  # the latest shapes
-
-    def __init__(self):
-        self._loaded: dict[str, float] | None = None
-
-    @staticmethod
-    def path():
-        from data_modules.download import default_data_dir
-
-        return default_data_dir().parent / "flops.json"
-
-    @staticmethod
-    def key(model: torch.nn.Module, model_kwargs: Mapping[str, Any], batch_size: int, input_shape, tokens: bool) -> str:
-        import hashlib
-
-        text = repr((torch.__version__, repr(model), sorted(model_kwargs.items(), key=lambda kv: kv[0]), batch_size,
-                     tuple(input_shape), tokens))
-        return hashlib.sha1(text.encode()).hexdigest()
-
-    def _entries(self) -> dict[str, float]:
-        if self._loaded is None:
-            import json
-
-            try:
-                self._loaded = {k: float(v) for k, v in json.loads(self.path().read_text()).items()}
-            except (OSError, ValueError, TypeError, AttributeError):
-                self._loaded = {}
-        return self._loaded
-
-    def get(self, key: str) -> float | None:
-        return self._entries().get(key)
-
-    def put(self, key: str, flops: float) -> None:
-        import json
-
-        from data_modules.atomic import write_text_atomically
-
-        entries = self._entries()
-        entries.pop(key, None)
-        entries[key] = flops
-        self._loaded = dict(list(entries.items())[-self.KEPT:])
-        try:
-            write_text_atomically(self.path(), json.dumps(self._loaded, indent=0))
-        except OSError:
-            pass  # a read-only home counts again next time
+# Step FLOPs by model shape (flops_key), beside the machine's other caches.
+FLOPS = MachineCache("flops", kept=2000)
 
 
-FLOPS_CACHE = FlopsCache()
+def flops_key(model: torch.nn.Module, model_kwargs: Mapping[str, Any], batch_size: int, input_shape, tokens: bool) -> str:
+    """The model's printed structure, its arguments, the batch and input shape and torch's
+    version: any change to what a step computes is counted afresh."""
+    text = repr((torch.__version__, repr(model), sorted(model_kwargs.items(), key=lambda kv: kv[0]), batch_size,
+                 tuple(input_shape), tokens))
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def activation_elements(model: torch.nn.Module, input_shape, batch: int, dtype: torch.dtype = torch.float32) -> int:

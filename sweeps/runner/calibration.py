@@ -2,7 +2,7 @@
 pays whatever its size (kernel launches, Python), and the seconds per floating-point operation
 of a matmul-bound step; and the fixed costs of a run around its training (PhaseTimes: start-up,
 Ray's start, a trial's start, the results phase), which every finished run measures and records;
-and the dry run's timings of each job shape it has timed (probe_timings), timed once per machine.
+and the dry run's timings of each job shape it has timed (PROBES), timed once per machine.
 The catalogue (`python -m sweeps`) and `--dry-run` turn a sweep's steps and FLOPs into a wall-time
 estimate with them (sweeps.runner.estimate.plan_cost), without timing the sweep itself.
 
@@ -20,6 +20,7 @@ import torch
 
 from data_modules.atomic import write_text_atomically
 from data_modules.download import default_data_dir
+from data_modules.machine_cache import MachineCache
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def calibration(remeasure: bool = False) -> Calibration:
             pass
     measured = measure(key)
     if remeasure:
-        forget_probe_timings()  # the job shapes' own timings are measured again too
+        PROBES.forget()  # the job shapes' own timings are measured again too
     try:
         write_text_atomically(path, json.dumps(asdict(measured)))
     except OSError:
@@ -106,39 +107,9 @@ def measure(key: str) -> Calibration:
     return Calibration(key, max(t0 - f0 * per_flop, 0.0), per_flop)
 
 
-def probes_path() -> Path:
-    return default_data_dir().parent / "probes.json"
-
-
-PROBES_KEPT = 400  # timed job shapes kept in the cache, the latest
-
-
-def probe_timings() -> dict[str, tuple[float, float]]:
-    """The dry run's timings of job shapes on this machine (sweeps.runner.estimate.timed_job):
-    key -> (seconds per step, seconds per evaluation); empty when none or unreadable."""
-    try:
-        raw = json.loads(probes_path().read_text())
-        return {k: (float(v[0]), float(v[1])) for k, v in raw.items()}
-    except (OSError, ValueError, TypeError, IndexError, AttributeError):
-        return {}
-
-
-def save_probe_timing(key: str, step_s: float, eval_s: float) -> None:
-    timings = probe_timings()
-    timings.pop(key, None)
-    timings[key] = (step_s, eval_s)
-    kept = dict(list(timings.items())[-PROBES_KEPT:])
-    try:
-        write_text_atomically(probes_path(), json.dumps(kept, indent=0))
-    except OSError:
-        pass  # a read-only home times them again next time
-
-
-def forget_probe_timings() -> None:
-    try:
-        probes_path().unlink(missing_ok=True)
-    except OSError:
-        pass
+# The dry run's timings of job shapes on this machine (sweeps.runner.estimate.timed_job):
+# key -> [seconds per step, seconds per evaluation].
+PROBES = MachineCache("probes", kept=400)
 
 
 def describe(c: Calibration) -> str:

@@ -23,16 +23,7 @@ import torch
 
 from data_modules import DataBundle
 from data_modules.collection import Datasets, peek_datasets
-from sweeps.runner.calibration import (
-    EXIT_S,
-    Calibration,
-    PhaseTimes,
-    calibration,
-    machine_key,
-    phase_times,
-    probe_timings,
-    save_probe_timing,
-)
+from sweeps.runner.calibration import EXIT_S, PROBES, Calibration, PhaseTimes, calibration, machine_key, phase_times
 from sweeps.runner.catalog import all_sweeps
 from sweeps.runner.cli import build_parser
 from sweeps.runner.phase_clock import results_key
@@ -200,17 +191,17 @@ class Probe:
 
 def timed_job(plan: Plan, job: Job, threads: int, budget: float) -> tuple[float, float, str]:
     """time_job's figures for this job's shape, timed once per machine and then read from its
-    cache (sweeps.runner.calibration.probe_timings): a later run of it skips the timing (about
-    2.5 s of a laptop core, beside Ray's start), and the probe factor its runs recorded keeps
-    scaling those same figures. `python -m sweeps --recalibrate` times them afresh."""
+    cache (sweeps.runner.calibration.PROBES): a later run of it skips the timing (about 2.5 s of a
+    laptop core, beside Ray's start), and the probe factor its runs recorded keeps scaling those
+    same figures. `python -m sweeps --recalibrate` times them afresh."""
     key = probe_key(plan, job, threads, budget)
-    cached = probe_timings().get(key)
-    if cached is not None:
-        step_s, eval_s = cached
-        return step_s, eval_s, f"{job_label(plan, job)}: {1000 * step_s:.3g} ms/step (timed here before)"
-    step_s, eval_s, label = time_job(plan, job, threads, budget)
-    save_probe_timing(key, step_s, eval_s)
-    return step_s, eval_s, label
+    try:
+        step_s, eval_s = map(float, PROBES.get(key))
+    except (TypeError, ValueError):  # not timed here yet, or an entry this version cannot read
+        step_s, eval_s, label = time_job(plan, job, threads, budget)
+        PROBES.put(key, [step_s, eval_s])
+        return step_s, eval_s, label
+    return step_s, eval_s, f"{job_label(plan, job)}: {1000 * step_s:.3g} ms/step (timed here before)"
 
 
 def probe_key(plan: Plan, job: Job, threads: int, budget: float) -> str:

@@ -73,13 +73,13 @@ PROFILE = (("run", "imports (interpreter, torch, pandas, our modules)"),
 def profile_lines() -> list[str]:
     """This run's wall time per phase (PROFILE), from the process's start to now; the exit that
     follows (the interpreter's and Ray's atexit work) is only visible from outside the process."""
-    rows, before = [], run_start()
+    now, rows, before = time.time(), [], run_start()
     for name, label in PROFILE:
         if name in _MARKS:
             rows.append((label, _MARKS[name] - before))
             before = _MARKS[name]
-    total = time.time() - run_start()
-    rows.append(("the rest (resume hints, session record)", max(time.time() - before, 0.0)))
+    total = now - run_start()
+    rows.append(("the rest (resume hints, session record)", max(now - before, 0.0)))
     width = max(len(label) for label, _ in rows)
     lines = ["profile: wall time per phase of this run"]
     lines += [f"  {label:<{width}}  {seconds:6.2f} s  {100 * seconds / total:4.0f}%" for label, seconds in rows]

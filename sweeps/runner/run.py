@@ -120,8 +120,7 @@ def run_sweep(sweep: Sweep, argv: list[str], doc: str, state: Run) -> int:
     if args.dry_run:
         if not args.resume:
             preview(plan, data, args, local_cpus)
-        for note in plan.notes:  # what fusion decided, and why: as the run would say it
-            print(f"note: {note}", flush=True)
+        print_notes(plan)  # what fusion decided, and why: as the run says it
         return 0
     if not args.resume:
         state.place = new_place(sweep, args)
@@ -316,8 +315,7 @@ def fit(plan: Plan, data: Datasets, args, place: RunPlace) -> bool:
     tuner = build_tuner(plan, data, args, place.tune_path, provenance={M.SWEEP: plan.sweep.name, M.GIT_COMMIT: git_commit()},
                         logs=logs)
     print(f"{plan.sweep.name}: {describe(plan)} -> {place.shown()}", flush=True)
-    for note in plan.notes:
-        print(f"note: {note}", flush=True)
+    print_notes(plan)
     threading.Thread(target=import_results_phase, name="sweeplab-results-imports", daemon=True).start()
     return interrupt.tune_fit(tuner)[1]
 
@@ -338,6 +336,11 @@ def import_results_phase() -> None:
         import sweeps.runner.finish  # noqa: F401
     except Exception:  # noqa: BLE001 - an early import only: the results phase imports it again, and says why it fails
         pass
+
+
+def print_notes(plan: Plan) -> None:
+    for note in plan.notes:
+        print(f"note: {note}", flush=True)
 
 
 def run_info(plan: Plan, place: RunPlace) -> RunInfo:
